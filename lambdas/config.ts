@@ -1,0 +1,243 @@
+/**
+ * The single source of truth for wellwatch's names, key formats, rules and event-source settings.
+ *
+ * The CDK stack, the Lambda handlers, the CLI and local mode all read this module, so a table name or a batch
+ * size is written exactly once. Precedence: explicit option > environment variable > default.
+ * Pure TypeScript, no AWS imports.
+ */
+import type { AlertRule } from './core/types';
+
+/** Names of the AWS resources (physical names in local mode; logical prefixes in AWS). */
+export const NAMES = {
+  stackName: 'Wellwatch',
+  streamName: 'wellwatch-readings',
+  readingsTable: 'wellwatch-readings',
+  statsTable: 'wellwatch-stats',
+  catalogTable: 'wellwatch-catalog',
+  deadLetterQueue: 'wellwatch-dead-letters',
+  failedBatchQueue: 'wellwatch-failed-batches',
+  metricNamespace: 'Wellwatch',
+  serviceName: 'wellwatch',
+} as const;
+
+/**
+ * Key schema of every table and index. Attribute names are short because they are paid for on every item.
+ *
+ * - readings: `pk = PUMP#YYYY-MM-DD`, `sk = HH:MM:SS` (one partition per pump-day)
+ * - readings GSI `alertsByDay` (sparse, only alerting rows): `apk = YYYY-MM-DD`, `ask = <ts>#<pump>`
+ * - readings GSI `alertsByPump` (sparse): `ppk = PUMP`, `psk = <ts>`
+ * - stats: `pk = PUMP`, `sk = YYYY-MM-DD`; GSI `statsByDate`: `date`, `pump`
+ * - catalog: `pk = DAY#YYYY-MM-DD` / `sk = PUMP` (pump-days that exist) and `pk = PENDING` / `sk = YYYY-MM-DD#PUMP`
+ *   (pump-days that received late data and need a re-rollup)
+ */
+export const KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  separator: '#',
+  readings: {
+    alertsByDay: { indexName: 'alertsByDay', partitionKey: 'apk', sortKey: 'ask' },
+    alertsByPump: { indexName: 'alertsByPump', partitionKey: 'ppk', sortKey: 'psk' },
+    /** Attribute group holding the six measures. */
+    dataAttribute: 'd',
+    /** Attribute group holding the alert details (present only on alerting rows). */
+    alertAttribute: 'a',
+  },
+  stats: {
+    byDate: { indexName: 'statsByDate', partitionKey: 'date', sortKey: 'pump' },
+  },
+  catalog: {
+    dayPrefix: 'DAY#',
+    pendingPartition: 'PENDING',
+  },
+  /** Name of the TTL attribute (epoch seconds) on readings and stats. */
+  ttlAttribute: 'expiresAt',
+} as const;
+
+/** The seed's alert rule: pressure below 5 psi. */
+export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [{ name: 'low-psi', field: 'psi', op: '<', threshold: 5.0 }];
+
+/** Settings of the Kinesis → consumer event-source mapping, shared by the CDK stack and the local runner. */
+export interface EventSourceSettings {
+  /** Records per invocation (1–10000). */
+  readonly batchSize: number;
+  /** Seconds to gather records before invoking (0–300). */
+  readonly maxBatchingWindowSeconds: number;
+  /** Concurrent batches per shard (1–10). */
+  readonly parallelizationFactor: number;
+  /** Split a failing batch in two before retrying. */
+  readonly bisectBatchOnError: boolean;
+  /** Retries of a failing batch before it goes to the on-failure destination (0–10000). */
+  readonly retryAttempts: number;
+  /** Records older than this go to the on-failure destination (60–604800 seconds). */
+  readonly maxRecordAgeSeconds: number;
+  /** Report partial batch failures (`batchItemFailures`). */
+  readonly reportBatchItemFailures: boolean;
+  /** Where a new mapping starts reading. */
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+}
+
+export const DEFAULT_EVENT_SOURCE: EventSourceSettings = {
+  batchSize: 100,
+  maxBatchingWindowSeconds: 1,
+  parallelizationFactor: 1,
+  bisectBatchOnError: true,
+  retryAttempts: 10,
+  maxRecordAgeSeconds: 86_400,
+  reportBatchItemFailures: true,
+  startingPosition: 'TRIM_HORIZON',
+};
+
+/** Rollup schedule (EventBridge cron expressions, UTC). */
+export const SCHEDULE = {
+  /** Daily run for the previous UTC day: 00:15 UTC. */
+  daily: { minute: '15', hour: '0' },
+  /** Hourly run for days marked as touched late. */
+  pending: { minute: '30', hour: '*' },
+} as const;
+
+/** Limits of the input format and of the AWS services we write to. */
+export const LIMITS = {
+  /** A CSV line longer than this (bytes, UTF-8) is rejected. */
+  maxLineBytes: 1024,
+  /** DynamoDB BatchWriteItem maximum items per call. */
+  batchWriteItems: 25,
+  /** Kinesis PutRecords maximum records per call. */
+  putRecordsMaxRecords: 500,
+  /** Kinesis PutRecords maximum request payload (data + partition keys). */
+  putRecordsMaxBytes: 5 * 1024 * 1024,
+  /** Kinesis maximum record size (data + partition key). */
+  kinesisMaxRecordBytes: 1024 * 1024,
+  /** SQS SendMessageBatch maximum entries. */
+  sqsBatchEntries: 10,
+} as const;
+
+/** Runtime configuration of wellwatch, resolved once. */
+export interface WellwatchConfig {
+  readonly streamName: string;
+  readonly readingsTable: string;
+  readonly statsTable: string;
+  readonly catalogTable: string;
+  /** SQS queue URL for bad lines, or `file:///abs/path.jsonl` for the local dead-letter store. */
+  readonly deadLetterUrl?: string;
+  readonly alertRules: readonly AlertRule[];
+  /** Offset of the sensors' clock from UTC, `±HH:MM`; readings are converted to UTC. */
+  readonly sourceUtcOffset: string;
+  /** Days to keep readings and stats (TTL); 0 = forever. */
+  readonly retentionDays: number;
+  /** Bytes of CSV packed into one Kinesis record by the producer. */
+  readonly producerRecordBytes: number;
+  readonly eventSource: EventSourceSettings;
+  /** Maximum concurrent DynamoDB BatchWriteItem calls per invocation. */
+  readonly writeConcurrency: number;
+  /** Maximum attempts per BatchWriteItem chunk (first try included). */
+  readonly writeMaxAttempts: number;
+  /** Base delay of the exponential backoff, milliseconds. */
+  readonly writeBaseDelayMs: number;
+  /** Endpoint overrides (local mode); absent in AWS. */
+  readonly endpoints: { readonly kinesis?: string; readonly dynamodb?: string; readonly sqs?: string };
+  readonly region: string;
+}
+
+/** Environment variables read by {@link loadConfig}. */
+export const ENV = {
+  streamName: 'WELLWATCH_STREAM',
+  readingsTable: 'WELLWATCH_READINGS_TABLE',
+  statsTable: 'WELLWATCH_STATS_TABLE',
+  catalogTable: 'WELLWATCH_CATALOG_TABLE',
+  deadLetterUrl: 'WELLWATCH_DEAD_LETTER_URL',
+  alertRules: 'WELLWATCH_ALERT_RULES',
+  sourceUtcOffset: 'WELLWATCH_SOURCE_UTC_OFFSET',
+  retentionDays: 'WELLWATCH_RETENTION_DAYS',
+  producerRecordBytes: 'WELLWATCH_PRODUCER_RECORD_BYTES',
+  writeConcurrency: 'WELLWATCH_WRITE_CONCURRENCY',
+  kinesisEndpoint: 'WELLWATCH_KINESIS_ENDPOINT',
+  dynamodbEndpoint: 'WELLWATCH_DYNAMODB_ENDPOINT',
+  sqsEndpoint: 'WELLWATCH_SQS_ENDPOINT',
+} as const;
+
+/** Thrown for invalid configuration values; names the setting, its range and the value. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function intSetting(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer ${min}–${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+const OFFSET_RE = /^[+-](?:[01]\d|2[0-3]):[0-5]\d$/;
+
+/**
+ * Parses alert rules from JSON: `[{"name":"low-psi","field":"psi","op":"<","threshold":5}]`.
+ *
+ * @throws ConfigError naming the rule and the field that is wrong.
+ */
+export function parseAlertRules(json: string): AlertRule[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
+    throw new ConfigError(`alert rules must be JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(data)) throw new ConfigError('alert rules must be a JSON array of {name, field, op, threshold}');
+  const fields = ['hz', 'disp', 'flo', 'sedPPM', 'psi', 'chlPPM'];
+  const ops = ['<', '<=', '>', '>='];
+  return data.map((r: any, i: number) => {
+    if (typeof r !== 'object' || r === null) throw new ConfigError(`alert rule ${i} must be an object`);
+    if (typeof r.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(r.name)) {
+      throw new ConfigError(`alert rule ${i}: name must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(r.name)}`);
+    }
+    if (!fields.includes(r.field)) throw new ConfigError(`alert rule ${r.name}: field must be one of ${fields.join(', ')}, got ${JSON.stringify(r.field)}`);
+    if (!ops.includes(r.op)) throw new ConfigError(`alert rule ${r.name}: op must be one of ${ops.join(' ')}, got ${JSON.stringify(r.op)}`);
+    if (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold)) {
+      throw new ConfigError(`alert rule ${r.name}: threshold must be a finite number, got ${JSON.stringify(r.threshold)}`);
+    }
+    return { name: r.name, field: r.field, op: r.op, threshold: r.threshold } as AlertRule;
+  });
+}
+
+/**
+ * Resolves the configuration: explicit overrides, then environment variables, then defaults.
+ *
+ * @example
+ * const cfg = loadConfig({ endpoints: { dynamodb: 'http://127.0.0.1:4567' } });
+ */
+export function loadConfig(overrides: Partial<WellwatchConfig> = {}, env: NodeJS.ProcessEnv = process.env): WellwatchConfig {
+  const offset = overrides.sourceUtcOffset ?? env[ENV.sourceUtcOffset] ?? '+00:00';
+  if (!OFFSET_RE.test(offset)) throw new ConfigError(`sourceUtcOffset must look like +HH:MM or -HH:MM, got ${JSON.stringify(offset)}`);
+  const rules = overrides.alertRules ?? (env[ENV.alertRules] ? parseAlertRules(env[ENV.alertRules]!) : DEFAULT_ALERT_RULES);
+  return {
+    streamName: overrides.streamName ?? env[ENV.streamName] ?? NAMES.streamName,
+    readingsTable: overrides.readingsTable ?? env[ENV.readingsTable] ?? NAMES.readingsTable,
+    statsTable: overrides.statsTable ?? env[ENV.statsTable] ?? NAMES.statsTable,
+    catalogTable: overrides.catalogTable ?? env[ENV.catalogTable] ?? NAMES.catalogTable,
+    deadLetterUrl: overrides.deadLetterUrl ?? env[ENV.deadLetterUrl],
+    alertRules: rules,
+    sourceUtcOffset: offset,
+    retentionDays: intSetting('retentionDays', overrides.retentionDays ?? env[ENV.retentionDays], 0, 0, 36_500),
+    producerRecordBytes: intSetting(
+      'producerRecordBytes',
+      overrides.producerRecordBytes ?? env[ENV.producerRecordBytes],
+      64 * 1024,
+      256,
+      LIMITS.kinesisMaxRecordBytes - 256,
+    ),
+    eventSource: { ...DEFAULT_EVENT_SOURCE, ...(overrides.eventSource ?? {}) },
+    writeConcurrency: intSetting('writeConcurrency', overrides.writeConcurrency ?? env[ENV.writeConcurrency], 8, 1, 64),
+    writeMaxAttempts: intSetting('writeMaxAttempts', overrides.writeMaxAttempts, 8, 1, 20),
+    writeBaseDelayMs: intSetting('writeBaseDelayMs', overrides.writeBaseDelayMs, 50, 1, 10_000),
+    endpoints: {
+      kinesis: overrides.endpoints?.kinesis ?? env[ENV.kinesisEndpoint],
+      dynamodb: overrides.endpoints?.dynamodb ?? env[ENV.dynamodbEndpoint],
+      sqs: overrides.endpoints?.sqs ?? env[ENV.sqsEndpoint],
+    },
+    region: overrides.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+  };
+}
