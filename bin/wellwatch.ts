@@ -1,0 +1,74 @@
+/**
+ * The `wellwatch` command line: parses the command name and dispatches to one file per command under cli/.
+ *
+ * Every command returns an exit code; anything thrown becomes one clear line on stderr and a non-zero exit.
+ */
+import { processIO, type CliIO } from '../cli/io';
+import { describeError } from '../cli/errors';
+
+type Command = (argv: string[], io: CliIO) => Promise<number>;
+
+/** Commands, loaded lazily so `wellwatch query` does not pay for loading the producer or local mode. */
+const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+  push: { summary: 'push <file…|-> — send sensor CSV (files, .gz or stdin) into the stream', load: () => require('../cli/push').pushCommand },
+  query: { summary: 'query readings|alerts|stats|deadletters — read stored data (csv or json)', load: () => require('../cli/query').queryCommand },
+  rollup: { summary: 'rollup --date D | --from D --to D | --pending — compute daily stats', load: () => require('../cli/rollup').rollupCommand },
+  status: { summary: 'status — per-shard backlog (records pushed but not yet processed)', load: () => require('../cli/status').statusCommand },
+  local: { summary: 'local [--data-dir DIR] [--port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
+  generate: { summary: 'generate --pumps N --days D --seed S — deterministic sample readings', load: () => require('../cli/generate').generateCommand },
+  demo: { summary: 'demo [--once] — local pipeline on sample-data, prints a summary', load: () => require('../cli/demo').demoCommand },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  wellwatch ${c.summary.startsWith(name) ? c.summary : `${name} ${c.summary}`}`);
+  return [
+    'usage: wellwatch <command> [options]',
+    '',
+    ...lines,
+    '',
+    'Every command targets AWS by default (region/credentials the usual SDK way) and local mode with --local',
+    '(found through --data-dir, default ./.wellwatch). `wellwatch <command> --help` for its options.',
+  ].join('\n');
+}
+
+/**
+ * Runs the CLI with the given arguments and returns the exit code.
+ *
+ * @example
+ * process.exitCode = await main(['query', 'stats', '--local']);
+ */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(require('../package.json').version);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`wellwatch: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.load()(rest, io);
+  } catch (e) {
+    const { message, exitCode } = describeError(e);
+    io.err(`wellwatch ${name}: ${message}`);
+    return exitCode;
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith('wellwatch.js')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      console.error(`wellwatch: ${(e as Error).message}`);
+      process.exitCode = 1;
+    },
+  );
+}

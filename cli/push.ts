@@ -1,0 +1,239 @@
+/**
+ * `wellwatch push <file…|->` — sends sensor CSV into the stream through the producer engine.
+ *
+ * Files are streamed (plain or gzip), stdin with `-`. Each line is checked with the consumer's parser first: bad
+ * lines are reported with `file:line` and a reason and not sent (`--no-validate` sends them anyway, so the consumer
+ * dead-letters them). See cli/producer.ts for packing, ordering and retries.
+ */
+import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { LIMITS } from '../lambdas/config';
+import { WellwatchError } from '../lambdas/core/errors';
+import { parseUtcOffset } from '../lambdas/core/parse-reading';
+import { kinesisClient } from '../lambdas/store/clients';
+import { UsageError } from './errors';
+import { intOption, numberOption, parseCommandArgs, type CliIO } from './io';
+import {
+  PAYLOAD_FORMATS,
+  ProducerError,
+  openInput,
+  produce,
+  putRecordsWith,
+  type FailedRecord,
+  type InputSource,
+  type PayloadFormat,
+  type Producer,
+  type ProducerStats,
+  type RefusedLine,
+} from './producer';
+import { formatCount, formatDuration, startProgress } from './progress';
+import { streamError, waitForLocalIdle } from './status';
+import { TARGET_OPTIONS, resolveTarget, targetFlags } from './target';
+
+/** How many refused lines and failed records are printed one by one. */
+const SHOWN = 20;
+
+const HELP = `usage: wellwatch push <file…|-> [options]
+
+Sends sensor CSV lines (files, .gz files, or - for stdin) into the Kinesis stream, packed per pump.
+
+  --format kpl|lines     record format: KPL aggregated records (default) or newline-joined lines
+  --record-bytes N       byte budget of one Kinesis record incl. partition key (default 65536, max ${LIMITS.kinesisMaxRecordBytes})
+  --linger MS            send a pump's partly filled record this long after its first line (default 200)
+  --concurrency N        PutRecords calls in flight (default 4); a pump is never in two calls at once
+  --rate N               pace to N readings per second
+  --max-attempts N       attempts per record before it is reported as failed (default 8)
+  --no-validate          send lines the parser refuses too (the consumer dead-letters them)
+  --wait                 local mode: wait until the consumer has processed everything
+  --wait-timeout S       give up waiting after S seconds (default 300)
+  --quiet                no progress and no summary (errors are still printed)
+  --local [--data-dir DIR], --stream NAME, --region R
+
+Exit code 0 when every accepted reading was sent; 1 when some could not be; 2 for usage errors.
+Refused lines are reported (first ${SHOWN} with file:line and reason) and do not change the exit code.`;
+
+function describeRefused(r: RefusedLine): string {
+  return `${r.source}:${r.line}: refused (${r.code}) ${r.reason}`;
+}
+
+function describeFailed(f: FailedRecord): string {
+  const range = f.first.source === f.last.source ? `${f.first.source}:${f.first.line}-${f.last.line}` : `${f.first.source}:${f.first.line} - ${f.last.source}:${f.last.line}`;
+  return `not sent: ${formatCount(f.readings)} readings of pump ${f.pump} (${range}) after ${f.attempts} attempts: ${f.reason}`;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * The summary lines printed after a push: read, sent, calls, refused (by reason) and failed.
+ *
+ * @example
+ * for (const line of summaryLines(stats, 'kpl', elapsedMs, 1)) io.out(line);
+ */
+export function summaryLines(stats: ProducerStats, format: PayloadFormat, elapsedMs: number, inputs: number): string[] {
+  const secs = elapsedMs / 1000;
+  const rate = secs > 0 ? stats.sent / secs : 0;
+  const reasons = Object.entries(stats.refusedByCode)
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${code} ${formatCount(n)}`)
+    .join(', ');
+  return [
+    `read     ${formatCount(stats.linesRead)} lines from ${inputs} input${inputs === 1 ? '' : 's'} (${formatCount(stats.skipped)} blank/header skipped)`,
+    `sent     ${formatCount(stats.sent)} readings in ${formatCount(stats.records)} records` +
+      (format === 'kpl' ? ` (${formatCount(stats.userRecords)} KPL user records)` : '') +
+      `, ${formatBytes(stats.bytesSent)} in ${formatDuration(secs)} (${formatCount(rate)} readings/s)`,
+    `calls    ${formatCount(stats.calls)} PutRecords, ${formatCount(stats.retriedEntries)} retried entries`,
+    `refused  ${formatCount(stats.refused)} lines before sending${reasons ? ` (${reasons})` : ''}`,
+    `failed   ${formatCount(stats.failed)} readings${stats.failedRecords ? ` in ${formatCount(stats.failedRecords)} records` : ''}`,
+  ];
+}
+
+/**
+ * Runs `wellwatch push`.
+ *
+ * @example
+ * const code = await pushCommand(['readings.csv.gz', '--local', '--wait'], processIO());
+ */
+export async function pushCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    'push',
+    argv,
+    {
+      ...TARGET_OPTIONS,
+      format: { type: 'string' },
+      'record-bytes': { type: 'string' },
+      linger: { type: 'string' },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
+      'max-attempts': { type: 'string' },
+      'no-validate': { type: 'boolean' },
+      wait: { type: 'boolean' },
+      'wait-timeout': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('no input: give one or more files, or - for stdin (see `wellwatch push --help`)');
+  if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+  const format = (values.format as string | undefined) ?? 'kpl';
+  if (!Object.values(PAYLOAD_FORMATS).includes(format as PayloadFormat)) {
+    throw new UsageError(`--format must be ${Object.values(PAYLOAD_FORMATS).join(' or ')}, got "${format}"`);
+  }
+  const recordBytesRaw = values['record-bytes'] as string | undefined;
+  const lingerMs = intOption('linger', values.linger as string | undefined, 200, 0, 60_000);
+  const concurrency = intOption('concurrency', values.concurrency as string | undefined, 4, 1, 64);
+  const rate = numberOption('rate', values.rate as string | undefined, undefined, 0.001, 1e9);
+  const maxAttempts = intOption('max-attempts', values['max-attempts'] as string | undefined, 8, 1, 30);
+  const waitTimeoutS = numberOption('wait-timeout', values['wait-timeout'] as string | undefined, 300, 1, 86_400);
+  const quiet = values.quiet === true;
+
+  const target = resolveTarget(targetFlags(values));
+  const cfg = target.config;
+  const recordBytes = intOption('record-bytes', recordBytesRaw, cfg.producerRecordBytes, 256, LIMITS.kinesisMaxRecordBytes);
+  if (values.wait && target.mode !== 'local') {
+    throw new UsageError('--wait needs --local (in AWS, watch the consumer iterator age on the dashboard)');
+  }
+  const inputs: InputSource[] = positionals.map((p) => openInput(p, io.stdin));
+
+  const client = kinesisClient(cfg, { maxAttempts: 1, requestTimeoutMs: 30_000 });
+  try {
+    try {
+      const d = await client.send(new DescribeStreamSummaryCommand({ StreamName: cfg.streamName }));
+      const status = d.StreamDescriptionSummary?.StreamStatus;
+      if (status !== 'ACTIVE' && status !== 'UPDATING') {
+        throw new WellwatchError(`stream ${cfg.streamName} is ${status ?? 'in an unknown state'}, not ACTIVE; try again when it is`);
+      }
+    } catch (e) {
+      throw streamError(e, target);
+    }
+
+    let refusedShown = 0;
+    let failedShown = 0;
+    let producer: Producer | undefined;
+    const totalBytes = inputs.every((i) => i.size !== undefined) ? inputs.reduce((n, i) => n + i.size!, 0) : undefined;
+    const progress = quiet
+      ? undefined
+      : startProgress(io, () => ({
+          done: producer?.stats.sent ?? 0,
+          unit: 'readings sent',
+          ...(totalBytes ? { bytes: { read: inputs.reduce((n, i) => n + i.bytesRead(), 0), total: totalBytes } } : {}),
+          ...(producer && producer.stats.retriedEntries > 0 ? { extra: `${formatCount(producer.stats.retriedEntries)} retried` } : {}),
+        }));
+    const started = Date.now();
+    let stats: ProducerStats;
+    let fatal: unknown;
+    // First Ctrl-C: stop sending, report what was and was not sent. A second one ends the process as usual.
+    let interrupted = false;
+    const onSigint = (): void => {
+      interrupted = true;
+      producer?.abort('interrupted (Ctrl-C); readings counted as failed were not confirmed sent');
+    };
+    process.once('SIGINT', onSigint);
+    try {
+      stats = await produce(
+        inputs,
+        {
+          streamName: cfg.streamName,
+          putRecords: putRecordsWith(client),
+          format: format as PayloadFormat,
+          recordBytes,
+          lingerMs,
+          concurrency,
+          maxAttempts,
+          validate: values['no-validate'] !== true,
+          parse: { utcOffsetMinutes: parseUtcOffset(cfg.sourceUtcOffset) },
+          ...(rate !== undefined ? { ratePerSecond: rate } : {}),
+          onRefused: (r) => {
+            if (refusedShown++ < SHOWN) io.err(describeRefused(r));
+          },
+          onFailed: (f) => {
+            if (failedShown++ < SHOWN) io.err(describeFailed(f));
+          },
+        },
+        (p) => (producer = p),
+      );
+    } catch (e) {
+      if (producer === undefined) throw e;
+      fatal = e;
+      stats = producer.stats;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      progress?.stop();
+    }
+    const elapsed = Date.now() - started;
+    if (refusedShown > SHOWN) io.err(`… and ${formatCount(refusedShown - SHOWN)} more refused lines`);
+    if (failedShown > SHOWN) io.err(`… and ${formatCount(failedShown - SHOWN)} more records not sent`);
+    if (!quiet || fatal !== undefined || stats.failed > 0) {
+      const print = quiet ? io.err : io.out;
+      for (const line of summaryLines(stats, format as PayloadFormat, elapsed, inputs.length)) print(line);
+    }
+    if (fatal !== undefined) {
+      if (fatal instanceof ProducerError || fatal instanceof WellwatchError) {
+        io.err(`wellwatch push: ${(fatal as Error).message}`);
+        return interrupted ? 130 : 1;
+      }
+      throw fatal;
+    }
+    if (stats.failed > 0) {
+      io.err(`wellwatch push: ${formatCount(stats.failed)} readings could not be sent (see above); send those lines again`);
+      return 1;
+    }
+    if (values.wait) {
+      if (!quiet) io.err('waiting for local mode to process the stream…');
+      const ms = await waitForLocalIdle(target.local!.apiUrl, { timeoutMs: waitTimeoutS * 1000 });
+      if (!quiet) {
+        io.out(`processed ${formatDuration(ms / 1000)} after the last record was sent (all shards idle, backlog 0; ${formatDuration((elapsed + ms) / 1000)} end to end)`);
+      }
+    }
+    return 0;
+  } finally {
+    client.destroy();
+  }
+}

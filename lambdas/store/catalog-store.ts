@@ -1,0 +1,217 @@
+/**
+ * The catalog table: which days and pump-days have data, and which pump-days need a re-rollup.
+ *
+ * - `{pk: 'DAYS', sk: day}` — a day with data (lets queries and the CLI enumerate days without a Scan);
+ * - `{pk: 'DAY#' + day, sk: pump}` — a pump with data on that day (what the rollup iterates);
+ * - `{pk: 'PENDING', sk: day + '#' + pump, touchedAt}` — the pump-day received data after its day ended, so its
+ *   stats may be stale. `touchedAt` is new on every touch (time plus a random suffix), which lets the rollup delete
+ *   a marker only if nobody touched it again while the rollup was reading (conditional delete).
+ *
+ * Day and pump-day markers never change once written, so a warm Lambda container remembers the ones it wrote
+ * (module-level set) and writes each at most once; pending markers are written on every late touch.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException, DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KEYS, type WellwatchConfig } from '../config';
+import {
+  CATALOG_DAYS_PARTITION,
+  catalogDayFromItem,
+  catalogDayItem,
+  catalogDaysItem,
+  pendingFromItem,
+  pendingItem,
+  pendingKey,
+  type Item,
+} from '../core/keys';
+import type { PumpDay } from '../core/types';
+import { writeItems, writeOptionsFrom, type WriteItemsOptions } from './batch-writer';
+import { queryAll } from './paginate';
+
+/** A pending marker as read back: the pump-day and the touch it records. */
+export interface PendingMarker extends PumpDay {
+  readonly touchedAt: string;
+}
+
+/** Outcome of {@link CatalogStore.markTouched}. */
+export interface MarkTouchedResult {
+  /** Indexes (into the input pump-days, ascending) whose markers were not all written. */
+  readonly failed: number[];
+  /** Marker items written (after the warm-container cache). */
+  readonly written: number;
+  /** Pending markers among them. */
+  readonly pending: number;
+  readonly lastError?: string;
+}
+
+/** Inclusive day range; an absent bound is open. */
+export interface DayRange {
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** Reads and writes the catalog. */
+export interface CatalogStore {
+  readonly table: string;
+  /**
+   * Records that `pumpDays` received data: day and pump-day markers (once per warm container), plus a fresh
+   * pending marker for each pump-day whose day is before `today` (UTC `YYYY-MM-DD`).
+   */
+  markTouched(pumpDays: readonly PumpDay[], today: string, now?: Date): Promise<MarkTouchedResult>;
+  /** Days with data, ascending, optionally within an inclusive range. */
+  listDays(range?: DayRange): AsyncGenerator<string>;
+  /** Pumps with data on `day`, ascending. */
+  listPumps(day: string): AsyncGenerator<string>;
+  /** Pending markers, ordered by day then pump. */
+  listPending(): AsyncGenerator<PendingMarker>;
+  /**
+   * Deletes a pending marker if it still carries the touch that was read; `false` when it was touched again
+   * meanwhile (or is gone), so the newer touch survives for the next run.
+   */
+  clearPending(marker: PendingMarker): Promise<boolean>;
+}
+
+/** Marker keys this container has written, per endpoint and table (see the module comment). */
+const writtenMarkers = new Set<string>();
+
+/**
+ * Forgets the markers this container has written, so the next touch writes them again.
+ *
+ * For tests and for local mode when it wipes its emulators; a Lambda never needs it.
+ *
+ * @example
+ * forgetWrittenMarkers();
+ */
+export function forgetWrittenMarkers(): void {
+  writtenMarkers.clear();
+}
+
+/**
+ * A pending marker's `touchedAt`: ISO time plus a random suffix, unique even for two touches in one millisecond.
+ *
+ * @example
+ * touchStamp(new Date('2014-03-12T08:00:00Z')); // → '2014-03-12T08:00:00.000Z#9f3a0c1e5b7d'
+ */
+export function touchStamp(now: Date): string {
+  return `${now.toISOString()}${KEYS.separator}${randomBytes(6).toString('hex')}`;
+}
+
+function keyOf(item: Item): string {
+  const pk = item[KEYS.partitionKey] as { S: string };
+  const sk = item[KEYS.sortKey] as { S: string };
+  return `${pk.S}\u0000${sk.S}`;
+}
+
+/**
+ * Creates the catalog store for `cfg.catalogTable`.
+ *
+ * @example
+ * const catalog = createCatalogStore(dynamoClient(cfg), cfg);
+ * for await (const pump of catalog.listPumps('2014-03-10')) console.log(pump);
+ */
+export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig, options: WriteItemsOptions = {}): CatalogStore {
+  const table = cfg.catalogTable;
+  const writeOptions = { ...writeOptionsFrom(cfg), ...options };
+  const scope = `${cfg.endpoints.dynamodb ?? `aws:${cfg.region}`}\u0000${table}\u0000`;
+  const PK = KEYS.partitionKey;
+  const SK = KEYS.sortKey;
+
+  const partition = (pk: string, range?: DayRange) => {
+    const names: Record<string, string> = { '#pk': PK };
+    const values: Record<string, { S: string }> = { ':pk': { S: pk } };
+    let condition = '#pk = :pk';
+    if (range?.from !== undefined || range?.to !== undefined) names['#sk'] = SK;
+    if (range?.from !== undefined && range?.to !== undefined) {
+      condition += ' AND #sk BETWEEN :from AND :to';
+      values[':from'] = { S: range.from };
+      values[':to'] = { S: range.to };
+    } else if (range?.from !== undefined) {
+      condition += ' AND #sk >= :from';
+      values[':from'] = { S: range.from };
+    } else if (range?.to !== undefined) {
+      condition += ' AND #sk <= :to';
+      values[':to'] = { S: range.to };
+    }
+    return queryAll(client, {
+      TableName: table,
+      KeyConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ConsistentRead: true,
+    });
+  };
+
+  return {
+    table,
+
+    async markTouched(pumpDays, today, now = new Date()) {
+      const items: Item[] = [];
+      /** For each item, the pump-day indexes that depend on it. */
+      const owners: number[][] = [];
+      const cacheable: boolean[] = [];
+      const slot = new Map<string, number>();
+      const add = (item: Item, owner: number, cache: boolean): void => {
+        const key = keyOf(item);
+        if (cache && writtenMarkers.has(scope + key)) return;
+        const at = slot.get(key);
+        if (at !== undefined) {
+          owners[at]!.push(owner);
+          return;
+        }
+        slot.set(key, items.length);
+        items.push(item);
+        owners.push([owner]);
+        cacheable.push(cache);
+      };
+      let pending = 0;
+      pumpDays.forEach(({ pump, day }, i) => {
+        add(catalogDaysItem(day), i, true);
+        add(catalogDayItem(pump, day), i, true);
+        if (day < today) {
+          const before = items.length;
+          add(pendingItem(pump, day, touchStamp(now)), i, false);
+          if (items.length > before) pending++;
+        }
+      });
+      if (items.length === 0) return { failed: [], written: 0, pending: 0 };
+      const result = await writeItems(client, table, items, writeOptions);
+      const failedItems = new Set(result.failed);
+      const failed = new Set<number>();
+      items.forEach((item, i) => {
+        if (failedItems.has(i)) for (const owner of owners[i]!) failed.add(owner);
+        else if (cacheable[i]) writtenMarkers.add(scope + keyOf(item));
+      });
+      const out = { failed: [...failed].sort((a, b) => a - b), written: items.length - failedItems.size, pending };
+      return result.lastError === undefined ? out : { ...out, lastError: result.lastError };
+    },
+
+    async *listDays(range) {
+      for await (const item of partition(CATALOG_DAYS_PARTITION, range)) yield (item[SK] as { S: string }).S;
+    },
+
+    async *listPumps(day) {
+      for await (const item of partition(KEYS.catalog.dayPrefix + day)) yield catalogDayFromItem(item).pump;
+    },
+
+    async *listPending() {
+      for await (const item of partition(KEYS.catalog.pendingPartition)) yield pendingFromItem(item);
+    },
+
+    async clearPending(marker) {
+      try {
+        await client.send(
+          new DeleteItemCommand({
+            TableName: table,
+            Key: pendingKey(marker.pump, marker.day),
+            ConditionExpression: '#t = :seen',
+            ExpressionAttributeNames: { '#t': 'touchedAt' },
+            ExpressionAttributeValues: { ':seen': { S: marker.touchedAt } },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Opinionated defaults of the wellwatch CDK constructs, as plain objects in one place.
+ *
+ * Names, keys, the event-source settings and the schedule live in `lambdas/config.ts` because the handlers, the CLI
+ * and local mode need them too; this file holds only what the infrastructure alone decides: capacity, runtime
+ * sizing, retention and alarm thresholds. Every construct prop's `@default` points here.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+
+/** Capacity modes of the sensor stream. */
+export const STREAM_MODES = {
+  provisioned: 'provisioned',
+  onDemand: 'on-demand',
+} as const;
+/** One capacity mode of the sensor stream. */
+export type StreamModeName = (typeof STREAM_MODES)[keyof typeof STREAM_MODES];
+
+/** Kinesis stream defaults and the limits the constructor validates against. */
+export const STREAM_DEFAULTS = {
+  mode: STREAM_MODES.provisioned as StreamModeName,
+  shardCount: 2,
+  /** Kinesis keeps records at least 24 hours; longer retention is billed extra. */
+  retentionHours: 24,
+  minShards: 1,
+  /** Default per-stream shard quota of most regions. */
+  maxShards: 500,
+  minRetentionHours: 24,
+  /** 365 days. */
+  maxRetentionHours: 8760,
+} as const;
+
+/** Lambda settings shared by the consumer and the rollup function. */
+export const FUNCTION_DEFAULTS = {
+  runtime: lambda.Runtime.NODEJS_22_X,
+  architecture: lambda.Architecture.ARM_64,
+  /** esbuild target matching {@link FUNCTION_DEFAULTS.runtime}. */
+  bundleTarget: 'node22',
+  memorySizeMb: 512,
+  minMemorySizeMb: 128,
+  maxMemorySizeMb: 10_240,
+  maxTimeoutSeconds: 900,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+} as const;
+
+/** Consumer function defaults. */
+export const CONSUMER_DEFAULTS = {
+  /** A batch of 100 records of 64 KiB each parses and writes in a few seconds; 60 s leaves room for backoff. */
+  timeout: Duration.seconds(60),
+  /** SQS keeps a message at most 14 days; dead letters and failed batches are kept that long. */
+  queueRetention: Duration.days(14),
+} as const;
+
+/** Rollup function defaults. */
+export const ROLLUP_DEFAULTS = {
+  /** A daily run reads every reading of a day (about 1 440 per pump), so it gets more time than the consumer. */
+  timeout: Duration.minutes(5),
+} as const;
+
+/** Storage defaults. */
+export const STORAGE_DEFAULTS = {
+  /** Tables hold the only copy of the readings: keep them when the stack is deleted. */
+  removalPolicy: RemovalPolicy.RETAIN,
+} as const;
+
+/** Alarm thresholds. */
+export const ALARM_DEFAULTS = {
+  /** Records older than this mean the consumer is falling behind. */
+  iteratorAgeMs: 5 * 60 * 1000,
+  /** Period over which alarm statistics are computed. */
+  period: Duration.minutes(5),
+} as const;
+
+/** Names of the custom metrics the handlers emit in CloudWatch Embedded Metric Format. */
+export const METRIC_NAMES = {
+  readingsStored: 'ReadingsStored',
+  alerts: 'Alerts',
+  badLines: 'BadLines',
+  psiMin: 'PsiMin',
+  psiAvg: 'PsiAvg',
+  floAvg: 'FloAvg',
+  rollupRuns: 'RollupRuns',
+} as const;
+
+/** CDK context keys read by `bin/app.ts` (`npx cdk synth -c wellwatch:shards=4`). */
+export const CONTEXT_KEYS = {
+  shards: 'wellwatch:shards',
+  streamMode: 'wellwatch:streamMode',
+  retentionHours: 'wellwatch:retentionHours',
+  alarmEmail: 'wellwatch:alarmEmail',
+} as const;

@@ -1,0 +1,204 @@
+/**
+ * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, dashboard and alarms.
+ */
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, type Node } from 'constructs';
+import { ConfigError, type EventSourceSettings } from '../lambdas/config';
+import type { AlertRule } from '../lambdas/core/types';
+import { CONTEXT_KEYS, STREAM_MODES, type StreamModeName } from './defaults';
+import { Observability } from './observability';
+import { ReadingConsumer } from './reading-consumer';
+import { ReadingStorage } from './reading-storage';
+import { RollupSchedule } from './rollup-schedule';
+import { SensorStream } from './sensor-stream';
+
+/** Properties of {@link WellwatchStack}. Without any, the stack is the documented production setup. */
+export interface WellwatchStackProps extends StackProps {
+  /**
+   * Capacity mode of the stream.
+   *
+   * @default 'provisioned'
+   */
+  readonly streamMode?: StreamModeName;
+  /**
+   * Shards of a provisioned stream, 1–500.
+   *
+   * @default 2 (when provisioned)
+   */
+  readonly shardCount?: number;
+  /**
+   * Hours the stream keeps a record, 24–8760.
+   *
+   * @default 24
+   */
+  readonly retentionHours?: number;
+  /**
+   * Overrides of the event-source mapping settings.
+   *
+   * @default DEFAULT_EVENT_SOURCE from `lambdas/config.ts`
+   */
+  readonly eventSource?: Partial<EventSourceSettings>;
+  /**
+   * Alert rules the consumer evaluates.
+   *
+   * @default DEFAULT_ALERT_RULES (`psi < 5`)
+   */
+  readonly alertRules?: readonly AlertRule[];
+  /**
+   * Offset of the sensors' clock from UTC, `±HH:MM`.
+   *
+   * @default '+00:00'
+   */
+  readonly sourceUtcOffset?: string;
+  /**
+   * Days to keep readings and stats (TTL); 0 keeps them forever.
+   *
+   * @default 0
+   */
+  readonly retentionDays?: number;
+  /**
+   * Removal policy of the stream, tables, queues and log groups.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How long function logs are kept.
+   *
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Create the alarms.
+   *
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * E-mail address notified by the alarms.
+   *
+   * @default - no notification topic
+   */
+  readonly alarmEmail?: string;
+}
+
+/**
+ * Everything wellwatch runs on in AWS, composed from one construct per concern.
+ *
+ * Environment-agnostic (no `env`, no lookups), so `cdk synth` works offline and without credentials; deploy with
+ * `cdk deploy` into the account and region of the current credentials.
+ *
+ * @example
+ * const app = new App();
+ * new WellwatchStack(app, NAMES.stackName, stackPropsFromContext(app.node));
+ */
+export class WellwatchStack extends Stack {
+  /** The sensor stream. */
+  public readonly sensors: SensorStream;
+  /** The tables. */
+  public readonly storage: ReadingStorage;
+  /** The Kinesis consumer and its queues. */
+  public readonly consumer: ReadingConsumer;
+  /** The scheduled rollup. */
+  public readonly rollup: RollupSchedule;
+  /** Dashboard and alarms. */
+  public readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: WellwatchStackProps = {}) {
+    super(scope, id, {
+      description: 'wellwatch: oil-well pump sensor monitoring (Kinesis -> Lambda -> DynamoDB, daily rollups)',
+      ...props,
+    });
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.sensors = new SensorStream(this, 'Sensors', {
+      mode: props.streamMode,
+      shardCount: props.shardCount,
+      retentionHours: props.retentionHours,
+      removalPolicy,
+    });
+    this.storage = new ReadingStorage(this, 'Storage', { removalPolicy });
+    const { readingsTable, statsTable, catalogTable } = this.storage;
+
+    this.consumer = new ReadingConsumer(this, 'Consumer', {
+      stream: this.sensors.stream,
+      readingsTable,
+      statsTable,
+      catalogTable,
+      eventSource: props.eventSource,
+      alertRules: props.alertRules,
+      sourceUtcOffset: props.sourceUtcOffset,
+      retentionDays: props.retentionDays,
+      logRetention: props.logRetention,
+      removalPolicy,
+    });
+    this.rollup = new RollupSchedule(this, 'Rollup', {
+      readingsTable,
+      statsTable,
+      catalogTable,
+      retentionDays: props.retentionDays,
+      logRetention: props.logRetention,
+      removalPolicy,
+    });
+    this.observability = new Observability(this, 'Observability', {
+      stream: this.sensors.stream,
+      consumer: this.consumer.fn,
+      rollup: this.rollup.fn,
+      tables: { readings: readingsTable, stats: statsTable, catalog: catalogTable },
+      deadLetterQueue: this.consumer.deadLetterQueue,
+      failedBatchQueue: this.consumer.failedBatchQueue,
+      alarms: props.alarms,
+      alarmEmail: props.alarmEmail,
+    });
+
+    const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
+    output('StreamName', this.sensors.stream.streamName, 'Kinesis stream the sensors write to');
+    output('StreamArn', this.sensors.stream.streamArn, 'ARN of the sensor stream');
+    output('ReadingsTableName', readingsTable.tableName, 'DynamoDB table of readings');
+    output('StatsTableName', statsTable.tableName, 'DynamoDB table of daily statistics');
+    output('CatalogTableName', catalogTable.tableName, 'DynamoDB table of days, pump-days and pending re-rollups');
+    output('DeadLetterQueueUrl', this.consumer.deadLetterQueue.queueUrl, 'SQS queue of bad sensor lines');
+    output('FailedBatchQueueUrl', this.consumer.failedBatchQueue.queueUrl, 'SQS queue of Kinesis batches the consumer gave up on');
+    output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
+  }
+}
+
+/**
+ * Reads the stack's settings from CDK context (`cdk synth -c wellwatch:shards=4`, or `cdk.json`).
+ *
+ * Context given on the command line arrives as strings; numbers are parsed and checked here so a typo fails with
+ * the key's name instead of deploying a default.
+ *
+ * Keys: `wellwatch:shards`, `wellwatch:streamMode` (`provisioned` | `on-demand`), `wellwatch:retentionHours`,
+ * `wellwatch:alarmEmail`.
+ *
+ * @example
+ * new WellwatchStack(app, NAMES.stackName, stackPropsFromContext(app.node));
+ */
+export function stackPropsFromContext(node: Node): WellwatchStackProps {
+  const int = (key: string): number | undefined => {
+    const raw: unknown = node.tryGetContext(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    const n = typeof raw === 'number' ? raw : Number(raw);
+    if (!Number.isInteger(n)) throw new ConfigError(`context ${key} must be an integer, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const str = (key: string): string | undefined => {
+    const raw: unknown = node.tryGetContext(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    if (typeof raw !== 'string') throw new ConfigError(`context ${key} must be a string, got ${JSON.stringify(raw)}`);
+    return raw;
+  };
+
+  const mode = str(CONTEXT_KEYS.streamMode);
+  if (mode !== undefined && mode !== STREAM_MODES.provisioned && mode !== STREAM_MODES.onDemand) {
+    throw new ConfigError(`context ${CONTEXT_KEYS.streamMode} must be 'provisioned' or 'on-demand', got ${JSON.stringify(mode)}`);
+  }
+  return {
+    streamMode: mode,
+    shardCount: int(CONTEXT_KEYS.shards),
+    retentionHours: int(CONTEXT_KEYS.retentionHours),
+    alarmEmail: str(CONTEXT_KEYS.alarmEmail),
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * kinesalite and dynalite in this process: real Kinesis and DynamoDB wire protocols on 127.0.0.1.
+ *
+ * Both are plain `http.Server`s backed by LevelDB (`<dataDir>/kinesis`, `<dataDir>/dynamodb`), so streams, records
+ * and items survive a restart; `memory: true` keeps everything in memory for tests. Nothing binds to another
+ * interface: the emulators accept any credentials, so they must never be reachable from the network.
+ */
+import * as fs from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-kinesis';
+
+/** The only interface local mode listens on. */
+export const LOCAL_HOST = '127.0.0.1';
+
+/** Options of {@link startEmulators}. */
+export interface EmulatorOptions {
+  /** Data dir; LevelDB lives in `<dataDir>/kinesis` and `<dataDir>/dynamodb`. Required unless `memory`. */
+  readonly dataDir?: string;
+  /**
+   * Keep all data in memory (tests).
+   *
+   * @default false
+   */
+  readonly memory?: boolean;
+  /**
+   * Port of kinesalite.
+   *
+   * @default 0 - an ephemeral port
+   */
+  readonly kinesisPort?: number;
+  /**
+   * Port of dynalite.
+   *
+   * @default 0 - an ephemeral port
+   */
+  readonly dynamodbPort?: number;
+}
+
+/** Running emulators. */
+export interface Emulators {
+  /** `http://127.0.0.1:<port>` of kinesalite. */
+  readonly kinesisEndpoint: string;
+  /** `http://127.0.0.1:<port>` of dynalite. */
+  readonly dynamodbEndpoint: string;
+  /** Where the data lives, or `memory`. */
+  readonly storage: { readonly kinesis: string; readonly dynamodb: string };
+  /** Closes both servers and their stores. Idempotent. */
+  stop(): Promise<void>;
+}
+
+type ServerFactory = (options: Record<string, unknown>) => Server;
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once('error', onError);
+    server.listen(port, LOCAL_HOST, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    // A client that is already gone must not keep the store open: idle keep-alive sockets close now, busy ones
+    // shortly after.
+    const force = setTimeout(() => server.closeAllConnections(), 2_000);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * Starts kinesalite and dynalite on 127.0.0.1.
+ *
+ * Stream/table state changes are instant (`create…Ms: 0`) so provisioning does not wait. The caller provisions the
+ * stream ({@link ensureStream}) and the tables.
+ *
+ * @example
+ * const emu = await startEmulators({ dataDir: '.wellwatch' });
+ * console.log(emu.kinesisEndpoint, emu.dynamodbEndpoint);
+ * await emu.stop();
+ */
+export async function startEmulators(options: EmulatorOptions): Promise<Emulators> {
+  const memory = options.memory === true;
+  if (!memory && !options.dataDir) throw new Error('startEmulators needs a dataDir unless memory is true');
+  const kinesisDir = memory ? undefined : path.resolve(options.dataDir!, 'kinesis');
+  const dynamoDir = memory ? undefined : path.resolve(options.dataDir!, 'dynamodb');
+  // leveldown does not create parent directories; a missing one is an uncatchable 'error' event inside kinesalite.
+  if (kinesisDir) fs.mkdirSync(kinesisDir, { recursive: true });
+  if (dynamoDir) fs.mkdirSync(dynamoDir, { recursive: true });
+
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const kinesalite = require('kinesalite') as ServerFactory;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dynalite = require('dynalite') as ServerFactory;
+  const kinesisServer = kinesalite({
+    ...(kinesisDir ? { path: kinesisDir } : {}),
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 50,
+  });
+  const dynamoServer = dynalite({
+    ...(dynamoDir ? { path: dynamoDir } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= Promise.all([close(kinesisServer), close(dynamoServer)]).then(() => undefined);
+    return stopped;
+  };
+  try {
+    const [kinesisPort, dynamoPort] = await Promise.all([listen(kinesisServer, options.kinesisPort ?? 0), listen(dynamoServer, options.dynamodbPort ?? 0)]);
+    return {
+      kinesisEndpoint: `http://${LOCAL_HOST}:${kinesisPort}`,
+      dynamodbEndpoint: `http://${LOCAL_HOST}:${dynamoPort}`,
+      storage: { kinesis: kinesisDir ?? 'memory', dynamodb: dynamoDir ?? 'memory' },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Result of {@link ensureStream}. */
+export interface EnsureStreamResult {
+  /** True when the stream was created by this call. */
+  readonly created: boolean;
+  /** Number of open shards. */
+  readonly openShards: number;
+}
+
+/**
+ * Creates the stream with `shardCount` shards unless it exists, then waits until it is ACTIVE.
+ *
+ * An existing stream keeps its shards (resharding is an explicit operation, not a side effect of a restart).
+ *
+ * @example
+ * await ensureStream(kinesisClient(cfg), cfg.streamName, 2);
+ */
+export async function ensureStream(client: KinesisClient, streamName: string, shardCount: number, timeoutMs = 30_000): Promise<EnsureStreamResult> {
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 50) throw new Error(`shards must be an integer 1–50, got ${shardCount}`);
+  let created = false;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { StreamDescriptionSummary: s } = await client.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
+      if (s?.StreamStatus === 'ACTIVE') return { created, openShards: s.OpenShardCount ?? 0 };
+    } catch (e) {
+      if (!(e instanceof ResourceNotFoundException) && (e as Error).name !== 'ResourceNotFoundException') throw e;
+      if (created) throw e;
+      await client.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
+      created = true;
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`stream ${streamName} did not become ACTIVE within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Local mode: the same handlers as in AWS, on protocol-level emulators in this process.
+ *
+ * `startLocal` starts kinesalite and dynalite on 127.0.0.1 (LevelDB under the data dir), creates the stream and
+ * the tables when missing, feeds the real consumer handler through a Lambda-like event-source runner, runs the
+ * real rollup handler on the EventBridge schedule, and serves the API and dashboard. Files in the data dir:
+ *
+ * | file | content |
+ * |---|---|
+ * | `local.json` | discovery info for CLI commands (`--local`), and the lock against a second instance |
+ * | `checkpoints.json` | per-shard checkpoints of the event source |
+ * | `dead-letters.jsonl` | bad lines (the consumer's dead-letter sink) |
+ * | `failed-batches.jsonl` | batches the event source gave up on (on-failure destination) |
+ * | `metrics.jsonl` | the handlers' EMF metric lines (CloudWatch would ingest these in AWS) |
+ * | `handler-log.jsonl` | the handlers' structured warnings and errors (errors are also passed to `log`) |
+ * | `kinesis/`, `dynamodb/` | emulator data (absent with `memory: true`) |
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
+import { createConsumerHandler } from '../lambdas/consumer/handler';
+import { createRollupHandler, type RollupEvent, type RollupResult } from '../lambdas/rollup/handler';
+import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
+import { ensureTables } from '../lambdas/store/tables';
+import { CheckpointStore } from './checkpoints';
+import { acquireLocalLock, type LocalInfo, writeLocalInfo } from './discovery';
+import { ensureStream, LOCAL_HOST, startEmulators, type Emulators } from './emulators';
+import { EventSourceRunner, type ShardBacklog } from './event-source-runner';
+import { ROLLUP_SCHEDULE, Scheduler } from './scheduler';
+import { DEFAULT_API_PORT, startServer, type LocalServer } from './server';
+
+export { readLocalInfo, type LocalInfo } from './discovery';
+export type { ShardBacklog, RunnerCounters } from './event-source-runner';
+
+/** Names of the files local mode keeps in its data dir. */
+export const LOCAL_FILES = {
+  info: 'local.json',
+  checkpoints: 'checkpoints.json',
+  deadLetters: 'dead-letters.jsonl',
+  failedBatches: 'failed-batches.jsonl',
+  metrics: 'metrics.jsonl',
+  handlerLog: 'handler-log.jsonl',
+} as const;
+
+/** Options of {@link startLocal}. */
+export interface StartLocalOptions {
+  /** Where everything lives; created when missing. */
+  readonly dataDir: string;
+  /**
+   * Port of the API and dashboard on 127.0.0.1.
+   *
+   * @default 4680 - 0 picks a free port
+   */
+  readonly port?: number;
+  /**
+   * Keep emulator data and checkpoints in memory (tests); files in the data dir are still written.
+   *
+   * @default false
+   */
+  readonly memory?: boolean;
+  /**
+   * Shards of the stream when it is created (an existing stream keeps its shards).
+   *
+   * @default 2
+   */
+  readonly shards?: number;
+  /** Progress and error lines. @default - `console.error` */
+  readonly log?: (line: string) => void;
+  /** Overrides of the event-source settings. @default DEFAULT_EVENT_SOURCE */
+  readonly eventSource?: Partial<EventSourceSettings>;
+  /** @default 0 - an ephemeral port */
+  readonly kinesisPort?: number;
+  /** @default 0 - an ephemeral port */
+  readonly dynamodbPort?: number;
+  /**
+   * Arm the rollup schedule (daily 00:15 UTC, pending hourly).
+   *
+   * @default true
+   */
+  readonly schedule?: boolean;
+}
+
+/** A running local mode. */
+export interface LocalRuntime {
+  /** Configuration pointing at the emulators; pass it to clients, handlers and queries. */
+  readonly config: WellwatchConfig;
+  readonly endpoints: { readonly kinesis: string; readonly dynamodb: string };
+  /** `http://127.0.0.1:<port>` of the API and dashboard. */
+  readonly apiUrl: string;
+  readonly dataDir: string;
+  readonly runner: EventSourceRunner;
+  readonly scheduler: Scheduler<RollupEvent, RollupResult>;
+  /** Stops everything in reverse order and removes `local.json`. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves when every record put so far has been processed (see {@link EventSourceRunner.waitForIdle}). */
+  waitForIdle(options?: { timeoutMs?: number }): Promise<void>;
+  /** Records after each shard's checkpoint. */
+  backlog(): Promise<ShardBacklog[]>;
+}
+
+/** An append-only line file that never throws into the caller (handlers log through it). */
+function lineFile(file: string): { write: (line: string) => void; close: () => Promise<void> } {
+  const stream = fs.createWriteStream(file, { flags: 'a' });
+  let broken = false;
+  stream.on('error', () => {
+    broken = true;
+  });
+  return {
+    write: (line) => {
+      if (!broken) stream.write(line.endsWith('\n') ? line : `${line}\n`);
+    },
+    close: () => new Promise<void>((resolve) => stream.end(() => resolve())),
+  };
+}
+
+/**
+ * Starts local mode.
+ *
+ * @throws LocalAlreadyRunningError when another live process (or this one) runs local mode on the data dir.
+ * @example
+ * const local = await startLocal({ dataDir: '.wellwatch', port: 0 });
+ * console.log(`dashboard: ${local.apiUrl}/`);
+ * await local.waitForIdle();
+ * await local.stop();
+ */
+export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime> {
+  const dataDir = path.resolve(opts.dataDir);
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const release = acquireLocalLock(dataDir);
+  const cleanups: (() => Promise<void> | void)[] = [release];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        log(`local: shutdown step failed: ${(e as Error)?.message ?? String(e)}`);
+      }
+    }
+  };
+
+  try {
+    const file = (name: string) => path.join(dataDir, name);
+    const emulators: Emulators = await startEmulators({
+      dataDir,
+      memory: opts.memory,
+      kinesisPort: opts.kinesisPort,
+      dynamodbPort: opts.dynamodbPort,
+    });
+    cleanups.push(() => emulators.stop());
+    log(`local: kinesalite on ${emulators.kinesisEndpoint}, dynalite on ${emulators.dynamodbEndpoint} (bound to ${LOCAL_HOST} only; data: ${opts.memory ? 'memory' : dataDir})`);
+
+    const deadLettersFile = file(LOCAL_FILES.deadLetters);
+    const failedBatchesFile = file(LOCAL_FILES.failedBatches);
+    const config = loadConfig({
+      region: 'us-east-1',
+      deadLetterUrl: pathToFileURL(deadLettersFile).href,
+      endpoints: { kinesis: emulators.kinesisEndpoint, dynamodb: emulators.dynamodbEndpoint },
+      eventSource: { ...DEFAULT_EVENT_SOURCE, ...(opts.eventSource ?? {}) },
+    });
+
+    const kinesis: KinesisClient = kinesisClient(config);
+    const dynamo: DynamoDBClient = dynamoClient(config);
+    cleanups.push(() => {
+      kinesis.destroy();
+      dynamo.destroy();
+    });
+    const stream = await ensureStream(kinesis, config.streamName, opts.shards ?? 2);
+    const createdTables = await ensureTables(dynamo, config);
+    if (stream.created) log(`local: created stream ${config.streamName} with ${opts.shards ?? 2} shard(s)`);
+    if (createdTables.length) log(`local: created tables ${createdTables.join(', ')}`);
+
+    const metrics = lineFile(file(LOCAL_FILES.metrics));
+    const handlerLog = lineFile(file(LOCAL_FILES.handlerLog));
+    cleanups.push(() => Promise.all([metrics.close(), handlerLog.close()]).then(() => undefined));
+    const handlerLogLine = (source: string) => (line: string) => {
+      handlerLog.write(line);
+      // Errors (writes failing after retries) matter to whoever runs local mode; warnings stay in the file.
+      if (/"level"\s*:\s*"ERROR"/.test(line)) log(`${source}: ${line}`);
+    };
+    const consumer = createConsumerHandler(config, { dynamo, metricsSink: metrics.write, log: handlerLogLine('consumer') });
+    const rollup = createRollupHandler(config, { dynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
+
+    const checkpoints = new CheckpointStore({ file: opts.memory ? undefined : file(LOCAL_FILES.checkpoints), log });
+    const runner = new EventSourceRunner({
+      kinesis,
+      streamName: config.streamName,
+      handler: consumer,
+      settings: config.eventSource,
+      region: config.region,
+      checkpoints,
+      failedBatchesFile,
+      log,
+    });
+    cleanups.push(() => runner.stop());
+    await runner.start();
+
+    const scheduler = new Scheduler<RollupEvent, RollupResult>({
+      handler: (event) => rollup(event),
+      rules: ROLLUP_SCHEDULE,
+      log,
+    });
+    cleanups.push(() => scheduler.stop());
+    if (opts.schedule !== false) scheduler.start();
+
+    const server: LocalServer = await startServer(
+      { config, dynamo, runner, scheduler, deadLettersFile, failedBatchesFile },
+      { port: opts.port ?? DEFAULT_API_PORT, log },
+    );
+    cleanups.push(() => server.close());
+    log(`local: API and dashboard on ${server.url}/ (bound to ${LOCAL_HOST} only)`);
+
+    const info: LocalInfo = {
+      pid: process.pid,
+      kinesisEndpoint: emulators.kinesisEndpoint,
+      dynamodbEndpoint: emulators.dynamodbEndpoint,
+      apiUrl: server.url,
+      deadLetterUrl: config.deadLetterUrl!,
+      dataDir,
+      startedAt: new Date().toISOString(),
+    };
+    writeLocalInfo(dataDir, info);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      config,
+      endpoints: { kinesis: emulators.kinesisEndpoint, dynamodb: emulators.dynamodbEndpoint },
+      apiUrl: server.url,
+      dataDir,
+      runner,
+      scheduler,
+      stop: () => {
+        stopped ??= cleanup();
+        return stopped;
+      },
+      waitForIdle: (options) => runner.waitForIdle(options),
+      backlog: () => runner.backlog(),
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}

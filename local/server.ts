@@ -1,0 +1,413 @@
+/**
+ * The local HTTP API and dashboard, on 127.0.0.1 only.
+ *
+ * | route | answer |
+ * |---|---|
+ * | `GET /` | the dashboard page |
+ * | `GET /api/status` | `{shards:[{shardId, state, checkpoint, backlog, …}], idle, counters, schedule}` |
+ * | `GET /api/readings?pump&from&to&limit` | readings of one pump, oldest first |
+ * | `GET /api/alerts?pump&from&to&limit` | alerting readings (all pumps without `pump`) |
+ * | `GET /api/stats?pump&from&to&limit` | daily stats rows |
+ * | `GET /api/days` | days with data |
+ * | `GET /api/deadletters?limit` | the most recent dead letters (from the JSONL file) |
+ * | `GET /api/failed-batches?limit` | the most recent on-failure records of the event source |
+ * | `GET /api/summary` | what the dashboard shows: latest stats per pump, recent alerts, counts |
+ * | `POST /api/rollup` | runs the rollup handler with the JSON body as its event, returns its result |
+ *
+ * Reads go through the same query functions as the CLI. Bad parameters get a 4xx with `{error, code}`. Because the
+ * emulators accept any credentials, the server also refuses requests whose `Host` is not a loopback name (DNS
+ * rebinding) and rollups whose body is not `application/json` (cross-site form posts).
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { WellwatchConfig } from '../lambdas/config';
+import { isWellwatchError } from '../lambdas/core/errors';
+import type { DailyStats, EvaluatedReading } from '../lambdas/core/types';
+import { listDays, listPumps, queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
+import { dashboardHtml } from './dashboard';
+import { LOCAL_HOST } from './emulators';
+import type { EventSourceRunner } from './event-source-runner';
+import type { Scheduler } from './scheduler';
+
+/** Default port of the API and dashboard. */
+export const DEFAULT_API_PORT = 4680;
+
+/** Default and maximum number of items a list endpoint returns. */
+export const LIST_LIMITS = { default: 1_000, max: 100_000 } as const;
+
+const PUMP_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** What the server reads from. */
+export interface ServerDeps<E = unknown, R = unknown> {
+  readonly config: WellwatchConfig;
+  readonly dynamo: DynamoDBClient;
+  readonly runner: Pick<EventSourceRunner, 'backlog' | 'isIdle' | 'shards' | 'counters'>;
+  readonly scheduler: Pick<Scheduler<E, R>, 'runNow' | 'next' | 'history'>;
+  /** JSONL file of dead letters (the consumer's file sink). */
+  readonly deadLettersFile?: string;
+  /** JSONL file of the event source's on-failure records. */
+  readonly failedBatchesFile?: string;
+}
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /**
+   * Port on 127.0.0.1.
+   *
+   * @default 4680 - 0 picks a free port
+   */
+  readonly port?: number;
+  /** Where to report unexpected errors. @default - silent */
+  readonly log?: (line: string) => void;
+}
+
+/** A running server. */
+export interface LocalServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** A request error with its HTTP status. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+type Params = URLSearchParams;
+
+function allowOnly(params: Params, allowed: readonly string[]): void {
+  for (const key of params.keys()) {
+    if (!allowed.includes(key)) {
+      throw new HttpError(400, 'unknown-parameter', `unknown parameter ${JSON.stringify(key)}; allowed: ${allowed.join(', ') || 'none'}`);
+    }
+  }
+}
+
+function single(params: Params, name: string): string | undefined {
+  const all = params.getAll(name);
+  if (all.length > 1) throw new HttpError(400, 'repeated-parameter', `parameter ${name} given ${all.length} times`);
+  const v = all[0];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function pumpParam(params: Params, required: boolean): string | undefined {
+  const pump = single(params, 'pump');
+  if (pump === undefined) {
+    if (required) throw new HttpError(400, 'missing-pump', 'parameter pump is required, e.g. ?pump=COHUTTA');
+    return undefined;
+  }
+  if (!PUMP_RE.test(pump)) throw new HttpError(400, 'bad-pump', `pump must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(pump)}`);
+  return pump;
+}
+
+function intParam(params: Params, name: string, fallback: number, min: number, max: number): number {
+  const raw = single(params, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new HttpError(400, `bad-${name}`, `${name} must be a whole number ${min}–${max}, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+/** Collects up to `limit` items; reports whether more were available. */
+async function take<T>(it: AsyncIterable<T>, limit: number): Promise<{ items: T[]; truncated: boolean }> {
+  const items: T[] = [];
+  for await (const x of it) {
+    if (items.length >= limit) return { items, truncated: true };
+    items.push(x);
+  }
+  return { items, truncated: false };
+}
+
+function truncatedHeader(truncated: boolean): Record<string, string> {
+  return truncated ? { 'x-wellwatch-truncated': 'true' } : {};
+}
+
+/** Reads the last `limit` JSON lines of a JSONL file (missing file = none). */
+function tailJsonl(file: string | undefined, limit: number): unknown[] {
+  if (!file) return [];
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return lines.slice(Math.max(0, lines.length - limit)).map((l) => {
+    try {
+      return JSON.parse(l) as unknown;
+    } catch {
+      return { unparsable: l };
+    }
+  });
+}
+
+/** Counts lines of a JSONL file, cached by size and mtime. */
+function lineCounter(): (file: string | undefined) => number {
+  const cache = new Map<string, { size: number; mtimeMs: number; count: number }>();
+  return (file) => {
+    if (!file) return 0;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      return 0;
+    }
+    const hit = cache.get(file);
+    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.count;
+    const text = fs.readFileSync(file, 'utf8');
+    let count = 0;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
+    cache.set(file, { size: st.size, mtimeMs: st.mtimeMs, count });
+    return count;
+  };
+}
+
+function isLoopbackHost(hostHeader: string | undefined): boolean {
+  if (!hostHeader) return true; // HTTP/1.0 clients; the socket is loopback-only anyway
+  const host = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0];
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host.endsWith('.localhost');
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, 'body-too-large', `request body must be at most ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Summary for the dashboard. */
+export interface DashboardSummary {
+  readonly latestDay: string | undefined;
+  readonly pumps: { readonly pump: string; readonly stats: DailyStats | undefined }[];
+  readonly alertsFrom: string | undefined;
+  /** Newest first. */
+  readonly recentAlerts: EvaluatedReading[];
+  readonly deadLetters: number;
+  readonly failedBatches: number;
+}
+
+/**
+ * Starts the API and dashboard on 127.0.0.1.
+ *
+ * @example
+ * const server = await startServer({ config, dynamo, runner, scheduler, deadLettersFile }, { port: 0 });
+ * console.log(`${server.url}/api/status`);
+ * await server.close();
+ */
+export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerOptions = {}): Promise<LocalServer> {
+  const { config: cfg, dynamo } = deps;
+  const log = options.log ?? (() => undefined);
+  const countLines = lineCounter();
+  let summaryCache: { at: number; value: Promise<DashboardSummary> } | undefined;
+
+  const summary = async (): Promise<DashboardSummary> => {
+    const days = (await take(listDays(dynamo, cfg), 100_000)).items;
+    const latestDay = days[days.length - 1];
+    const pumps = new Set<string>();
+    for (const day of days.slice(-3)) for await (const p of listPumps(dynamo, cfg, day)) pumps.add(p);
+    const rows = await Promise.all(
+      [...pumps].sort().map(async (pump) => {
+        let stats: DailyStats | undefined;
+        for await (const s of queryStats(dynamo, cfg, { pump })) stats = s; // ascending by date: keep the last
+        return { pump, stats };
+      }),
+    );
+    const alertsFrom = latestDay;
+    const recent: EvaluatedReading[] = [];
+    if (alertsFrom) {
+      let seen = 0;
+      for await (const a of queryAlerts(dynamo, cfg, { from: alertsFrom })) {
+        recent.push(a);
+        if (recent.length > 20) recent.shift();
+        if (++seen >= 5_000) break;
+      }
+    }
+    return {
+      latestDay,
+      pumps: rows,
+      alertsFrom,
+      recentAlerts: recent.reverse(),
+      deadLetters: countLines(deps.deadLettersFile),
+      failedBatches: countLines(deps.failedBatchesFile),
+    };
+  };
+
+  const routes: Record<string, (params: Params, req: http.IncomingMessage) => Promise<{ body: unknown; headers?: Record<string, string> }>> = {
+    'GET /api/status': async (params) => {
+      allowOnly(params, ['backlogLimit']);
+      const limit = intParam(params, 'backlogLimit', 100_000, 1, 1_000_000);
+      const [backlog, idle] = await Promise.all([deps.runner.backlog({ limit }), deps.runner.isIdle()]);
+      const states = new Map(deps.runner.shards().map((s) => [s.shardId, s]));
+      const history = deps.scheduler.history();
+      return {
+        body: {
+          shards: backlog.map((b) => ({
+            shardId: b.shardId,
+            state: states.get(b.shardId)?.state,
+            checkpoint: b.checkpoint ?? null,
+            backlog: b.backlog,
+            backlogTruncated: b.truncated,
+            inFlight: states.get(b.shardId)?.inFlight ?? false,
+          })),
+          idle,
+          counters: { ...deps.runner.counters },
+          schedule: { next: deps.scheduler.next(), lastRun: history[history.length - 1] ?? null },
+        },
+      };
+    },
+    'GET /api/readings': async (params) => {
+      allowOnly(params, ['pump', 'from', 'to', 'limit']);
+      const pump = pumpParam(params, true)!;
+      const limit = intParam(params, 'limit', LIST_LIMITS.default, 1, LIST_LIMITS.max);
+      const r = await take(queryReadings(dynamo, cfg, { pump, from: single(params, 'from'), to: single(params, 'to') }), limit);
+      return { body: r.items, headers: truncatedHeader(r.truncated) };
+    },
+    'GET /api/alerts': async (params) => {
+      allowOnly(params, ['pump', 'from', 'to', 'limit']);
+      const pump = pumpParam(params, false);
+      const limit = intParam(params, 'limit', LIST_LIMITS.default, 1, LIST_LIMITS.max);
+      const r = await take(queryAlerts(dynamo, cfg, { pump, from: single(params, 'from'), to: single(params, 'to') }), limit);
+      return { body: r.items, headers: truncatedHeader(r.truncated) };
+    },
+    'GET /api/stats': async (params) => {
+      allowOnly(params, ['pump', 'from', 'to', 'limit']);
+      const pump = pumpParam(params, false);
+      const limit = intParam(params, 'limit', LIST_LIMITS.default, 1, LIST_LIMITS.max);
+      const r = await take(queryStats(dynamo, cfg, { pump, from: single(params, 'from'), to: single(params, 'to') }), limit);
+      return { body: r.items, headers: truncatedHeader(r.truncated) };
+    },
+    'GET /api/days': async (params) => {
+      allowOnly(params, []);
+      return { body: (await take(listDays(dynamo, cfg), LIST_LIMITS.max)).items };
+    },
+    'GET /api/deadletters': async (params) => {
+      allowOnly(params, ['limit']);
+      return { body: tailJsonl(deps.deadLettersFile, intParam(params, 'limit', 100, 1, LIST_LIMITS.max)) };
+    },
+    'GET /api/failed-batches': async (params) => {
+      allowOnly(params, ['limit']);
+      return { body: tailJsonl(deps.failedBatchesFile, intParam(params, 'limit', 100, 1, LIST_LIMITS.max)) };
+    },
+    'GET /api/summary': async (params) => {
+      allowOnly(params, []);
+      // Several dashboards (or a fast refresh) share one computation per second.
+      if (!summaryCache || Date.now() - summaryCache.at > 1_000) {
+        const value = summary();
+        summaryCache = { at: Date.now(), value };
+        value.catch(() => {
+          summaryCache = undefined;
+        });
+      }
+      return { body: await summaryCache.value };
+    },
+    'POST /api/rollup': async (params, req) => {
+      allowOnly(params, []);
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (type !== 'application/json') throw new HttpError(415, 'unsupported-media-type', 'POST /api/rollup needs content-type: application/json');
+      const text = await readBody(req);
+      let event: unknown;
+      try {
+        event = JSON.parse(text);
+      } catch (e) {
+        throw new HttpError(400, 'bad-json', `body must be JSON: ${(e as Error).message}`);
+      }
+      if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+        throw new HttpError(400, 'bad-event', "body must be a JSON object, e.g. {\"date\":\"2014-03-10\"} or {\"mode\":\"pending\"}");
+      }
+      return { body: await deps.scheduler.runNow(event as E, 'api') };
+    },
+  };
+  const knownPaths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]));
+
+  const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+    res.end(text);
+  };
+
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      try {
+        if (!isLoopbackHost(req.headers.host)) throw new HttpError(403, 'forbidden-host', 'only loopback host names are served');
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        if (url.pathname === '/' || url.pathname === '/index.html') {
+          if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed on /`);
+          res.writeHead(200, {
+            'content-type': 'text/html; charset=utf-8',
+            'cache-control': 'no-store',
+            'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+          });
+          res.end(req.method === 'HEAD' ? undefined : dashboardHtml());
+          return;
+        }
+        const route = routes[`${req.method} ${url.pathname}`];
+        if (!route) {
+          if (knownPaths.has(url.pathname)) throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`);
+          throw new HttpError(404, 'not-found', `no such endpoint: ${url.pathname} (see GET / for the dashboard, /api/status for the state)`);
+        }
+        const out = await route(url.searchParams, req);
+        send(res, 200, out.body, out.headers);
+      } catch (e) {
+        if (e instanceof HttpError) {
+          send(res, e.status, { error: e.message, code: e.code });
+        } else if (isWellwatchError(e)) {
+          // Bad time bounds, bad rollup events: the caller's input, explained.
+          const err = e as Error & { code?: string; result?: unknown; failures?: unknown };
+          const status = err.name === 'RollupError' || err.name === 'WriteError' ? 500 : 400;
+          send(res, status, { error: err.message, code: err.code ?? err.name, ...(err.result ? { result: err.result, failures: err.failures } : {}) });
+        } else {
+          log(`api: ${req.method} ${req.url} failed: ${(e as Error)?.stack ?? String(e)}`);
+          send(res, 500, { error: (e as Error)?.message ?? String(e), code: 'internal' });
+        }
+      }
+    })();
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_API_PORT, LOCAL_HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${LOCAL_HOST}:${port}`,
+    port,
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 2_000);
+        force.unref();
+      });
+      return closed;
+    },
+  };
+}

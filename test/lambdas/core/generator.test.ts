@@ -1,0 +1,182 @@
+import { DEFAULT_START, MAX_PUMPS, generateReadings, pumpName, type GeneratorOptions } from '../../../lambdas/core/generator';
+import { parseLine } from '../../../lambdas/core/parse-reading';
+import { WellwatchError } from '../../../lambdas/core/errors';
+import type { Reading } from '../../../lambdas/core/types';
+
+const take = (options: GeneratorOptions, n = Infinity): string[] => {
+  const out: string[] = [];
+  for (const line of generateReadings(options)) {
+    if (out.length >= n) break;
+    out.push(line);
+  }
+  return out;
+};
+
+function parseAll(lines: string[]): Reading[] {
+  return lines.map((line) => {
+    const o = parseLine(line);
+    if (o.kind !== 'reading') throw new Error(`generated line rejected: ${line} (${JSON.stringify(o)})`);
+    return o.reading;
+  });
+}
+
+const epoch = (r: Reading): number => Date.parse(r.ts) / 1000;
+
+function byPump(readings: Reading[]): Map<string, Reading[]> {
+  const map = new Map<string, Reading[]>();
+  for (const r of readings) {
+    const list = map.get(r.pump) ?? [];
+    list.push(r);
+    map.set(r.pump, list);
+  }
+  return map;
+}
+
+const isFailed = (r: Reading): boolean => r.values.hz === 0 && r.values.disp === 0 && r.values.flo === 0 && r.values.psi === 0;
+
+describe('generateReadings', () => {
+  // 10 pumps × 3 days ≈ 29,000 lines: enough for several failures, small enough for a shared CI box.
+  const options = { pumps: 10, days: 3, seed: 42 };
+  const lines = take(options);
+  const readings = parseAll(lines);
+  const pumps = byPump(readings);
+
+  it('is deterministic: the same seed gives the same lines', () => {
+    expect(take(options)).toEqual(lines);
+  });
+
+  it('gives different lines for a different seed', () => {
+    const other = take({ ...options, seed: 43 }, 2000);
+    expect(other).not.toEqual(lines.slice(0, 2000));
+    expect(other.filter((l, i) => l === lines[i]).length).toBeLessThan(100);
+  });
+
+  it('writes the seed format: M/D/YY, H:MM without a leading zero, fixed decimals', () => {
+    const re = /^[A-Z][A-Z0-9]*,([1-9]|1[0-2])\/([1-9]|[12]\d|3[01])\/\d\d,([0-9]|1\d|2[0-3]):[0-5]\d,\d+\.\d\d,\d+\.\d\d,\d+,\d+\.\d\d,\d+,\d+\.\d\d$/;
+    const offenders = lines.filter((l) => !re.test(l));
+    expect(offenders).toEqual([]);
+    expect(lines[0]).toMatch(/^[A-Z]+,3\/10\/14,0:0[01],/);
+  });
+
+  it('produces only lines the parser accepts, every measure inside its seed range', () => {
+    expect(readings).toHaveLength(lines.length);
+    const ranges = { hz: [0, 10.5], disp: [0, 6.2], flo: [0, 2042], sedPPM: [0, 7], psi: [0, 100], chlPPM: [0.5, 2] } as const;
+    for (const [measure, [lo, hi]] of Object.entries(ranges)) {
+      const values = readings.map((r) => r.values[measure as keyof typeof ranges]);
+      expect([measure, Math.min(...values) >= lo, Math.max(...values) <= hi]).toEqual([measure, true, true]);
+    }
+    expect(readings.every((r) => Number.isInteger(r.values.flo) && Number.isInteger(r.values.psi))).toBe(true);
+  });
+
+  it('uses the first day of the seed data by default and covers the requested days', () => {
+    expect(DEFAULT_START).toBe('2014-03-10');
+    expect([...new Set(readings.map((r) => r.day))]).toEqual(['2014-03-10', '2014-03-11', '2014-03-12']);
+  });
+
+  it('reports every pump every 1 or 2 minutes', () => {
+    expect([...pumps.keys()].sort()).toEqual(Array.from({ length: 10 }, (_, i) => pumpName(i)).sort());
+    for (const [pump, list] of pumps) {
+      const gaps = new Set<number>();
+      for (let i = 1; i < list.length; i++) gaps.add(epoch(list[i]!) - epoch(list[i - 1]!));
+      expect([pump, [...gaps].sort((a, b) => a - b)]).toEqual([pump, [60, 120]]);
+      // ~960 readings a day at a mean step of 1.5 minutes.
+      expect(list.length / 3).toBeGreaterThan(860);
+      expect(list.length / 3).toBeLessThan(1060);
+    }
+  });
+
+  it('interleaves pumps in time order, like a live feed', () => {
+    for (let i = 1; i < readings.length; i++) {
+      if (readings[i]!.ts < readings[i - 1]!.ts) throw new Error(`out of order at line ${i + 1}: ${lines[i - 1]} then ${lines[i]}`);
+    }
+    const firstMinute = readings.filter((r) => r.ts === readings[0]!.ts).map((r) => r.pump);
+    expect(firstMinute.length).toBeGreaterThan(1);
+  });
+
+  it('includes pump failures: runs of 30–180 minutes with hz, disp, flo and psi all 0', () => {
+    const runs: number[] = []; // span in minutes between the first and last failed reading of each run
+    for (const list of pumps.values()) {
+      let start = -1;
+      list.forEach((r, i) => {
+        if (isFailed(r) && start < 0) start = i;
+        const endOfRun = start >= 0 && (!isFailed(r) || i === list.length - 1);
+        if (endOfRun) {
+          const last = isFailed(r) ? r : list[i - 1]!;
+          if (i !== list.length - 1) runs.push((epoch(last) - epoch(list[start]!)) / 60);
+          start = -1;
+        }
+      });
+    }
+    // 10 pumps × 3 days at ~3 failures per pump-week ≈ 13 expected.
+    expect(runs.length).toBeGreaterThanOrEqual(5);
+    expect(runs.length).toBeLessThanOrEqual(30);
+    // The last reading of a run is within 2 minutes of its end, so a 30-minute failure spans at least 28.
+    expect(Math.min(...runs)).toBeGreaterThanOrEqual(28);
+    expect(Math.max(...runs)).toBeLessThanOrEqual(180);
+    // Slow sensors keep reporting during failures.
+    expect(readings.filter(isFailed).every((r) => r.values.chlPPM >= 0.5)).toBe(true);
+  });
+
+  it('includes occasional low-pressure blips on running pumps', () => {
+    const blips = readings.filter((r) => r.values.hz > 0 && r.values.psi < 5);
+    expect(blips.length).toBeGreaterThan(0);
+    expect(blips.length).toBeLessThan(readings.length / 200);
+    expect(blips.every((r) => r.values.psi >= 1)).toBe(true);
+  });
+
+  it('writes M/D/YY dates across month and year ends from a given start', () => {
+    const days = new Set(take({ pumps: 2, days: 2, seed: 1, start: '2015-12-31' }).map((l) => l.split(',')[1]));
+    expect([...days]).toEqual(['12/31/15', '1/1/16']);
+  });
+
+  it('is lazy: the first line of a huge run comes without generating the rest', () => {
+    const it = generateReadings({ pumps: MAX_PUMPS, days: 3660, seed: 5 });
+    const first = it.next();
+    expect(first.done).toBe(false);
+    expect(parseLine(first.value as string).kind).toBe('reading');
+    it.return(undefined);
+  });
+});
+
+describe('generateReadings with badLineRate', () => {
+  const good = take({ pumps: 5, days: 1, seed: 9 });
+  const mixed = take({ pumps: 5, days: 1, seed: 9, badLineRate: 0.05 });
+  const outcomes = mixed.map((l) => parseLine(l));
+
+  it('inserts malformed lines without changing the good ones', () => {
+    expect(mixed.filter((_, i) => outcomes[i]!.kind === 'reading')).toEqual(good);
+    expect(outcomes.every((o) => o.kind !== 'skip')).toBe(true);
+  });
+
+  it('inserts about badLineRate malformed lines of several kinds', () => {
+    const errors = outcomes.flatMap((o) => (o.kind === 'error' ? [o.code] : []));
+    expect(errors.length).toBe(mixed.length - good.length);
+    expect(errors.length / good.length).toBeGreaterThan(0.03);
+    expect(errors.length / good.length).toBeLessThan(0.07);
+    expect([...new Set(errors)].sort()).toEqual(['date', 'field-count', 'number', 'time']);
+  });
+});
+
+describe('pumpName', () => {
+  it('starts with the seed pump and gives unique upper-case ids for 100,000 pumps', () => {
+    expect(pumpName(0)).toBe('COHUTTA');
+    const names = Array.from({ length: MAX_PUMPS }, (_, i) => pumpName(i));
+    expect(new Set(names).size).toBe(MAX_PUMPS);
+    expect(names.filter((n) => !/^[A-Z][A-Z0-9]{0,63}$/.test(n))).toEqual([]);
+    expect(names.filter((n) => /\d/.test(n)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('option validation', () => {
+  it.each([
+    [{ pumps: 0, days: 1, seed: 1 }, 'pumps must be an integer 1–100000, got 0'],
+    [{ pumps: 1, days: 1.5, seed: 1 }, 'days must be an integer 1–3660, got 1.5'],
+    [{ pumps: 1, days: 1, seed: 0.5 }, 'seed must be an integer, got 0.5'],
+    [{ pumps: 1, days: 1, seed: 1, badLineRate: 2 }, 'badLineRate must be a number 0–1, got 2'],
+    [{ pumps: 1, days: 1, seed: 1, start: '2014-02-30' }, 'start must be a date YYYY-MM-DD, got "2014-02-30"'],
+    [{ pumps: 1, days: 2, seed: 1, start: '2099-12-31' }, /must lie in 2000–2099/],
+  ])('rejects %j', (opts, message) => {
+    expect(() => take(opts as GeneratorOptions, 1)).toThrow(WellwatchError);
+    expect(() => take(opts as GeneratorOptions, 1)).toThrow(message);
+  });
+});

@@ -1,0 +1,140 @@
+import { WellwatchError, isWellwatchError } from '../../../lambdas/core/errors';
+import { RollupAccumulator, rollupReadings } from '../../../lambdas/core/rollup';
+import { MEASURES, type MeasureValues } from '../../../lambdas/core/types';
+
+/** Small deterministic PRNG (mulberry32), so failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomValues(random: () => number): MeasureValues {
+  return {
+    hz: random() * 10.5,
+    disp: random() * 6.2,
+    flo: Math.round(random() * 2042),
+    sedPPM: random() * 7,
+    psi: Math.round(random() * 100),
+    chlPPM: 0.5 + random() * 1.5,
+  };
+}
+
+function v(hz: number, rest: Partial<MeasureValues> = {}): MeasureValues {
+  return { hz, disp: hz, flo: hz, sedPPM: hz, psi: hz, chlPPM: hz, ...rest };
+}
+
+describe('RollupAccumulator', () => {
+  test('avg equals the plain sequential sum / count within 1e-9 relative on 10,000 random readings; min and max exact', () => {
+    const random = prng(42);
+    const rows = Array.from({ length: 10_000 }, () => randomValues(random));
+    const acc = new RollupAccumulator();
+    for (const row of rows) acc.add(row);
+    const s = acc.result('P1', '2014-03-10');
+    expect(s).toMatchObject({ pump: 'P1', date: '2014-03-10', count: 10_000 });
+    for (const m of MEASURES) {
+      let plain = 0;
+      for (const row of rows) plain += row[m];
+      const expected = plain / rows.length;
+      expect(Math.abs(s.measures[m].avg - expected) / Math.abs(expected)).toBeLessThan(1e-9);
+      expect(s.measures[m].min).toBe(Math.min(...rows.map((row) => row[m])));
+      expect(s.measures[m].max).toBe(Math.max(...rows.map((row) => row[m])));
+    }
+  });
+
+  test('compensated sum stays exact where a plain sum loses the small terms', () => {
+    // 1e8 followed by many 1e-8: a naive sum in this order drops nothing representable, but the classic
+    // [big, many small, -big] pattern makes naive summation return 0 for the small part.
+    const acc = new RollupAccumulator();
+    acc.add(v(1e8));
+    for (let i = 0; i < 1000; i++) acc.add(v(1e-8 * 3));
+    acc.add(v(-1e8));
+    const expected = (1000 * 3e-8) / 1002;
+    const avg = acc.result('P', '2014-03-10').measures.hz.avg;
+    expect(Math.abs(avg - expected) / expected).toBeLessThan(1e-9);
+    let naive = 1e8;
+    for (let i = 0; i < 1000; i++) naive += 3e-8;
+    naive -= 1e8;
+    expect(Math.abs(naive / 1002 - expected) / expected).toBeGreaterThan(1e-3); // the plain sum really is off
+  });
+
+  test('a single reading is its own min, max and avg', () => {
+    const only = { hz: 10.27, disp: 1.73, flo: 881, sedPPM: 1.56, psi: 85, chlPPM: 1.94 };
+    const s = rollupReadings('COHUTTA', '2014-03-10', [only]);
+    expect(s.count).toBe(1);
+    for (const m of MEASURES) expect(s.measures[m]).toEqual({ min: only[m], max: only[m], avg: only[m] });
+  });
+
+  test('handles negative values and all-zero failure stretches', () => {
+    const s = rollupReadings('P', '2014-03-10', [v(0), v(0), v(-3, { psi: 0 }), v(3, { psi: 0 })]);
+    expect(s.measures.hz).toEqual({ min: -3, max: 3, avg: 0 });
+    expect(s.measures.psi).toEqual({ min: 0, max: 0, avg: 0 });
+  });
+
+  test('keeps avg within [min, max] for identical values', () => {
+    const s = rollupReadings('P', '2014-03-10', Array.from({ length: 7 }, () => v(0.1)));
+    expect(s.measures.hz).toEqual({ min: 0.1, max: 0.1, avg: 0.1 });
+  });
+
+  test('count reports the readings added', () => {
+    const acc = new RollupAccumulator();
+    expect(acc.count).toBe(0);
+    acc.add(v(1));
+    acc.add(v(2));
+    expect(acc.count).toBe(2);
+    expect(acc.result('P', '2014-03-10').measures.hz.avg).toBe(1.5);
+  });
+
+  test('with no readings, result() throws a WellwatchError naming the pump-day', () => {
+    const acc = new RollupAccumulator();
+    expect(() => acc.result('COHUTTA', '2014-03-10')).toThrow(WellwatchError);
+    expect(() => acc.result('COHUTTA', '2014-03-10')).toThrow('rollup of COHUTTA on 2014-03-10: no readings to aggregate');
+    expect(() => rollupReadings('P', '2014-03-10', [])).toThrow(WellwatchError);
+  });
+
+  test('rejects a non-finite measure and stays unchanged', () => {
+    const acc = new RollupAccumulator();
+    acc.add(v(1));
+    let caught: unknown;
+    try {
+      acc.add(v(5, { chlPPM: Number.NaN }));
+    } catch (e) {
+      caught = e;
+    }
+    expect(isWellwatchError(caught)).toBe(true);
+    expect((caught as Error).message).toContain('chlPPM');
+    expect(acc.count).toBe(1);
+    expect(acc.result('P', 'd').measures.hz).toEqual({ min: 1, max: 1, avg: 1 });
+  });
+
+  test('merging partial accumulators equals accumulating everything in one', () => {
+    const random = prng(7);
+    const rows = Array.from({ length: 1000 }, () => randomValues(random));
+    const whole = rollupReadings('P', 'd', rows);
+    const a = new RollupAccumulator();
+    const b = new RollupAccumulator();
+    rows.forEach((row, i) => (i % 3 === 0 ? a : b).add(row));
+    a.merge(b);
+    a.merge(new RollupAccumulator());
+    const merged = a.result('P', 'd');
+    expect(merged.count).toBe(1000);
+    for (const m of MEASURES) {
+      expect(merged.measures[m].min).toBe(whole.measures[m].min);
+      expect(merged.measures[m].max).toBe(whole.measures[m].max);
+      expect(Math.abs(merged.measures[m].avg - whole.measures[m].avg) / whole.measures[m].avg).toBeLessThan(1e-12);
+    }
+  });
+
+  test('rollupReadings accepts any iterable', () => {
+    function* gen(): Generator<MeasureValues> {
+      yield v(1);
+      yield v(4);
+    }
+    expect(rollupReadings('P', 'd', gen()).measures.flo).toEqual({ min: 1, max: 4, avg: 2.5 });
+  });
+});

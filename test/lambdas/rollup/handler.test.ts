@@ -1,0 +1,293 @@
+import { BatchWriteItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createRollupHandler, planRollup, RollupError, type RollupDeps } from '../../../lambdas/rollup/handler';
+import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
+import { compileRules } from '../../../lambdas/core/rules';
+import { MEASURES, type EvaluatedReading, type MeasureValues } from '../../../lambdas/core/types';
+import { createCatalogStore, forgetWrittenMarkers } from '../../../lambdas/store/catalog-store';
+import { listPending, queryStats } from '../../../lambdas/store/queries';
+import { createReadingStore } from '../../../lambdas/store/reading-store';
+import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
+
+type Send = (command: any) => Promise<any>;
+
+function intercept(client: DynamoDBClient, fn: (command: any, next: Send) => Promise<any>): void {
+  const original = client.send;
+  (client as unknown as { send: Send }).send = (command) => fn(command, (c) => (original as unknown as Send).call(client, c));
+}
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of source) out.push(x);
+  return out;
+}
+
+/** mulberry32: a small seeded PRNG, so the data (and any failure) is reproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PUMPS = ['ALPHA', 'BRAVO', 'CHARLIE'];
+const DAYS = ['2014-03-10', '2014-03-11', '2014-03-12'];
+const evaluate = compileRules(DEFAULT_ALERT_RULES);
+
+function reading(pump: string, day: string, second: number, values: MeasureValues): EvaluatedReading {
+  const time = [Math.floor(second / 3600), Math.floor(second / 60) % 60, second % 60].map((n) => String(n).padStart(2, '0')).join(':');
+  return { pump, day, time, ts: `${day}T${time}Z`, values, alerts: evaluate(values) };
+}
+
+/** About 150 readings per pump-day at irregular times with awkward decimals. */
+function makeReadings(seed = 7): EvaluatedReading[] {
+  const rand = prng(seed);
+  const out: EvaluatedReading[] = [];
+  for (const day of DAYS) {
+    for (const pump of PUMPS) {
+      for (let second = Math.floor(rand() * 60); second < 86_400; second += 500 + Math.floor(rand() * 150)) {
+        out.push(
+          reading(pump, day, second, {
+            hz: Math.round(rand() * 1050) / 100,
+            disp: Math.round(rand() * 620) / 100,
+            flo: Math.floor(rand() * 2043),
+            sedPPM: Math.round(rand() * 7000) / 1000,
+            psi: rand() < 0.05 ? 0 : Math.floor(rand() * 101),
+            chlPPM: 0.5 + Math.round(rand() * 1500) / 1000,
+          }),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/** The expected stats of one pump-day, computed the obvious way. */
+function expectedStats(readings: readonly EvaluatedReading[], pump: string, day: string) {
+  const mine = readings.filter((r) => r.pump === pump && r.day === day);
+  const measures: Record<string, { min: number; max: number; avg: number }> = {};
+  for (const m of MEASURES) {
+    let min = Infinity;
+    let max = -Infinity;
+    let sum = 0;
+    for (const r of mine) {
+      const v = r.values[m];
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+    }
+    measures[m] = { min, max, avg: sum / mine.length };
+  }
+  return { pump, date: day, count: mine.length, measures };
+}
+
+function expectStatsClose(actual: any, expected: ReturnType<typeof expectedStats>): void {
+  expect(actual.pump).toBe(expected.pump);
+  expect(actual.date).toBe(expected.date);
+  expect(actual.count).toBe(expected.count);
+  for (const m of MEASURES) {
+    expect(actual.measures[m].min).toBe(expected.measures[m]!.min);
+    expect(actual.measures[m].max).toBe(expected.measures[m]!.max);
+    const { avg } = expected.measures[m]!;
+    expect(Math.abs(actual.measures[m].avg - avg)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(avg)));
+  }
+}
+
+describe('rollup handler', () => {
+  let db: DynaliteHandle;
+  let readings: EvaluatedReading[];
+  let metrics: Record<string, unknown>[];
+  const today = '2014-03-13';
+  const now = new Date(`${today}T00:15:00Z`);
+
+  beforeEach(async () => {
+    forgetWrittenMarkers();
+    metrics = [];
+    db = await startDynalite();
+    readings = makeReadings();
+    expect((await createReadingStore(db.client, db.cfg).put(readings)).failed).toEqual([]);
+    const pumpDays = DAYS.flatMap((day) => PUMPS.map((pump) => ({ pump, day })));
+    // Written as the consumer does while each day is current: no pending markers.
+    for (const day of DAYS) {
+      const marked = await createCatalogStore(db.client, db.cfg).markTouched(pumpDays.filter((p) => p.day === day), day, new Date(`${day}T12:00:00Z`));
+      expect(marked.failed).toEqual([]);
+    }
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  function rollup(deps: RollupDeps = {}) {
+    return createRollupHandler(db.cfg, {
+      dynamo: db.client,
+      clock: () => now,
+      metricsSink: (l) => metrics.push(JSON.parse(l)),
+      log: () => undefined,
+      concurrency: 3,
+      retry: { maxAttempts: 2, sleep: async () => undefined },
+      ...deps,
+    });
+  }
+
+  const metric = (name: string) => metrics.filter((m) => name in m).map((m) => m[name]);
+
+  it('backfills a date range with stats equal to an independent recomputation', async () => {
+    const result = await rollup()({ from: '2014-03-09', to: '2014-03-12' });
+    expect(result).toEqual({
+      days: ['2014-03-09', ...DAYS],
+      pumpDays: 9,
+      readings: readings.length,
+      statsWritten: 9,
+      pendingCleared: 0,
+    });
+    const stats = await collect(queryStats(db.client, db.cfg, {}));
+    expect(stats.map((s) => `${s.date}/${s.pump}`)).toEqual(DAYS.flatMap((d) => PUMPS.map((p) => `${d}/${p}`)));
+    for (const s of stats) expectStatsClose(s, expectedStats(readings, s.pump, s.date));
+    expect(metric('RollupRuns')).toEqual([1]);
+    expect(metric('RollupPumpDays')).toEqual([9]);
+    expect(metric('RollupReadings')).toEqual([readings.length]);
+  });
+
+  it('writes identical items when run again over the same data', async () => {
+    const handler = rollup();
+    await handler({ from: DAYS[0]!, to: DAYS[2]! });
+    const first = await scanTable(db.client, db.cfg.statsTable);
+    expect(first).toHaveLength(9);
+    await handler({ from: DAYS[0]!, to: DAYS[2]! });
+    expect(await scanTable(db.client, db.cfg.statsTable)).toEqual(first);
+  });
+
+  it('rolls up the previous UTC day in daily mode, from the clock or the event time', async () => {
+    const daily = await rollup()({ mode: 'daily' });
+    expect(daily.days).toEqual(['2014-03-12']);
+    expect(daily.statsWritten).toBe(3);
+    const scheduled = await rollup()({ time: '2014-03-11T00:15:00Z', detail: { mode: 'daily' } });
+    expect(scheduled.days).toEqual(['2014-03-10']);
+    const stats = await collect(queryStats(db.client, db.cfg, {}));
+    expect([...new Set(stats.map((s) => s.date))]).toEqual(['2014-03-10', '2014-03-12']);
+  });
+
+  it('rolls up a single date', async () => {
+    const result = await rollup()({ date: '2014-03-11' });
+    expect(result).toMatchObject({ days: ['2014-03-11'], pumpDays: 3, statsWritten: 3 });
+    const stats = await collect(queryStats(db.client, db.cfg, { pump: 'BRAVO' }));
+    expect(stats).toHaveLength(1);
+    expectStatsClose(stats[0], expectedStats(readings, 'BRAVO', '2014-03-11'));
+  });
+
+  /** A late reading arriving for a past day, written the way the consumer writes it. */
+  async function lateReading(pump: string, day: string, second: number, psi: number): Promise<EvaluatedReading> {
+    const r = reading(pump, day, second, { hz: 1, disp: 1, flo: 1, sedPPM: 1, psi, chlPPM: 1 });
+    expect((await createReadingStore(db.client, db.cfg).put([r])).failed).toEqual([]);
+    expect((await createCatalogStore(db.client, db.cfg).markTouched([{ pump, day }], today, new Date())).failed).toEqual([]);
+    return r;
+  }
+
+  it('recomputes pending pump-days and clears their markers', async () => {
+    await rollup()({ from: DAYS[0]!, to: DAYS[2]! });
+    readings.push(await lateReading('ALPHA', '2014-03-10', 86_399, 100.5));
+    readings.push(await lateReading('CHARLIE', '2014-03-12', 1, -3));
+    expect(await collect(listPending(db.client, db.cfg))).toHaveLength(2);
+
+    const result = await rollup()({ mode: 'pending' });
+    expect(result).toMatchObject({ days: ['2014-03-10', '2014-03-12'], pumpDays: 2, statsWritten: 2, pendingCleared: 2 });
+    expect(await collect(listPending(db.client, db.cfg))).toEqual([]);
+    const alpha = await collect(queryStats(db.client, db.cfg, { pump: 'ALPHA', from: '2014-03-10', to: '2014-03-10' }));
+    expectStatsClose(alpha[0], expectedStats(readings, 'ALPHA', '2014-03-10'));
+    expect(alpha[0]!.measures.psi.max).toBe(100.5);
+    const charlie = await collect(queryStats(db.client, db.cfg, { pump: 'CHARLIE', from: '2014-03-12', to: '2014-03-12' }));
+    expect(charlie[0]!.measures.psi.min).toBe(-3);
+    expect((await rollup()({ pending: true })).pumpDays).toBe(0);
+  });
+
+  it('keeps a pending marker that is touched again while its day is being rolled up', async () => {
+    await lateReading('ALPHA', '2014-03-10', 86_399, 100.5);
+    await lateReading('BRAVO', '2014-03-11', 5, 99.5);
+    let raced = false;
+    intercept(db.client, async (command, next) => {
+      const out = await next(command);
+      const pk = command instanceof QueryCommand ? command.input.ExpressionAttributeValues?.[':pk']?.S : undefined;
+      if (pk === 'BRAVO#2014-03-11' && !raced) {
+        // A consumer lands a new reading right after the rollup read the pump-day.
+        raced = true;
+        readings.push(await lateReading('BRAVO', '2014-03-11', 6, 123));
+      }
+      return out;
+    });
+    const result = await rollup()({ mode: 'pending' });
+    expect(raced).toBe(true);
+    expect(result.pendingCleared).toBe(1);
+    const left = await collect(listPending(db.client, db.cfg));
+    expect(left.map((p) => `${p.day}/${p.pump}`)).toEqual(['2014-03-11/BRAVO']);
+    let bravo = await collect(queryStats(db.client, db.cfg, { pump: 'BRAVO' }));
+    expect(bravo[0]!.measures.psi.max).toBeLessThan(123);
+
+    const again = await rollup()({ mode: 'pending' });
+    expect(again).toMatchObject({ pumpDays: 1, pendingCleared: 1 });
+    bravo = await collect(queryStats(db.client, db.cfg, { pump: 'BRAVO' }));
+    expect(bravo[0]!.measures.psi.max).toBe(123);
+    expect(bravo[0]!.count).toBe(expectedStats(readings, 'BRAVO', '2014-03-11').count + 1);
+    expect(await collect(listPending(db.client, db.cfg))).toEqual([]);
+  });
+
+  it('finishes the other pump-days, keeps the marker and fails the run when stats cannot be written', async () => {
+    await lateReading('ALPHA', '2014-03-10', 86_399, 1);
+    await lateReading('BRAVO', '2014-03-10', 86_399, 1);
+    intercept(db.client, async (command, next) => {
+      const requests = command instanceof BatchWriteItemCommand ? command.input.RequestItems![db.cfg.statsTable] : undefined;
+      if (requests?.some((r: any) => r.PutRequest.Item.pk.S === 'BRAVO')) return { UnprocessedItems: command.input.RequestItems };
+      return next(command);
+    });
+    const error = await rollup()({ mode: 'pending' }).catch((e) => e);
+    expect(error).toBeInstanceOf(RollupError);
+    expect(error.message).toMatch(/rollup failed for 1 pump-day\(s\): BRAVO@2014-03-10/);
+    expect(error.result).toMatchObject({ pumpDays: 1, statsWritten: 1, pendingCleared: 1 });
+    expect((await collect(listPending(db.client, db.cfg))).map((p) => p.pump)).toEqual(['BRAVO']);
+    expect((await collect(queryStats(db.client, db.cfg, {}))).map((s) => s.pump)).toEqual(['ALPHA']);
+    expect(metric('RollupFailures')).toEqual([1]);
+  });
+
+  it('writes no stats for a pump-day without readings', async () => {
+    await createCatalogStore(db.client, db.cfg).markTouched([{ pump: 'GHOST', day: '2014-03-11' }], '2014-03-11');
+    const result = await rollup()({ date: '2014-03-11' });
+    expect(result).toMatchObject({ pumpDays: 3, statsWritten: 3 });
+    expect(await collect(queryStats(db.client, db.cfg, { pump: 'GHOST' }))).toEqual([]);
+  });
+});
+
+describe('planRollup', () => {
+  const now = new Date('2014-03-13T00:15:00Z');
+
+  it('understands every accepted event', () => {
+    expect(planRollup({ mode: 'daily' }, now)).toEqual({ kind: 'days', days: ['2014-03-12'] });
+    expect(planRollup({ mode: 'daily' }, new Date('2016-03-01T00:00:00Z'))).toEqual({ kind: 'days', days: ['2016-02-29'] });
+    expect(planRollup({ mode: 'pending' }, now)).toEqual({ kind: 'pending' });
+    expect(planRollup({ pending: true }, now)).toEqual({ kind: 'pending' });
+    expect(planRollup({ detail: { mode: 'pending' } }, now)).toEqual({ kind: 'pending' });
+    expect(planRollup({ date: '2014-03-10' }, now)).toEqual({ kind: 'days', days: ['2014-03-10'] });
+    expect(planRollup({ from: '2014-02-27', to: '2014-03-01' }, now)).toEqual({ kind: 'days', days: ['2014-02-27', '2014-02-28', '2014-03-01'] });
+    expect((planRollup({ from: '2000-01-01', to: '2010-01-07' }, now) as { days: string[] }).days).toHaveLength(3660);
+  });
+
+  it.each([
+    [{}, /exactly one of mode, pending, date or from\/to/],
+    [{ date: '2014-02-30' }, /date must be a calendar day YYYY-MM-DD, got "2014-02-30"/],
+    [{ date: '3/10/14' }, /date must be a calendar day/],
+    [{ from: '2014-03-10' }, /needs both from and to/],
+    [{ from: '2014-03-12', to: '2014-03-10' }, /from \(2014-03-12\) must not be after to \(2014-03-10\)/],
+    [{ from: '2000-01-01', to: '2010-01-08' }, /at most 3660 days, got 3661/],
+    [{ mode: 'weekly' }, /mode must be 'daily' or 'pending', got "weekly"/],
+    [{ mode: 'daily', date: '2014-03-10' }, /exactly one of/],
+    [{ pending: 'yes' }, /pending must be true/],
+    [{ mode: 'daily', time: 'noon' }, /time must be an ISO timestamp/],
+  ])('rejects %j', (event, message) => {
+    expect(() => planRollup(event as any, now)).toThrow(message);
+  });
+
+  it('rejects a missing event', () => {
+    expect(() => planRollup(undefined, now)).toThrow(/rollup event must be an object/);
+  });
+});

@@ -1,0 +1,175 @@
+import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { writeItems, writeOptionsFrom } from '../../../lambdas/store/batch-writer';
+import type { Item } from '../../../lambdas/core/keys';
+import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
+
+type Send = (command: any) => Promise<any>;
+
+/** Replaces `client.send` with `fn`, which may call the real send through `next`. */
+function intercept(client: DynamoDBClient, fn: (command: any, next: Send) => Promise<any>): () => void {
+  const original = client.send;
+  const next: Send = (command) => (original as unknown as Send).call(client, command);
+  (client as unknown as { send: Send }).send = (command) => fn(command, next);
+  return () => {
+    (client as unknown as { send: typeof original }).send = original;
+  };
+}
+
+function items(n: number, partitions = 4): Item[] {
+  return Array.from({ length: n }, (_, i) => ({
+    pk: { S: `P${i % partitions}` },
+    sk: { S: String(i).padStart(5, '0') },
+    v: { N: String(i) },
+  }));
+}
+
+const noSleep = { sleep: async () => undefined };
+
+describe('writeItems', () => {
+  let db: DynaliteHandle;
+  const table = 'wellwatch-catalog';
+
+  beforeEach(async () => {
+    db = await startDynalite();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('writes every item exactly once in chunks of at most 25', async () => {
+    const sizes: number[] = [];
+    intercept(db.client, (command, next) => {
+      if (command instanceof BatchWriteItemCommand) sizes.push(command.input.RequestItems![table]!.length);
+      return next(command);
+    });
+    const input = items(260);
+    const result = await writeItems(db.client, table, input, { concurrency: 4 });
+    expect(result.failed).toEqual([]);
+    expect(result.retries).toBe(0);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(25);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(260);
+    const stored = await scanTable(db.client, table);
+    expect(stored).toHaveLength(260);
+    expect(new Set(stored.map((i) => i.v!.N)).size).toBe(260);
+  });
+
+  it('sends a repeated key once, keeping the last item, instead of failing the request', async () => {
+    const input: Item[] = [
+      { pk: { S: 'A' }, sk: { S: '1' }, v: { N: '1' } },
+      { pk: { S: 'A' }, sk: { S: '2' }, v: { N: '2' } },
+      { pk: { S: 'A' }, sk: { S: '1' }, v: { N: '3' } },
+    ];
+    const result = await writeItems(db.client, table, input);
+    expect(result.failed).toEqual([]);
+    const stored = await scanTable(db.client, table);
+    expect(stored.map((i) => [i.sk!.S, i.v!.N]).sort()).toEqual([
+      ['1', '3'],
+      ['2', '2'],
+    ]);
+  });
+
+  it('retries UnprocessedItems until everything is written, exactly once', async () => {
+    let calls = 0;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      const requests = command.input.RequestItems![table]!;
+      if (requests.length < 3) return next(command);
+      // Accept only the first third; hand the rest back as DynamoDB does under throttling.
+      const cut = Math.floor(requests.length / 3);
+      const out = await next(new BatchWriteItemCommand({ RequestItems: { [table]: requests.slice(0, cut) } }));
+      expect(out.UnprocessedItems?.[table] ?? []).toEqual([]);
+      return { UnprocessedItems: { [table]: requests.slice(cut) } };
+    });
+    const delays: number[] = [];
+    const input = items(100);
+    const result = await writeItems(db.client, table, input, {
+      concurrency: 2,
+      maxAttempts: 10,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    expect(result.failed).toEqual([]);
+    expect(result.retries).toBeGreaterThan(0);
+    expect(calls).toBeGreaterThan(4);
+    expect(delays).toHaveLength(result.retries);
+    const stored = await scanTable(db.client, table);
+    expect(stored.map((i) => Number(i.v!.N)).sort((a, b) => a - b)).toEqual(input.map((_, i) => i));
+  });
+
+  it('retries throttling and 5xx errors with backoff', async () => {
+    let failures = 0;
+    intercept(db.client, async (command, next) => {
+      if (command instanceof BatchWriteItemCommand && failures < 4) {
+        failures++;
+        const error =
+          failures % 2 === 1
+            ? Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } })
+            : Object.assign(new Error('We encountered an internal error'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
+        throw error;
+      }
+      return next(command);
+    });
+    const result = await writeItems(db.client, table, items(30), { concurrency: 1, ...noSleep });
+    expect(result.failed).toEqual([]);
+    expect(result.retries).toBe(4);
+    expect(await scanTable(db.client, table)).toHaveLength(30);
+  });
+
+  it('fails a chunk at once on a non-retryable error and reports its indexes', async () => {
+    let calls = 0;
+    intercept(db.client, (command, next) => {
+      calls++;
+      return next(command);
+    });
+    const result = await writeItems(db.client, 'no-such-table', items(30), { maxAttempts: 5, ...noSleep });
+    expect(result.failed).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(calls).toBe(2);
+    expect(result.lastError).toMatch(/ResourceNotFoundException/);
+  });
+
+  it('reports exactly the items still unprocessed when attempts run out, and writes the rest', async () => {
+    const attemptsOfStubborn: number[] = [];
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      const requests: WriteRequest[] = command.input.RequestItems![table]!;
+      // Items whose number is a multiple of 7 are never accepted.
+      const stubborn = requests.filter((r) => Number(r.PutRequest!.Item!.v!.N) % 7 === 0);
+      const rest = requests.filter((r) => !stubborn.includes(r));
+      if (stubborn.length) attemptsOfStubborn.push(stubborn.length);
+      if (rest.length) await next(new BatchWriteItemCommand({ RequestItems: { [table]: rest } }));
+      return stubborn.length ? { UnprocessedItems: { [table]: stubborn } } : {};
+    });
+    const input = items(60);
+    const result = await writeItems(db.client, table, input, { maxAttempts: 3, ...noSleep });
+    const expected = input.map((_, i) => i).filter((i) => i % 7 === 0);
+    expect(result.failed).toEqual(expected);
+    // 60 items = 3 chunks, each with stubborn items, each tried exactly maxAttempts times.
+    expect(attemptsOfStubborn).toHaveLength(9);
+    const stored = await scanTable(db.client, table);
+    expect(stored.map((i) => Number(i.v!.N)).sort((a, b) => a - b)).toEqual(input.map((_, i) => i).filter((i) => i % 7 !== 0));
+  });
+
+  it('reports every index of a repeated key that could not be written', async () => {
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      return { UnprocessedItems: command.input.RequestItems };
+    });
+    const input: Item[] = [
+      { pk: { S: 'A' }, sk: { S: '1' } },
+      { pk: { S: 'A' }, sk: { S: '2' } },
+      { pk: { S: 'A' }, sk: { S: '1' } },
+    ];
+    const result = await writeItems(db.client, table, input, { maxAttempts: 2, ...noSleep });
+    expect(result.failed).toEqual([0, 1, 2]);
+  });
+
+  it('takes concurrency and retry settings from the configuration', () => {
+    expect(writeOptionsFrom(db.cfg)).toEqual({
+      concurrency: db.cfg.writeConcurrency,
+      maxAttempts: db.cfg.writeMaxAttempts,
+      baseDelayMs: db.cfg.writeBaseDelayMs,
+    });
+  });
+});

@@ -1,0 +1,135 @@
+import { BatchWriteItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createCatalogStore, forgetWrittenMarkers, touchStamp } from '../../../lambdas/store/catalog-store';
+import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
+
+type Send = (command: any) => Promise<any>;
+
+function intercept(client: DynamoDBClient, fn: (command: any, next: Send) => Promise<any>): void {
+  const original = client.send;
+  (client as unknown as { send: Send }).send = (command) => fn(command, (c) => (original as unknown as Send).call(client, c));
+}
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of source) out.push(x);
+  return out;
+}
+
+describe('catalog store', () => {
+  let db: DynaliteHandle;
+  const today = '2014-03-12';
+  const now = new Date('2014-03-12T08:00:00Z');
+
+  beforeEach(async () => {
+    forgetWrittenMarkers();
+    db = await startDynalite();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('records days and pump-days, and pending markers only for days before today', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const result = await catalog.markTouched(
+      [
+        { pump: 'B', day: '2014-03-10' },
+        { pump: 'A', day: '2014-03-10' },
+        { pump: 'A', day: '2014-03-12' },
+      ],
+      today,
+      now,
+    );
+    expect(result.failed).toEqual([]);
+    expect(result.pending).toBe(2);
+    expect(await collect(catalog.listDays())).toEqual(['2014-03-10', '2014-03-12']);
+    expect(await collect(catalog.listDays({ from: '2014-03-11' }))).toEqual(['2014-03-12']);
+    expect(await collect(catalog.listDays({ to: '2014-03-11' }))).toEqual(['2014-03-10']);
+    expect(await collect(catalog.listPumps('2014-03-10'))).toEqual(['A', 'B']);
+    expect(await collect(catalog.listPumps('2014-03-12'))).toEqual(['A']);
+    const pending = await collect(catalog.listPending());
+    expect(pending.map((p) => `${p.day}/${p.pump}`)).toEqual(['2014-03-10/A', '2014-03-10/B']);
+    for (const p of pending) expect(p.touchedAt).toMatch(/^2014-03-12T08:00:00\.000Z#[0-9a-f]{12}$/);
+  });
+
+  it('writes day markers once per warm container but re-touches pending markers every time', async () => {
+    const written: string[] = [];
+    intercept(db.client, (command, next) => {
+      if (command instanceof BatchWriteItemCommand) {
+        for (const r of command.input.RequestItems![db.cfg.catalogTable]!) written.push(`${r.PutRequest!.Item!.pk!.S}|${r.PutRequest!.Item!.sk!.S}`);
+      }
+      return next(command);
+    });
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const touched = [{ pump: 'A', day: '2014-03-10' }];
+    await catalog.markTouched(touched, today, now);
+    const [first] = await collect(catalog.listPending());
+    written.length = 0;
+    await catalog.markTouched(touched, today, now);
+    expect(written).toEqual(['PENDING|2014-03-10#A']);
+    const [second] = await collect(catalog.listPending());
+    expect(second!.touchedAt).not.toBe(first!.touchedAt);
+    written.length = 0;
+    await catalog.markTouched([{ pump: 'A', day: '2014-03-12' }], today, now);
+    expect(written.sort()).toEqual(['DAY#2014-03-12|A', 'DAYS|2014-03-12']);
+  });
+
+  it('reports the pump-days whose markers failed and writes them again next time', async () => {
+    let refuse = true;
+    intercept(db.client, async (command, next) => {
+      if (command instanceof BatchWriteItemCommand && refuse) {
+        const requests = command.input.RequestItems![db.cfg.catalogTable]!;
+        const bad = requests.filter((r: any) => r.PutRequest.Item.sk.S === 'B');
+        const good = requests.filter((r: any) => r.PutRequest.Item.sk.S !== 'B');
+        if (good.length) await next(new BatchWriteItemCommand({ RequestItems: { [db.cfg.catalogTable]: good } }));
+        return bad.length ? { UnprocessedItems: { [db.cfg.catalogTable]: bad } } : {};
+      }
+      return next(command);
+    });
+    const catalog = createCatalogStore(db.client, db.cfg, { maxAttempts: 2, sleep: async () => undefined });
+    const touched = [
+      { pump: 'A', day: '2014-03-12' },
+      { pump: 'B', day: '2014-03-12' },
+    ];
+    const result = await catalog.markTouched(touched, today, now);
+    expect(result.failed).toEqual([1]);
+    expect(await collect(catalog.listPumps('2014-03-12'))).toEqual(['A']);
+    refuse = false;
+    expect((await catalog.markTouched(touched, today, now)).failed).toEqual([]);
+    expect(await collect(catalog.listPumps('2014-03-12'))).toEqual(['A', 'B']);
+  });
+
+  it('clears a pending marker only while it still carries the touch that was read', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    await catalog.markTouched([{ pump: 'A', day: '2014-03-10' }, { pump: 'B', day: '2014-03-10' }], today, now);
+    const [a, b] = await collect(catalog.listPending());
+    expect(await catalog.clearPending(a!)).toBe(true);
+    await catalog.markTouched([{ pump: 'B', day: '2014-03-10' }], today, now);
+    expect(await catalog.clearPending(b!)).toBe(false);
+    const left = await collect(catalog.listPending());
+    expect(left.map((p) => p.pump)).toEqual(['B']);
+    expect(left[0]!.touchedAt).not.toBe(b!.touchedAt);
+    expect(await catalog.clearPending(a!)).toBe(false);
+  });
+
+  it('follows every page of a large partition', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    // Long pump ids make the partition larger than dynalite's 1 MB page.
+    const pumps = Array.from({ length: 1200 }, (_, i) => `P${String(i).padStart(4, '0')}${'x'.repeat(900)}`);
+    await catalog.markTouched(pumps.map((pump) => ({ pump, day: '2014-03-12' })), today, now);
+    let queries = 0;
+    intercept(db.client, (command, next) => {
+      if (command instanceof QueryCommand) queries++;
+      return next(command);
+    });
+    const listed = await collect(catalog.listPumps('2014-03-12'));
+    expect(listed).toEqual(pumps);
+    expect(queries).toBeGreaterThan(1);
+  });
+
+  it('stamps touches with the time and a random suffix', () => {
+    const a = touchStamp(now);
+    const b = touchStamp(now);
+    expect(a.startsWith('2014-03-12T08:00:00.000Z#')).toBe(true);
+    expect(a).not.toBe(b);
+  });
+});

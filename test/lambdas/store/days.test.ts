@@ -1,0 +1,36 @@
+import { addDays, daySpan, eachDay, isDay, requireDay, timeBound, utcDay } from '../../../lambdas/store/days';
+
+describe('days', () => {
+  it('accepts real calendar days only', () => {
+    expect(isDay('2016-02-29')).toBe(true);
+    expect(isDay('2014-02-29')).toBe(false);
+    expect(isDay('2014-02-30')).toBe(false);
+    expect(isDay('2014-13-01')).toBe(false);
+    expect(isDay('2014-3-10')).toBe(false);
+    expect(isDay('2014-03-10T00:00:00Z')).toBe(false);
+  });
+
+  it("rejects 2014-02-30 naming the field and the value", () => {
+    expect(() => requireDay('date', '2014-02-30')).toThrow('date must be a calendar day YYYY-MM-DD, got "2014-02-30"');
+  });
+
+  it('counts and walks days across month and leap-year ends', () => {
+    expect(addDays('2016-02-28', 1)).toBe('2016-02-29');
+    expect(addDays('2016-03-01', -1)).toBe('2016-02-29');
+    expect(daySpan('2014-12-30', '2015-01-02')).toBe(4);
+    expect(daySpan('2014-03-11', '2014-03-10')).toBe(0);
+    expect([...eachDay('2014-12-30', '2015-01-02')]).toEqual(['2014-12-30', '2014-12-31', '2015-01-01', '2015-01-02']);
+    expect(utcDay(new Date('2014-03-10T23:59:59.999Z'))).toBe('2014-03-10');
+  });
+
+  it('resolves day bounds to whole days and timestamps to UTC seconds, rounding inwards', () => {
+    expect(timeBound('from', '2014-03-10')).toEqual({ day: '2014-03-10', time: '00:00:00', ts: '2014-03-10T00:00:00Z' });
+    expect(timeBound('to', '2014-03-10')).toEqual({ day: '2014-03-10', time: '23:59:59', ts: '2014-03-10T23:59:59Z' });
+    expect(timeBound('from', '2014-03-10T01:00:30+02:00').ts).toBe('2014-03-09T23:00:30Z');
+    expect(timeBound('from', '2014-03-10T05:00:00.2Z').ts).toBe('2014-03-10T05:00:01Z');
+    expect(timeBound('to', '2014-03-10T05:00:00.8Z').ts).toBe('2014-03-10T05:00:00Z');
+    expect(timeBound('to', '2014-03-10T05:07').ts).toBe('2014-03-10T05:07:00Z');
+    expect(() => timeBound('from', 'yesterday')).toThrow(/from must be a day YYYY-MM-DD or a timestamp/);
+    expect(() => timeBound('to', '2014-02-30T00:00:00Z')).toThrow(/to must be/);
+  });
+});

@@ -1,0 +1,185 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { DeadLetter } from '../../../lambdas/core/types';
+import { createDeadLetterSink, fileDeadLetterSink, sqsDeadLetterSink } from '../../../lambdas/store/dead-letter-sink';
+
+function letter(i: number, raw = `BAD,${i}`): DeadLetter {
+  return {
+    raw,
+    rawLength: raw.length,
+    reason: `field count ${i}`,
+    code: 'field-count',
+    lineInRecord: i + 1,
+    shardId: 'shardId-000000000001',
+    sequenceNumber: String(1000 + i),
+    partitionKey: 'COHUTTA',
+    rejectedAt: '2014-03-12T08:00:00.000Z',
+  };
+}
+
+/** An SQS client whose send is answered by `answer` (no SQS emulator is available in-process). */
+function fakeSqs(answer: (command: SendMessageBatchCommand) => Promise<unknown>): SQSClient {
+  const client = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  (client as unknown as { send: (c: SendMessageBatchCommand) => Promise<unknown> }).send = answer;
+  return client;
+}
+
+const queue = 'https://sqs.us-east-1.amazonaws.com/123456789012/wellwatch-dead-letters';
+
+describe('file dead-letter sink', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wellwatch-dl-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('appends one JSON line per letter, creating the directory', async () => {
+    const path = join(dir, 'nested', 'dead-letters.jsonl');
+    const sink = createDeadLetterSink(pathToFileURL(path).href, () => {
+      throw new Error('no SQS for file URLs');
+    });
+    expect(sink.description).toBe(`file:${path}`);
+    expect(await sink.send([letter(0), letter(1)])).toEqual({ failed: [] });
+    expect(await sink.send([letter(2)])).toEqual({ failed: [] });
+    const lines = (await readFile(path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([letter(0), letter(1), letter(2)]);
+  });
+
+  it('reports every letter as failed when the file cannot be written', async () => {
+    const sink = fileDeadLetterSink(join(dir, 'file-as-dir'));
+    await sink.send([letter(0)]);
+    const blocked = fileDeadLetterSink(join(dir, 'file-as-dir', 'x.jsonl'));
+    const result = await blocked.send([letter(0), letter(1)]);
+    expect(result.failed).toEqual([0, 1]);
+    expect(result.lastError).toMatch(/ENOTDIR|EEXIST/);
+  });
+});
+
+describe('SQS dead-letter sink', () => {
+  const noSleep = { sleep: async () => undefined };
+
+  it('sends batches of at most 10 messages whose bodies are the letters', async () => {
+    const batches: SendMessageBatchCommand['input'][] = [];
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async (c) => {
+        batches.push(c.input);
+        return { Successful: c.input.Entries!.map((e) => ({ Id: e.Id })), Failed: [] };
+      }),
+      queue,
+      noSleep,
+    );
+    const letters = Array.from({ length: 23 }, (_, i) => letter(i));
+    expect(await sink.send(letters)).toEqual({ failed: [] });
+    expect(batches.map((b) => b.Entries!.length)).toEqual([10, 10, 3]);
+    expect(batches.every((b) => b.QueueUrl === queue)).toBe(true);
+    const bodies = batches.flatMap((b) => b.Entries!.map((e) => JSON.parse(e.MessageBody!)));
+    expect(bodies).toEqual(letters);
+    expect(batches[0]!.Entries![0]!.MessageAttributes).toEqual({ code: { DataType: 'String', StringValue: 'field-count' } });
+  });
+
+  it('keeps each request under the SQS batch size limit', async () => {
+    const sizes: number[] = [];
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async (c) => {
+        sizes.push(c.input.Entries!.reduce((n, e) => n + Buffer.byteLength(e.MessageBody!), 0));
+        return { Failed: [] };
+      }),
+      queue,
+      noSleep,
+    );
+    await sink.send(Array.from({ length: 10 }, (_, i) => letter(i, 'é'.repeat(30_000))));
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
+  });
+
+  it('retries entries SQS failed on its side, but not sender faults', async () => {
+    const attempts = new Map<string, number>();
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async (c) => {
+        const failed = [];
+        for (const e of c.input.Entries!) {
+          const n = (attempts.get(e.Id!) ?? 0) + 1;
+          attempts.set(e.Id!, n);
+          if (e.Id === '1') failed.push({ Id: e.Id, SenderFault: true, Code: 'InvalidMessageContents', Message: 'bad' });
+          else if (e.Id === '2' && n < 3) failed.push({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'try again' });
+          else if (e.Id === '3') failed.push({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'never' });
+        }
+        return { Failed: failed };
+      }),
+      queue,
+      { maxAttempts: 4, ...noSleep },
+    );
+    const result = await sink.send([letter(0), letter(1), letter(2), letter(3)]);
+    expect(result.failed).toEqual([1, 3]);
+    expect(attempts.get('0')).toBe(1);
+    expect(attempts.get('1')).toBe(1);
+    expect(attempts.get('2')).toBe(3);
+    expect(attempts.get('3')).toBe(4);
+  });
+
+  it('retries throttled calls and gives up on access errors', async () => {
+    let calls = 0;
+    const throttled = sqsDeadLetterSink(
+      fakeSqs(async () => {
+        calls++;
+        if (calls < 3) throw Object.assign(new Error('slow down'), { name: 'RequestThrottled', $metadata: { httpStatusCode: 403 } });
+        return { Failed: [] };
+      }),
+      queue,
+      noSleep,
+    );
+    expect(await throttled.send([letter(0)])).toEqual({ failed: [] });
+    expect(calls).toBe(3);
+
+    calls = 0;
+    const denied = sqsDeadLetterSink(
+      fakeSqs(async () => {
+        calls++;
+        throw Object.assign(new Error('no'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      }),
+      queue,
+      noSleep,
+    );
+    const result = await denied.send([letter(0), letter(1)]);
+    expect(result.failed).toEqual([0, 1]);
+    expect(result.lastError).toMatch(/AccessDenied/);
+    expect(calls).toBe(1);
+  });
+
+  it('gives FIFO messages a group and a deduplication id that is stable across redeliveries', async () => {
+    const entries: NonNullable<SendMessageBatchCommand['input']['Entries']> = [];
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async (c) => {
+        entries.push(...c.input.Entries!);
+        return { Failed: [] };
+      }),
+      `${queue}.fifo`,
+      noSleep,
+    );
+    await sink.send([letter(0), letter(1)]);
+    await sink.send([letter(0)]);
+    expect(entries.map((e) => e.MessageGroupId)).toEqual(['shardId-000000000001', 'shardId-000000000001', 'shardId-000000000001']);
+    expect(entries[2]!.MessageDeduplicationId).toBe(entries[0]!.MessageDeduplicationId);
+    expect(entries[1]!.MessageDeduplicationId).not.toBe(entries[0]!.MessageDeduplicationId);
+  });
+});
+
+describe('createDeadLetterSink', () => {
+  it('logs letters as structured warnings when no URL is configured', async () => {
+    const lines: string[] = [];
+    const sink = createDeadLetterSink(undefined, () => {
+      throw new Error('unused');
+    }, { log: (l) => lines.push(l) });
+    await sink.send([letter(0)]);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([{ level: 'WARN', message: 'dead letter', deadLetter: letter(0) }]);
+  });
+
+  it('rejects URLs that are neither SQS nor file URLs', () => {
+    expect(() => createDeadLetterSink('s3://bucket/key', () => fakeSqs(async () => ({})))).toThrow(/SQS queue URL or file:/);
+  });
+});

@@ -1,0 +1,185 @@
+import { GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
+import { readingKey, ttlFor } from '../../../lambdas/core/keys';
+import { rollupReadings } from '../../../lambdas/core/rollup';
+import { compileRules } from '../../../lambdas/core/rules';
+import type { EvaluatedReading } from '../../../lambdas/core/types';
+import { createCatalogStore, forgetWrittenMarkers } from '../../../lambdas/store/catalog-store';
+import { listDays, listPending, listPumps, queryAlerts, queryReadings, queryStats } from '../../../lambdas/store/queries';
+import { createReadingStore } from '../../../lambdas/store/reading-store';
+import { createStatsStore } from '../../../lambdas/store/stats-store';
+import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
+
+type Send = (command: any) => Promise<any>;
+
+function spy(client: DynamoDBClient): any[] {
+  const seen: any[] = [];
+  const original = client.send;
+  (client as unknown as { send: Send }).send = (command) => {
+    seen.push(command);
+    return (original as unknown as Send).call(client, command);
+  };
+  return seen;
+}
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of source) out.push(x);
+  return out;
+}
+
+const DAYS = ['2014-03-10', '2014-03-11', '2014-03-12'];
+const PUMPS = ['ALPHA', 'BRAVO'];
+const evaluate = compileRules(DEFAULT_ALERT_RULES);
+
+/** Readings every 10 minutes; psi dips below 5 every 7th reading so some rows alert. */
+function makeReadings(): EvaluatedReading[] {
+  const out: EvaluatedReading[] = [];
+  let n = 0;
+  for (const day of DAYS) {
+    for (let minute = 0; minute < 1440; minute += 10) {
+      for (const pump of PUMPS) {
+        n++;
+        const time = `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}:00`;
+        const values = { hz: (n % 100) / 10, disp: 1.5, flo: 800 + (n % 50), sedPPM: 0.25, psi: n % 7 === 0 ? 2 : 60 + (n % 30), chlPPM: 1.2 };
+        out.push({ pump, day, time, ts: `${day}T${time}Z`, values, alerts: evaluate(values) });
+      }
+    }
+  }
+  return out;
+}
+
+describe('queries', () => {
+  let db: DynaliteHandle;
+  const readings = makeReadings();
+  const byTs = (a: EvaluatedReading, b: EvaluatedReading) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.pump < b.pump ? -1 : 1);
+
+  beforeAll(async () => {
+    forgetWrittenMarkers();
+    db = await startDynalite();
+    expect((await createReadingStore(db.client, db.cfg).put(readings)).failed).toEqual([]);
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const pumpDays = DAYS.flatMap((day) => PUMPS.map((pump) => ({ pump, day })));
+    expect((await catalog.markTouched(pumpDays, '2014-03-12', new Date('2014-03-12T12:00:00Z'))).failed).toEqual([]);
+    const stats = pumpDays.map(({ pump, day }) =>
+      rollupReadings(pump, day, readings.filter((r) => r.pump === pump && r.day === day).map((r) => r.values)),
+    );
+    expect((await createStatsStore(db.client, db.cfg).put(stats)).failed).toEqual([]);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('returns all readings of a pump, oldest first, when the range is open', async () => {
+    const got = await collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA' }));
+    expect(got).toEqual(readings.filter((r) => r.pump === 'ALPHA'));
+  });
+
+  it('limits the first and last day to the range, inclusive, in one query per pump-day', async () => {
+    const sent = spy(db.client);
+    const from = '2014-03-10T22:05:00Z';
+    const to = '2014-03-12T00:30:00Z';
+    const got = await collect(queryReadings(db.client, db.cfg, { pump: 'BRAVO', from, to }));
+    expect(got).toEqual(readings.filter((r) => r.pump === 'BRAVO' && r.ts >= from && r.ts <= to));
+    expect(got[0]!.ts).toBe('2014-03-10T22:10:00Z');
+    expect(got[got.length - 1]!.ts).toBe('2014-03-12T00:30:00Z');
+    const queries: QueryCommand[] = sent.filter((c) => c instanceof QueryCommand);
+    expect(queries.map((q) => q.input.ExpressionAttributeValues![':hk']!.S)).toEqual(['BRAVO#2014-03-10', 'BRAVO#2014-03-11', 'BRAVO#2014-03-12']);
+    expect(sent.some((c) => c instanceof ScanCommand)).toBe(false);
+  });
+
+  it('treats day bounds as whole days', async () => {
+    const got = await collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA', from: '2014-03-11', to: '2014-03-11' }));
+    expect(got).toEqual(readings.filter((r) => r.pump === 'ALPHA' && r.day === '2014-03-11'));
+  });
+
+  it('finds the alerts of one pump through alertsByPump', async () => {
+    const sent = spy(db.client);
+    const got = await collect(queryAlerts(db.client, db.cfg, { pump: 'ALPHA', from: '2014-03-11T06:00:00Z' }));
+    const expected = readings.filter((r) => r.pump === 'ALPHA' && r.alerts.length > 0 && r.ts >= '2014-03-11T06:00:00Z');
+    expect(expected.length).toBeGreaterThan(10);
+    expect(got).toEqual(expected);
+    expect(got.every((r) => r.alerts[0] === 'low-psi')).toBe(true);
+    expect(sent.filter((c) => c instanceof QueryCommand).map((q) => q.input.IndexName)).toEqual(['alertsByPump']);
+  });
+
+  it('finds the alerts of all pumps day by day through alertsByDay, by time then pump', async () => {
+    const sent = spy(db.client);
+    const from = '2014-03-10T12:00:00Z';
+    const to = '2014-03-11T12:00:00Z';
+    const got = await collect(queryAlerts(db.client, db.cfg, { from, to }));
+    const expected = readings.filter((r) => r.alerts.length > 0 && r.ts >= from && r.ts <= to).sort(byTs);
+    expect(got).toEqual(expected);
+    expect(sent.filter((c) => c instanceof QueryCommand).map((q) => q.input.IndexName)).toEqual(['alertsByDay', 'alertsByDay']);
+  });
+
+  it('takes the days of an open range from the catalog, never scanning', async () => {
+    const sent = spy(db.client);
+    const got = await collect(queryAlerts(db.client, db.cfg, {}));
+    expect(got).toEqual(readings.filter((r) => r.alerts.length > 0).sort(byTs));
+    const queries = sent.filter((c) => c instanceof QueryCommand);
+    expect(queries[0].input.TableName).toBe(db.cfg.catalogTable);
+    expect(queries).toHaveLength(1 + DAYS.length);
+    expect(sent.some((c) => c instanceof ScanCommand)).toBe(false);
+  });
+
+  it('returns the stats of one pump over a day range and of all pumps by date', async () => {
+    const one = await collect(queryStats(db.client, db.cfg, { pump: 'BRAVO', from: '2014-03-11', to: '2014-03-12T03:00:00Z' }));
+    expect(one.map((s) => s.date)).toEqual(['2014-03-11', '2014-03-12']);
+    expect(one[0]).toEqual(rollupReadings('BRAVO', '2014-03-11', readings.filter((r) => r.pump === 'BRAVO' && r.day === '2014-03-11').map((r) => r.values)));
+    const all = await collect(queryStats(db.client, db.cfg, {}));
+    expect(all.map((s) => `${s.date}/${s.pump}`)).toEqual(DAYS.flatMap((d) => PUMPS.map((p) => `${d}/${p}`)));
+  });
+
+  it('lists days, pumps of a day and pending pump-days from the catalog', async () => {
+    expect(await collect(listDays(db.client, db.cfg))).toEqual(DAYS);
+    expect(await collect(listPumps(db.client, db.cfg, '2014-03-11'))).toEqual(PUMPS);
+    expect((await collect(listPending(db.client, db.cfg))).map((p) => `${p.day}/${p.pump}`)).toEqual([
+      '2014-03-10/ALPHA',
+      '2014-03-10/BRAVO',
+      '2014-03-11/ALPHA',
+      '2014-03-11/BRAVO',
+    ]);
+  });
+
+  it('rejects a range whose start is after its end, and malformed bounds', async () => {
+    await expect(collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA', from: '2014-03-12', to: '2014-03-11' }))).rejects.toThrow(
+      'from (2014-03-12) must not be after to (2014-03-11)',
+    );
+    await expect(collect(queryStats(db.client, db.cfg, { from: 'last week' }))).rejects.toThrow(/from must be a day/);
+  });
+});
+
+describe('reading and stats stores', () => {
+  let db: DynaliteHandle;
+  beforeEach(async () => {
+    db = await startDynalite({ config: { retentionDays: 30 } });
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('sets expiresAt from the data timestamp when retention is configured', async () => {
+    const r = makeReadings()[0]!;
+    await createReadingStore(db.client, db.cfg).put([r]);
+    const out = await db.client.send(new GetItemCommand({ TableName: db.cfg.readingsTable, Key: readingKey(r.pump, r.day, r.time) }));
+    expect(out.Item?.expiresAt).toEqual({ N: String(ttlFor(r.ts, 30)) });
+    const s = rollupReadings(r.pump, r.day, [r.values]);
+    const stats = createStatsStore(db.client, db.cfg);
+    await stats.put([s]);
+    expect(await stats.get(r.pump, r.day)).toEqual(s);
+    expect(await stats.get(r.pump, '1999-01-01')).toBeUndefined();
+  });
+
+  it('streams only the measures of a pump-day', async () => {
+    const all = makeReadings();
+    const store = createReadingStore(db.client, db.cfg);
+    await store.put(all);
+    const sent = spy(db.client);
+    const values = await collect(store.dayValues('BRAVO', '2014-03-11'));
+    expect(values).toEqual(all.filter((r) => r.pump === 'BRAVO' && r.day === '2014-03-11').map((r) => r.values));
+    const q = sent.find((c) => c instanceof QueryCommand)!;
+    expect(q.input.ProjectionExpression).toBe('#d');
+    expect(q.input.ConsistentRead).toBe(true);
+  });
+});

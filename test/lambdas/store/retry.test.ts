@@ -1,0 +1,92 @@
+import { backoffDelay, isRetryableError, resolveRetry, runPool } from '../../../lambdas/store/retry';
+
+describe('backoffDelay', () => {
+  it('grows exponentially from the base delay up to the cap, with full jitter below it', () => {
+    const top = resolveRetry({ baseDelayMs: 50, maxDelayMs: 1000, random: () => 0.999999 });
+    expect([1, 2, 3, 4, 5, 6, 7].map((a) => backoffDelay(a, top))).toEqual([49, 99, 199, 399, 799, 999, 999]);
+    const bottom = resolveRetry({ baseDelayMs: 50, maxDelayMs: 1000, random: () => 0 });
+    expect([1, 5, 9].map((a) => backoffDelay(a, bottom))).toEqual([0, 0, 0]);
+  });
+});
+
+describe('isRetryableError', () => {
+  const err = (name: string, status?: number, extra: object = {}) =>
+    Object.assign(new Error(name), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}), ...extra });
+
+  it.each([
+    ['ProvisionedThroughputExceededException', 400],
+    ['ThrottlingException', 400],
+    ['RequestLimitExceeded', 400],
+    ['InternalServerError', 500],
+    ['SomethingNew', 503],
+    ['TimeoutError', undefined],
+  ])('retries %s', (name, status) => {
+    expect(isRetryableError(err(name, status))).toBe(true);
+  });
+
+  it('retries network failures by errno code', () => {
+    expect(isRetryableError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(true);
+  });
+
+  it.each([
+    ['ValidationException', 400],
+    ['ResourceNotFoundException', 400],
+    ['AccessDeniedException', 403],
+  ])('does not retry %s', (name, status) => {
+    expect(isRetryableError(err(name, status))).toBe(false);
+  });
+
+  it('does not retry non-errors', () => {
+    expect(isRetryableError(undefined)).toBe(false);
+    expect(isRetryableError('boom')).toBe(false);
+  });
+});
+
+describe('runPool', () => {
+  it('never runs more than the given number of calls at once and visits every item', async () => {
+    let running = 0;
+    let peak = 0;
+    const seen: number[] = [];
+    await runPool(
+      Array.from({ length: 20 }, (_, i) => i),
+      3,
+      async (item) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setImmediate(r));
+        seen.push(item);
+        running--;
+      },
+    );
+    expect(peak).toBe(3);
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('pulls from an async generator lazily', async () => {
+    const pulled: number[] = [];
+    async function* source() {
+      for (let i = 0; i < 5; i++) {
+        pulled.push(i);
+        yield i;
+      }
+    }
+    const done: number[] = [];
+    await runPool(source(), 2, async (i) => {
+      done.push(i);
+    });
+    expect(pulled).toEqual([0, 1, 2, 3, 4]);
+    expect(done.sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('rejects with the first error after the calls in flight finish', async () => {
+    const finished: number[] = [];
+    await expect(
+      runPool([1, 2, 3, 4], 2, async (i) => {
+        if (i === 1) throw new Error('first');
+        await new Promise((r) => setImmediate(r));
+        finished.push(i);
+      }),
+    ).rejects.toThrow('first');
+    expect(finished).toContain(2);
+  });
+});

@@ -1,0 +1,50 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { KEYS, loadConfig } from '../../../lambdas/config';
+import { ensureTables, tableDefinitions } from '../../../lambdas/store/tables';
+import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
+
+describe('tableDefinitions', () => {
+  const cfg = loadConfig({ readingsTable: 'r', statsTable: 's', catalogTable: 'c' }, {});
+
+  it('defines three on-demand tables keyed pk/sk, named from the configuration', () => {
+    const defs = tableDefinitions(cfg);
+    expect(defs.map((d) => d.TableName)).toEqual(['r', 's', 'c']);
+    for (const d of defs) {
+      expect(d.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(d.KeySchema).toEqual([
+        { AttributeName: KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: KEYS.sortKey, KeyType: 'RANGE' },
+      ]);
+    }
+  });
+
+  it('gives readings the two sparse alert indexes and stats the by-date index, all projecting ALL', () => {
+    const [readings, stats, catalog] = tableDefinitions(cfg);
+    const shape = (d: typeof readings) =>
+      (d!.GlobalSecondaryIndexes ?? []).map((g) => [g.IndexName, g.KeySchema!.map((k) => k.AttributeName).join('/'), g.Projection!.ProjectionType]);
+    expect(shape(readings)).toEqual([
+      ['alertsByDay', 'apk/ask', 'ALL'],
+      ['alertsByPump', 'ppk/psk', 'ALL'],
+    ]);
+    expect(shape(stats)).toEqual([['statsByDate', 'date/pump', 'ALL']]);
+    expect(catalog!.GlobalSecondaryIndexes).toBeUndefined();
+  });
+});
+
+describe('ensureTables', () => {
+  let db: DynaliteHandle;
+  beforeEach(async () => {
+    db = await startDynalite({ createTables: false });
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('creates missing tables, waits until ACTIVE, and leaves existing ones alone', async () => {
+    expect(await ensureTables(db.client, db.cfg)).toEqual([db.cfg.readingsTable, db.cfg.statsTable, db.cfg.catalogTable]);
+    const described = await db.client.send(new DescribeTableCommand({ TableName: db.cfg.readingsTable }));
+    expect(described.Table?.TableStatus).toBe('ACTIVE');
+    expect(described.Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName).sort()).toEqual(['alertsByDay', 'alertsByPump']);
+    expect(await ensureTables(db.client, db.cfg)).toEqual([]);
+  });
+});

@@ -1,0 +1,91 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ENV, SCHEDULE } from '../../lambdas/config';
+import { ReadingStorage } from '../../lib/reading-storage';
+import { ROLLUP_INPUTS, RollupSchedule, type RollupScheduleProps } from '../../lib/rollup-schedule';
+
+function fixture(app: App, id: string) {
+  const stack = new Stack(app, id);
+  const storage = new ReadingStorage(stack, 'Storage');
+  const base = { readingsTable: storage.readingsTable, statsTable: storage.statsTable, catalogTable: storage.catalogTable };
+  return { stack, storage, base };
+}
+
+const app = new App();
+const f = fixture(app, 'Rollup');
+const rollup = new RollupSchedule(f.stack, 'Rollup', { ...f.base, retentionDays: 400 });
+const template = Template.fromStack(f.stack);
+const ref = (construct: { node: { defaultChild?: unknown } }) => f.stack.getLogicalId(construct.node.defaultChild as never);
+const fnId = ref(rollup.fn);
+
+describe('RollupSchedule function', () => {
+  it('runs the rollup handler on nodejs22.x / arm64 with 512 MB and 5 minutes', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 300,
+      Environment: {
+        Variables: {
+          [ENV.readingsTable]: { Ref: ref(f.storage.readingsTable) },
+          [ENV.statsTable]: { Ref: ref(f.storage.statsTable) },
+          [ENV.catalogTable]: { Ref: ref(f.storage.catalogTable) },
+          [ENV.retentionDays]: '400',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+  });
+
+  it('logs to its own log group with a retention', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('RollupSchedule rules', () => {
+  const cron = (s: { minute: string; hour: string }) => `cron(${s.minute} ${s.hour} * * ? *)`;
+
+  it('runs daily at SCHEDULE.daily with {mode: "daily"}', () => {
+    expect(cron(SCHEDULE.daily)).toBe('cron(15 0 * * ? *)');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: cron(SCHEDULE.daily),
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Input: JSON.stringify(ROLLUP_INPUTS.daily) })],
+    });
+    expect(JSON.parse(JSON.stringify(ROLLUP_INPUTS.daily))).toEqual({ mode: 'daily' });
+  });
+
+  it('runs hourly at SCHEDULE.pending with {mode: "pending"}', () => {
+    expect(cron(SCHEDULE.pending)).toBe('cron(30 * * * ? *)');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: cron(SCHEDULE.pending),
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Input: JSON.stringify({ mode: 'pending' }) })],
+    });
+  });
+
+  it('has exactly two rules, each allowed to invoke the function', () => {
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    const permissions = template.findResources('AWS::Lambda::Permission', {
+      Properties: { Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] } },
+    });
+    expect(Object.keys(permissions)).toHaveLength(2);
+  });
+});
+
+describe('RollupSchedule validation', () => {
+  const build = (extra: Partial<RollupScheduleProps>) => {
+    const s = fixture(new App(), 'Scratch');
+    return new RollupSchedule(s.stack, 'Rollup', { ...s.base, ...extra });
+  };
+
+  it.each<[string, Partial<RollupScheduleProps>, string]>([
+    ['retention -1', { retentionDays: -1 }, 'retentionDays must be 0–36500, got -1'],
+    ['retention 1.5', { retentionDays: 1.5 }, 'retentionDays must be 0–36500, got 1.5'],
+    ['memory 20000 MB', { memorySize: 20_000 }, 'memorySize must be 128–10240, got 20000'],
+    ['timeout 0 s', { timeout: Duration.seconds(0) }, 'timeout must be 1–900 seconds, got 0'],
+  ])('rejects %s', (_, props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+});
