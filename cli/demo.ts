@@ -77,7 +77,8 @@ export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const port = intFlag('port', values.port, 0, 0, 65535);
-  const dataDir = values['data-dir'] ? path.resolve(values['data-dir']) : fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-demo-'));
+  const ownDir = !values['data-dir'];
+  const dataDir = ownDir ? fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-demo-')) : path.resolve(values['data-dir']!);
   const files = fs.readdirSync(SAMPLE_DIR).filter((f) => f.endsWith('.csv')).sort();
   const goodFiles = files.filter((f) => !f.startsWith('bad-'));
   const badFiles = files.filter((f) => f.startsWith('bad-'));
@@ -142,12 +143,14 @@ export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
     io.out('');
     for (const line of statsTable(stats)) io.out(line);
     io.out('');
-    io.out(`full precision: npx wellwatch query stats --local --data-dir ${dataDir}`);
     if (values.once) return 0;
+    io.out(`full precision: npx wellwatch query stats --local --data-dir ${dataDir}`);
     io.out(`dashboard: ${runtime.apiUrl}/ — Ctrl-C to stop.`);
     await untilSignal();
     return 0;
   } finally {
     await runtime.stop();
+    // A temporary dir the demo made itself is removed again; a --data-dir the user named is kept.
+    if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

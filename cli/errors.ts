@@ -18,6 +18,9 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECO
 function networkCode(e: any): string | undefined {
   for (let cur = e, depth = 0; cur && depth < 5; cur = cur.cause, depth++) {
     if (typeof cur.code === 'string' && NETWORK_CODES.has(cur.code)) return cur.code;
+    // Errors crossing realms (e.g. under jest) arrive wrapped by the SDK with the code only in the message.
+    const inMessage = typeof cur.message === 'string' ? /\b(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT|EAI_AGAIN)\b/.exec(cur.message) : null;
+    if (inMessage) return inMessage[1];
     if (Array.isArray(cur.errors)) {
       const inner = cur.errors.find((x: any) => NETWORK_CODES.has(x?.code));
       if (inner) return inner.code;

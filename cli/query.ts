@@ -61,14 +61,17 @@ function statsJson(s: DailyStats): Record<string, unknown> {
 
 /** Writes rows as CSV or as one JSON array, streaming. Returns the row count. */
 async function emit<T>(io: CliIO, format: string, header: readonly string[], rows: AsyncIterable<T>, csv: (r: T) => string, json: (r: T) => unknown): Promise<number> {
+  // The header (or the opening bracket) is printed once the first page has arrived, so an unreachable endpoint
+  // yields only the error line, not a half-written document.
   let n = 0;
-  if (format === 'csv') io.out(header.join(','));
-  else io.out('[');
+  const open = () => io.out(format === 'csv' ? header.join(',') : '[');
   for await (const row of rows) {
+    if (n === 0) open();
     if (format === 'csv') io.out(csv(row));
     else io.out(`${n ? ',' : ''}${JSON.stringify(json(row))}`);
     n++;
   }
+  if (n === 0) open();
   if (format === 'json') io.out(']');
   return n;
 }

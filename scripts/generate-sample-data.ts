@@ -18,7 +18,9 @@ const READINGS_FILE = 'readings-10-pumps-5-days.csv';
 const BAD_FILE = 'bad-lines.csv';
 const GENERATOR = { pumps: 10, days: 5, seed: 42 } as const;
 
-const GOOD = 'COHUTTA,3/10/14,1:01,10.27,1.73,881,1.56,85,1.94';
+// ISO date and seconds (what newer sensors send); at 00:00:30 it cannot collide with the generator's whole minutes,
+// so it adds one reading instead of overwriting one.
+const GOOD = 'COHUTTA,2014-03-10,00:00:30,10.27,1.73,881,1.56,85,1.94';
 
 /** What the parser must make of each line of bad-lines.csv. */
 type Expected = ParseErrorCode | 'skip' | 'reading';
