@@ -4,6 +4,7 @@
  * Usage mistakes exit 2; everything else exits 1. AWS SDK errors are rephrased so the user sees what to do
  * (unreachable endpoint, missing stream or table, missing credentials) instead of a stack trace.
  */
+import { isWellwatchError } from '../lambdas/core/errors';
 
 /** A mistake in the command line (unknown flag, missing argument, bad value): exit code 2. */
 export class UsageError extends Error {
@@ -42,6 +43,8 @@ export function describeError(e: unknown): { message: string; exitCode: number }
     return { message: err.message, exitCode: 2 };
   }
   if (err.name === 'ConfigError') return { message: `configuration: ${err.message}`, exitCode: 2 };
+  // Our own errors already say what happened in the user's terms (e.g. the push command's "cannot reach Kinesis at …").
+  if (isWellwatchError(err)) return { message: err.message, exitCode: 1 };
   const net = networkCode(err);
   if (net) {
     const host = err.address ? `${err.address}:${err.port}` : '';

@@ -95,8 +95,13 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options'
       throw new UsageError(`unknown option ${quoted ?? ''} (see \`wellwatch ${command} --help\`)`.replace('  ', ' '));
     }
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const flag = /--?[\w-]+/.exec(err.message ?? '')?.[0] ?? 'an option';
-      const needsValue = /argument missing|requires an argument|<value>/i.test(err.message ?? '');
+      const msg = err.message ?? '';
+      // Prefer the long form the user most likely typed; Node's message names the short alias first.
+      const flag = /--[\w-]+/.exec(msg)?.[0] ?? /-\w\b/.exec(msg)?.[0] ?? 'an option';
+      if (/argument is ambiguous/i.test(msg)) {
+        throw new UsageError(`option ${flag} needs a value; for a value starting with "-" write ${flag}=<value>`);
+      }
+      const needsValue = /argument missing|requires an argument|<value>/i.test(msg);
       throw new UsageError(needsValue ? `option ${flag} needs a value` : `option ${flag} takes no value`);
     }
     throw e;

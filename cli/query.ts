@@ -139,7 +139,7 @@ export async function queryCommand(argv: string[], io: CliIO): Promise<number> {
   }
   const kind = positionals[0] as Kind | undefined;
   if (!kind || !KINDS.includes(kind) || positionals.length > 1) {
-    throw new UsageError(`expected one of ${KINDS.join('|')}, got ${positionals.length ? `"${positionals.join(' ')}"` : 'nothing'}\n${HELP}`);
+    throw new UsageError(`expected one of ${KINDS.join('|')}, got ${positionals.length ? `"${positionals.join(' ')}"` : 'nothing'} (see \`wellwatch query --help\`)`);
   }
   const format = values.format!;
   if (format !== 'csv' && format !== 'json') throw new UsageError(`--format must be csv or json, got "${format}"`);

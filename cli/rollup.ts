@@ -19,7 +19,7 @@ const HELP = `usage: wellwatch rollup (--date YYYY-MM-DD | --from YYYY-MM-DD --t
 /** Builds the rollup event from the flags, refusing ambiguous or incomplete combinations. */
 export function rollupEventFromFlags(v: { date?: string; from?: string; to?: string; pending?: boolean }): Record<string, unknown> {
   const modes = [v.date !== undefined, v.from !== undefined || v.to !== undefined, v.pending === true].filter(Boolean).length;
-  if (modes !== 1) throw new UsageError(`give exactly one of --date, --from/--to or --pending\n${HELP}`);
+  if (modes !== 1) throw new UsageError(`give exactly one of --date, --from/--to or --pending (see \`wellwatch rollup --help\`)`);
   if (v.pending) return { pending: true };
   if (v.date !== undefined) return { date: v.date };
   if (v.from === undefined || v.to === undefined) throw new UsageError('--from and --to go together');

@@ -15,7 +15,7 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { NAMES, loadConfig, type WellwatchConfig } from '../config';
-import { ingestRecord, summariseBatch } from '../core/ingest';
+import { decodeBase64Strict, ingestRecord, invalidBase64Letter, summariseBatch } from '../core/ingest';
 import { createMetrics } from '../core/metrics';
 import { parseUtcOffset } from '../core/parse-reading';
 import { compileRules } from '../core/rules';
@@ -99,10 +99,14 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
     const letterOrigin: number[] = [];
     records.forEach((record, index) => {
       const { data, sequenceNumber, partitionKey } = record.kinesis;
-      const result = ingestRecord(
-        { data: Buffer.from(data ?? '', 'base64'), shardId: shardOf(record.eventID), sequenceNumber, partitionKey },
-        { parse, rules, now },
-      );
+      const shardId = shardOf(record.eventID);
+      const bytes = decodeBase64Strict(data ?? '');
+      if (!bytes) {
+        letters.push(invalidBase64Letter(data ?? '', { shardId, sequenceNumber, partitionKey }, now));
+        letterOrigin.push(index);
+        return;
+      }
+      const result = ingestRecord({ data: bytes, shardId, sequenceNumber, partitionKey }, { parse, rules, now });
       for (const r of result.readings) {
         readings.push(r);
         origin.push(index);

@@ -325,3 +325,37 @@ export function summariseBatch(readings: readonly EvaluatedReading[]): BatchSumm
     flo: { min: floMin, max: floMax, avg: floSum / n },
   };
 }
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Decodes a Kinesis event record's base64 `data` strictly.
+ *
+ * `Buffer.from(text, 'base64')` never throws: it silently skips characters outside the alphabet, so a corrupt
+ * record would decode to garbage or to nothing and vanish. This returns `undefined` instead, so the caller can
+ * dead-letter the record whole.
+ *
+ * @example
+ * decodeBase64Strict('Q09IVVRUQQ==') // <Buffer 43 4f 48 55 54 54 41>
+ * decodeBase64Strict('%%%%')         // undefined
+ */
+export function decodeBase64Strict(text: string): Buffer | undefined {
+  if (text.length % 4 !== 0 || !BASE64_RE.test(text)) return undefined;
+  return Buffer.from(text, 'base64');
+}
+
+/** Dead letter for a record whose `data` is not valid base64. */
+export function invalidBase64Letter(
+  text: string,
+  origin: { shardId?: string; sequenceNumber?: string; partitionKey?: string },
+  now: Date,
+): DeadLetter {
+  return {
+    raw: text.slice(0, DEAD_LETTER_RAW_LIMIT),
+    rawLength: text.length,
+    code: INGEST_ERROR_CODES.encoding,
+    reason: `record data is not valid base64 (${text.length} characters)`,
+    ...origin,
+    rejectedAt: now.toISOString(),
+  };
+}

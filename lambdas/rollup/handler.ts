@@ -23,7 +23,7 @@ import { createCatalogStore, type CatalogStore, type PendingMarker } from '../st
 import { dynamoClient } from '../store/clients';
 import { addDays, daySpan, eachDay, requireDay, utcDay } from '../store/days';
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
-import { describeError, runPool, type RetryOptions } from '../store/retry';
+import { backoffDelay, describeError, isRetryableError, resolveRetry, runPool, type RetryOptions } from '../store/retry';
 import { createStatsStore, type StatsStore } from '../store/stats-store';
 
 /** Longest `{from, to}` range accepted, in days (about ten years). */
@@ -176,6 +176,22 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
   const log = deps.log ?? ((line: string) => console.error(line));
   const concurrency = deps.concurrency ?? cfg.writeConcurrency;
 
+  const retry = resolveRetry(deps.retry ?? { maxAttempts: cfg.writeMaxAttempts, baseDelayMs: cfg.writeBaseDelayMs });
+  /**
+   * Runs `fn` again after a throttling, 5xx or network error, with backoff, up to the bounded attempts. Recomputing a
+   * pump-day is idempotent, so a transient failure halfway through a Query's pages costs time, not correctness.
+   */
+  const withRetry = async <T>(fn: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (attempt >= retry.maxAttempts || !isRetryableError(error)) throw error;
+        await retry.sleep(backoffDelay(attempt, retry));
+      }
+    }
+  };
+
   /** Recomputes one pump-day; returns the readings aggregated (0: nothing to write). */
   const rollupPumpDay = async ({ pump, day }: PumpDay): Promise<{ readings: number; written: boolean }> => {
     const acc = new RollupAccumulator();
@@ -203,11 +219,11 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     const handle = async (target: PumpDay, marker?: PendingMarker): Promise<void> => {
       days.add(target.day);
       try {
-        const done = await rollupPumpDay(target);
+        const done = await withRetry(() => rollupPumpDay(target));
         if (done.readings > 0) pumpDays++;
         readings += done.readings;
         if (done.written) statsWritten++;
-        if (marker && (await catalog.clearPending(marker))) pendingCleared++;
+        if (marker && (await withRetry(() => catalog.clearPending(marker)))) pendingCleared++;
       } catch (error) {
         firstError ??= error;
         failures.push(`${target.pump}@${target.day}: ${describeError(error)}`);

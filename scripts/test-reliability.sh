@@ -1,0 +1,7 @@
+#!/usr/bin/env sh
+# The reliability suite at full size (issue 4): >= 100,000 readings through the DynamoDB fault proxy and the
+# crashing consumer, SIGKILL/restart cycles on a bigger input, producer faults, and a larger fuzzing run.
+# `npm test` runs the same tests at their default (smaller) size. Extra arguments go to jest.
+set -eu
+cd "$(dirname "$0")/.."
+WELLWATCH_RELIABILITY_FULL=1 exec npx jest test/reliability test/lambdas/core/fuzz.test.ts test/cli/errors.test.ts --maxWorkers=1 "$@"
