@@ -205,7 +205,7 @@ export function ingestRecord(input: IngestInput, ctx: IngestContext): IngestResu
       const outcome = parseLine(text, parseOptions);
       if (outcome.kind === 'reading') {
         const reading: Reading = outcome.reading;
-        readings.push({ ...reading, alerts: rules(reading.values) });
+        readings.push({ pump: reading.pump, day: reading.day, time: reading.time, ts: reading.ts, values: reading.values, alerts: rules(reading.values) });
       } else if (outcome.kind === 'skip') {
         skipped++;
       } else {

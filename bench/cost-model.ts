@@ -1,0 +1,201 @@
+/**
+ * Section 5 — what a million readings cost in AWS (us-east-1, list prices), from what this run measured.
+ *
+ * Nothing here is measured; everything it multiplies is: records and bytes from section 2 (the producer's real
+ * packing), consumer and rollup wall time per reading from sections 3 and 4 (local mode: the DynamoDB side is
+ * dynalite on a shared 2-core machine, slower than DynamoDB, so Lambda GB-seconds are an upper bound), and
+ * DynamoDB writes counted at dynalite in section 3 (billed with DynamoDB's item-size and index rules). Memory,
+ * batch size, batching window and the minimum shard count come from the deployed defaults (`lib/defaults.ts`, read
+ * by deploy-defaults.ts, and `lambdas/config.ts`).
+ *
+ * Kinesis provisioned shard-hours depend on the load, so they are priced at a stated sustained load with the
+ * stream sized to it (never below the stack's default shard count). Not modelled: storage (DynamoDB GB-months,
+ * Kinesis retention beyond 24 h), CloudWatch logs and metrics, data transfer, the dead-letter queue.
+ */
+import { DEFAULT_EVENT_SOURCE } from '../lambdas/config';
+import type { DeployDefaults } from './deploy-defaults';
+import { round } from './stats';
+
+/**
+ * us-east-1 list prices used by the model, as looked up on 2026-11-24.
+ *
+ * - Kinesis Data Streams provisioned: $0.015 per shard-hour, $0.014 per million 25 KB PUT payload units
+ *   (https://aws.amazon.com/kinesis/data-streams/pricing/).
+ * - Kinesis on-demand (standard): $0.04 per stream-hour, $0.08 per GB ingested with every record rounded up to the
+ *   next 1 KB, $0.04 per GB retrieved (same page; its prices are rendered dynamically, so the figures were
+ *   cross-checked against the AWS Price List usage types OnDemand-StreamHour / OnDemand-BilledIncomingBytes /
+ *   OnDemand-BilledOutgoingBytes).
+ * - Lambda arm64: $0.20 per million requests, $0.0000133334 per GB-second (https://aws.amazon.com/lambda/pricing/).
+ * - DynamoDB on-demand (standard table class): $0.625 per million write request units and $0.125 per million
+ *   read request units, the prices since the 50 % on-demand cut of 1 November 2024
+ *   (https://aws.amazon.com/dynamodb/pricing/on-demand/; AWS News Blog post on on-demand pricing, updated
+ *   31 January 2025).
+ */
+export const PRICES = {
+  asOf: '2026-11-24',
+  region: 'us-east-1',
+  kinesis: {
+    shardHour: 0.015,
+    putPayloadUnitsPerMillion: 0.014,
+    putPayloadUnitBytes: 25 * 1024,
+    onDemandStreamHour: 0.04,
+    onDemandIngestPerGb: 0.08,
+    onDemandRetrievalPerGb: 0.04,
+    onDemandRecordRoundingBytes: 1024,
+  },
+  lambda: {
+    requestsPerMillion: 0.2,
+    gbSecondArm64: 0.0000133334,
+  },
+  dynamodb: {
+    writeRequestUnitsPerMillion: 0.625,
+    readRequestUnitsPerMillion: 0.125,
+  },
+} as const;
+
+/** Sustained load at which shard-hours are priced: the issue's load-test example (`--rate 20000`). */
+export const REFERENCE_LOAD_PER_SECOND = 20_000;
+
+/** The Kinesis and consumer figures of one way of sending readings. */
+export interface ScenarioInput {
+  readonly name: string;
+  readonly description: string;
+  readonly readingsPerRecord: number;
+  readonly bytesPerRecord: number;
+  readonly putPayloadUnitsPerMillion: number;
+  readonly onDemandIngestGbPerMillion: number;
+  readonly payloadGbPerMillion: number;
+  /** Readings/s one shard takes under both write limits. */
+  readonly shardReadingsPerSecond: number;
+  /** Measured consumer wall time per reading, ms. */
+  readonly handlerMsPerReading: number;
+  /** Where {@link handlerMsPerReading} was measured. */
+  readonly handlerMeasuredIn: string;
+  readonly batchSize: number;
+}
+
+/** Figures shared by all scenarios (the same readings end up in the same tables). */
+export interface CommonInput {
+  readonly loadPerSecond: number;
+  /** Write request units per reading: readings table + its indexes + catalog + stats (+ index). */
+  readonly wruPerReading: { readonly readings: number; readonly alertIndexes: number; readonly catalog: number; readonly stats: number };
+  /** Mean billed size of a reading item, bytes (for the rollup's strongly consistent reads). */
+  readonly readingItemBytes: number;
+  /** Measured rollup wall time per reading, ms. */
+  readonly rollupMsPerReading: number;
+}
+
+/** One priced line. */
+export interface CostLine {
+  readonly item: string;
+  readonly quantity: number;
+  readonly unit: string;
+  readonly usd: number;
+}
+
+/** One scenario's cost per million readings. */
+export interface ScenarioCost {
+  readonly name: string;
+  readonly description: string;
+  readonly shards: number;
+  readonly readingsPerInvocation: number;
+  readonly lines: CostLine[];
+  /** Total with a provisioned stream. */
+  readonly totalProvisionedUsd: number;
+  /** Kinesis part with an on-demand stream instead (replaces shard-hours and PUT units). */
+  readonly onDemandKinesisUsd: number;
+  readonly totalOnDemandUsd: number;
+}
+
+/** Result of section 5. */
+export interface CostModelResult {
+  readonly prices: typeof PRICES;
+  readonly assumptions: {
+    readonly loadPerSecond: number;
+    readonly minShards: number;
+    readonly memoryMb: number;
+    readonly batchSize: number;
+    readonly maxBatchingWindowSeconds: number;
+  };
+  readonly scenarios: ScenarioCost[];
+  readonly targetUsd: number;
+  readonly defaultMeetsTarget: boolean;
+  /** Why the default costs what it costs (largest items), in words. */
+  readonly verdict: string;
+}
+
+/** Lambda's invocation payload limit (6 MB) and the base64 growth of record data. */
+const INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const EVENT_RECORD_OVERHEAD_BYTES = 400;
+
+function priceScenario(s: ScenarioInput, common: CommonInput, memoryMb: number, minShards: number, windowSeconds: number): ScenarioCost {
+  const M = 1e6;
+  const load = common.loadPerSecond;
+  const hoursPerMillion = M / (load * 3600);
+  const shards = Math.max(minShards, Math.ceil(load / s.shardReadingsPerSecond));
+  const recordsPerShardSecond = load / shards / s.readingsPerRecord;
+  const byPayload = Math.max(1, Math.floor(INVOKE_PAYLOAD_BYTES / ((s.bytesPerRecord * 4) / 3 + EVENT_RECORD_OVERHEAD_BYTES)));
+  const recordsPerBatch = Math.max(1, Math.min(s.batchSize, byPayload, recordsPerShardSecond * windowSeconds));
+  const readingsPerInvocation = recordsPerBatch * s.readingsPerRecord;
+  const invocationsPerMillion = M / readingsPerInvocation;
+  const gb = memoryMb / 1024;
+  const consumerGbSeconds = ((s.handlerMsPerReading * M) / 1000) * gb;
+  const rollupGbSeconds = ((common.rollupMsPerReading * M) / 1000) * gb;
+  const w = common.wruPerReading;
+  const rru = (common.readingItemBytes * M) / 4096; // strongly consistent Query: 4 KB per unit of data read
+  const { kinesis, lambda, dynamodb } = PRICES;
+  const lines: CostLine[] = [
+    { item: 'Kinesis shard-hours (provisioned)', quantity: shards * hoursPerMillion, unit: 'shard-h', usd: shards * hoursPerMillion * kinesis.shardHour },
+    { item: 'Kinesis PUT payload units', quantity: s.putPayloadUnitsPerMillion, unit: 'units', usd: (s.putPayloadUnitsPerMillion / M) * kinesis.putPayloadUnitsPerMillion },
+    { item: 'Lambda consumer requests', quantity: invocationsPerMillion, unit: 'requests', usd: (invocationsPerMillion / M) * lambda.requestsPerMillion },
+    { item: 'Lambda consumer duration', quantity: consumerGbSeconds, unit: 'GB-s', usd: consumerGbSeconds * lambda.gbSecondArm64 },
+    { item: 'Lambda rollup duration', quantity: rollupGbSeconds, unit: 'GB-s', usd: rollupGbSeconds * lambda.gbSecondArm64 },
+    { item: 'DynamoDB writes: readings', quantity: w.readings * M, unit: 'WRU', usd: w.readings * dynamodb.writeRequestUnitsPerMillion },
+    { item: 'DynamoDB writes: alert indexes', quantity: w.alertIndexes * M, unit: 'WRU', usd: w.alertIndexes * dynamodb.writeRequestUnitsPerMillion },
+    { item: 'DynamoDB writes: catalog + stats', quantity: (w.catalog + w.stats) * M, unit: 'WRU', usd: (w.catalog + w.stats) * dynamodb.writeRequestUnitsPerMillion },
+    { item: 'DynamoDB reads: rollup', quantity: rru, unit: 'RRU', usd: (rru / M) * dynamodb.readRequestUnitsPerMillion },
+  ].map((l) => ({ ...l, quantity: round(l.quantity), usd: round(l.usd, 4) }));
+  const total = lines.reduce((n, l) => n + l.usd, 0);
+  const provisionedKinesis = lines[0]!.usd + lines[1]!.usd;
+  const onDemandKinesis =
+    hoursPerMillion * kinesis.onDemandStreamHour + s.onDemandIngestGbPerMillion * kinesis.onDemandIngestPerGb + s.payloadGbPerMillion * kinesis.onDemandRetrievalPerGb;
+  return {
+    name: s.name,
+    description: s.description,
+    shards,
+    readingsPerInvocation: round(readingsPerInvocation),
+    lines,
+    totalProvisionedUsd: round(total, 4),
+    onDemandKinesisUsd: round(onDemandKinesis, 4),
+    totalOnDemandUsd: round(total - provisionedKinesis + onDemandKinesis, 4),
+  };
+}
+
+/**
+ * Prices the scenarios per million readings; the first scenario is the default configuration.
+ *
+ * @example
+ * const cost = runCostModel([defaultScenario, onePerRecord], common, readDeployDefaults());
+ */
+export function runCostModel(scenarios: readonly ScenarioInput[], common: CommonInput, defaults: DeployDefaults, targetUsd = 0.7): CostModelResult {
+  const memoryMb = defaults.memorySizeMb;
+  const minShards = defaults.shardCount;
+  const windowSeconds = DEFAULT_EVENT_SOURCE.maxBatchingWindowSeconds;
+  const priced = scenarios.map((s) => priceScenario(s, common, memoryMb, minShards, windowSeconds));
+  const def = priced[0]!;
+  const sorted = [...def.lines].sort((a, b) => b.usd - a.usd);
+  const top = sorted.slice(0, 3).map((l) => `${l.item} $${l.usd.toFixed(4)} (${Math.round((l.usd / def.totalProvisionedUsd) * 100)} %)`);
+  const meets = def.totalProvisionedUsd <= targetUsd;
+  const verdict =
+    `${meets ? 'meets' : 'misses'} the $${targetUsd.toFixed(2)} target at $${def.totalProvisionedUsd.toFixed(4)} per million readings; ` +
+    `largest items: ${top.join(', ')}. Every reading is one DynamoDB item (${common.readingItemBytes.toFixed(0)} B, so one WRU), ` +
+    `so $${PRICES.dynamodb.writeRequestUnitsPerMillion} of every million is the floor of this design; alerting readings add one WRU per alert index.`;
+  return {
+    prices: PRICES,
+    assumptions: { loadPerSecond: common.loadPerSecond, minShards, memoryMb, batchSize: DEFAULT_EVENT_SOURCE.batchSize, maxBatchingWindowSeconds: windowSeconds },
+    scenarios: priced,
+    targetUsd,
+    defaultMeetsTarget: meets,
+    verdict,
+  };
+}
