@@ -9,13 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startLocal } from '../local';
 import { createRollupHandler } from '../lambdas/rollup/handler';
 import { dynamoClient } from '../lambdas/store/clients';
 import { listDays, queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
 import type { DailyStats } from '../lambdas/core/types';
-import type { CliIO } from './io';
+import { parseCommandArgs, type CliIO } from './io';
 import { intFlag, untilSignal } from './local';
 import { pushCommand } from './push';
 
@@ -63,14 +62,11 @@ async function count<T>(it: AsyncIterable<T>): Promise<number> {
  * await demoCommand(['--once'], processIO());
  */
 export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      once: { type: 'boolean' },
-      'data-dir': { type: 'string' },
-      port: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values } = parseCommandArgs('demo', argv, {
+    once: { type: 'boolean' },
+    'data-dir': { type: 'string' },
+    port: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.out(HELP);

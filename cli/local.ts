@@ -5,9 +5,8 @@
  * feeding the real consumer handler, the rollup scheduler and the dashboard/API server.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { startLocal } from '../local';
-import type { CliIO } from './io';
+import { parseCommandArgs, type CliIO } from './io';
 import { UsageError } from './errors';
 import { DEFAULT_DATA_DIR } from './target';
 
@@ -45,14 +44,11 @@ export function untilSignal(): Promise<string> {
  * await localCommand(['--data-dir', '/tmp/ww', '--port', '0'], processIO());
  */
 export async function localCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'data-dir': { type: 'string' },
-      port: { type: 'string' },
-      shards: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values } = parseCommandArgs('local', argv, {
+    'data-dir': { type: 'string' },
+    port: { type: 'string' },
+    shards: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.out(HELP);

@@ -6,14 +6,13 @@
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { ReceiveMessageCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { NAMES } from '../lambdas/config';
 import { MEASURES, type DailyStats, type EvaluatedReading } from '../lambdas/core/types';
-import { READING_CSV_COLUMNS, STATS_CSV_COLUMNS, readingToCsvRow, statsToCsvRow } from '../lambdas/core/format';
+import { READING_CSV_COLUMNS, STATS_CSV_COLUMNS, csvField, readingToCsvRow, statsToCsvRow } from '../lambdas/core/format';
 import { dynamoClient, sqsClient } from '../lambdas/store/clients';
 import { queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
-import type { CliIO } from './io';
+import { parseCommandArgs, type CliIO } from './io';
 import { UsageError } from './errors';
 import { TARGET_OPTIONS, resolveTarget, targetFlags } from './target';
 
@@ -108,11 +107,6 @@ async function* awsDeadLetters(config: Parameters<typeof sqsClient>[0], limit: n
 
 const DEAD_LETTER_COLUMNS = ['rejectedAt', 'code', 'reason', 'shardId', 'sequenceNumber', 'lineInRecord', 'raw'] as const;
 
-function csvField(v: unknown): string {
-  const s = v === undefined || v === null ? '' : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /**
  * Runs `wellwatch query`.
  *
@@ -120,10 +114,10 @@ function csvField(v: unknown): string {
  * await queryCommand(['stats', '--local', '--format', 'json'], processIO());
  */
 export async function queryCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseCommandArgs(
+    'query',
+    argv,
+    {
       ...TARGET_OPTIONS,
       pump: { type: 'string' },
       from: { type: 'string' },
@@ -132,7 +126,8 @@ export async function queryCommand(argv: string[], io: CliIO): Promise<number> {
       limit: { type: 'string', default: '1000' },
       help: { type: 'boolean', short: 'h' },
     },
-  });
+    true,
+  );
   if (values.help) {
     io.out(HELP);
     return 0;
@@ -168,7 +163,7 @@ export async function queryCommand(argv: string[], io: CliIO): Promise<number> {
       const limit = Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, got "${values.limit}"`);
       const rows = target.local ? localDeadLetters(target.local.deadLetterUrl, limit) : awsDeadLetters(target.config, limit);
-      count = await emit(io, format, DEAD_LETTER_COLUMNS, rows, (r) => DEAD_LETTER_COLUMNS.map((c) => csvField(r[c])).join(','), (r) => r);
+      count = await emit(io, format, DEAD_LETTER_COLUMNS, rows, (r) => DEAD_LETTER_COLUMNS.map((c) => csvField(r[c] === undefined || r[c] === null ? '' : String(r[c]))).join(','), (r) => r);
       break;
     }
   }

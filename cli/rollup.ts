@@ -4,9 +4,8 @@
  * Runs the very same rollup handler the scheduled Lambda runs, in this process, against the target's tables
  * (AWS with your credentials, or the running local mode). Idempotent: rerunning gives identical stats items.
  */
-import { parseArgs } from 'node:util';
 import { createRollupHandler } from '../lambdas/rollup/handler';
-import type { CliIO } from './io';
+import { parseCommandArgs, type CliIO } from './io';
 import { UsageError } from './errors';
 import { TARGET_OPTIONS, resolveTarget, targetFlags } from './target';
 
@@ -33,17 +32,14 @@ export function rollupEventFromFlags(v: { date?: string; from?: string; to?: str
  * await rollupCommand(['--date', '2014-03-10', '--local'], processIO());
  */
 export async function rollupCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...TARGET_OPTIONS,
-      date: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      pending: { type: 'boolean' },
-      format: { type: 'string', default: 'text' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values } = parseCommandArgs('rollup', argv, {
+    ...TARGET_OPTIONS,
+    date: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    pending: { type: 'boolean' },
+    format: { type: 'string', default: 'text' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.out(HELP);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BatchWriteItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createConsumerHandler, type ConsumerDeps } from '../../../lambdas/consumer/handler';
 import type { WellwatchConfig } from '../../../lambdas/config';
@@ -12,20 +12,8 @@ import type { DeadLetter, EvaluatedReading } from '../../../lambdas/core/types';
 import { forgetWrittenMarkers } from '../../../lambdas/store/catalog-store';
 import { listPending, listPumps, queryAlerts, queryReadings } from '../../../lambdas/store/queries';
 import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
+import { intercept, collect } from '../../helpers/intercept';
 import { kinesisEvent } from '../../helpers/kinesis-event';
-
-type Send = (command: any) => Promise<any>;
-
-function intercept(client: DynamoDBClient, fn: (command: any, next: Send) => Promise<any>): void {
-  const original = client.send;
-  (client as unknown as { send: Send }).send = (command) => fn(command, (c) => (original as unknown as Send).call(client, c));
-}
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of source) out.push(x);
-  return out;
-}
 
 /** A seed-format line: `pump,M/D/YY,H:MM,hz,disp,flo,sedPPM,psi,chlPPM`. */
 function line(pump: string, day: string, minuteOfDay: number, psi: number, flo = 881): string {

@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createRollupHandler, planRollup, RollupError, type RollupDeps } from '../../../lambdas/rollup/handler';
 import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
 import { compileRules } from '../../../lambdas/core/rules';
@@ -7,19 +7,7 @@ import { createCatalogStore, forgetWrittenMarkers } from '../../../lambdas/store
 import { listPending, queryStats } from '../../../lambdas/store/queries';
 import { createReadingStore } from '../../../lambdas/store/reading-store';
 import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
-
-type Send = (command: any) => Promise<any>;
-
-function intercept(client: DynamoDBClient, fn: (command: any, next: Send) => Promise<any>): void {
-  const original = client.send;
-  (client as unknown as { send: Send }).send = (command) => fn(command, (c) => (original as unknown as Send).call(client, c));
-}
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of source) out.push(x);
-  return out;
-}
+import { intercept, collect } from '../../helpers/intercept';
 
 /** mulberry32: a small seeded PRNG, so the data (and any failure) is reproducible. */
 function prng(seed: number): () => number {

@@ -1,19 +1,8 @@
-import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { writeItems, writeOptionsFrom } from '../../../lambdas/store/batch-writer';
 import type { Item } from '../../../lambdas/core/keys';
 import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
-
-type Send = (command: any) => Promise<any>;
-
-/** Replaces `client.send` with `fn`, which may call the real send through `next`. */
-function intercept(client: DynamoDBClient, fn: (command: any, next: Send) => Promise<any>): () => void {
-  const original = client.send;
-  const next: Send = (command) => (original as unknown as Send).call(client, command);
-  (client as unknown as { send: Send }).send = (command) => fn(command, next);
-  return () => {
-    (client as unknown as { send: typeof original }).send = original;
-  };
-}
+import { intercept } from '../../helpers/intercept';
 
 function items(n: number, partitions = 4): Item[] {
   return Array.from({ length: n }, (_, i) => ({

@@ -1,19 +1,7 @@
-import { BatchWriteItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createCatalogStore, forgetWrittenMarkers, touchStamp } from '../../../lambdas/store/catalog-store';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
-
-type Send = (command: any) => Promise<any>;
-
-function intercept(client: DynamoDBClient, fn: (command: any, next: Send) => Promise<any>): void {
-  const original = client.send;
-  (client as unknown as { send: Send }).send = (command) => fn(command, (c) => (original as unknown as Send).call(client, c));
-}
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of source) out.push(x);
-  return out;
-}
+import { intercept, collect } from '../../helpers/intercept';
 
 describe('catalog store', () => {
   let db: DynaliteHandle;

@@ -9,6 +9,7 @@ import { listDays, listPending, listPumps, queryAlerts, queryReadings, queryStat
 import { createReadingStore } from '../../../lambdas/store/reading-store';
 import { createStatsStore } from '../../../lambdas/store/stats-store';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
+import { collect } from '../../helpers/intercept';
 
 type Send = (command: any) => Promise<any>;
 
@@ -20,12 +21,6 @@ function spy(client: DynamoDBClient): any[] {
     return (original as unknown as Send).call(client, command);
   };
   return seen;
-}
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of source) out.push(x);
-  return out;
 }
 
 const DAYS = ['2014-03-10', '2014-03-11', '2014-03-12'];
