@@ -8,6 +8,9 @@
  * earliest time any reader could see them. Nothing is proxied and no client is re-pointed: the consumer talks to
  * dynalite exactly as without the tap.
  *
+ * When local mode runs the emulators in a worker thread (its default), the tap runs there too (dynamo-tap-thread.ts)
+ * and {@link openTap} talks to it; `openTap` picks the right one.
+ *
  * It also counts writes the way DynamoDB bills them: write request units per item (1 KB steps of the item size,
  * computed with DynamoDB's item-size rules) plus one write per global secondary index whose key attributes the item
  * carries (the indexes of each table come from `tableDefinitions`, like the CDK stack's).
@@ -15,8 +18,11 @@
 import * as diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { BroadcastChannel } from 'node:worker_threads';
 import type { WellwatchConfig } from '../lambdas/config';
 import { tableDefinitions } from '../lambdas/store/tables';
+import type { LocalRuntime } from '../local';
 
 /** A DynamoDB item as it travels in a request body (AttributeValue JSON). */
 export type WireItem = Record<string, Record<string, unknown>>;
@@ -198,6 +204,88 @@ export function tapDynamo(options: TapOptions): DynamoTap {
     close: () => {
       diagnostics.unsubscribe(START, onStart);
       diagnostics.unsubscribe(FINISH, onFinish);
+    },
+  };
+}
+
+/** Name of the channel between {@link openTap} and dynamo-tap-thread.ts. */
+export const TAP_CHANNEL = 'wellwatch-bench-dynamo-tap';
+/** Module to pass as `startLocal({ emulatorPreload: [TAP_THREAD_MODULE] })` so {@link openTap} works with a worker. */
+export const TAP_THREAD_MODULE = path.join(__dirname, 'dynamo-tap-thread.ts');
+
+/** Commands {@link openTap} sends to the thread. */
+export type TapCommand =
+  | { readonly cmd: 'start'; readonly port: number; readonly config: WellwatchConfig; readonly wantStored: boolean }
+  | { readonly cmd: 'close' };
+/** Replies of the thread. */
+export type TapReply =
+  | { readonly started: true }
+  | { readonly stored: { readonly table: string; readonly items: readonly WireItem[]; readonly atEpochMs: number } }
+  | { readonly closed: TapStats };
+
+/** A tap opened by {@link openTap}: `stats` is final once `close()` has resolved. */
+export interface OpenedTap {
+  readonly stats: TapStats;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a tap on local mode's dynalite, wherever it runs; `onStored` moments are this thread's `performance.now()`.
+ *
+ * @throws Error when the emulators run in a worker that was not started with {@link TAP_THREAD_MODULE}.
+ *
+ * @example
+ * const local = await startLocal({ dataDir, port: 0, emulatorPreload: [TAP_THREAD_MODULE] });
+ * const tap = await openTap(local);
+ * … run …
+ * await tap.close();
+ */
+export async function openTap(runtime: LocalRuntime, options: Pick<TapOptions, 'onStored'> = {}): Promise<OpenedTap> {
+  const port = Number(new URL(runtime.endpoints.dynamodb).port);
+  if (runtime.emulatorThread === 'inline') {
+    const tap = tapDynamo({ port, config: runtime.config, ...options });
+    return { stats: tap.stats, close: async () => tap.close() };
+  }
+  const channel = new BroadcastChannel(TAP_CHANNEL);
+  const stats: { requests: Record<string, number>; writes: Record<string, TableWrites> } = { requests: {}, writes: {} };
+  let started: (() => void) | undefined;
+  let closed: (() => void) | undefined;
+  channel.onmessage = (event: unknown) => {
+    const message = (event as { data: TapReply }).data;
+    if ('started' in message) started?.();
+    else if ('stored' in message) options.onStored?.(message.stored.table, message.stored.items, message.stored.atEpochMs - performance.timeOrigin);
+    else if ('closed' in message) {
+      Object.assign(stats.requests, message.closed.requests);
+      Object.assign(stats.writes, message.closed.writes);
+      closed?.();
+    }
+  };
+  const answer = (set: (done: () => void) => void, what: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the emulator thread did not answer ${what}: start local mode with emulatorPreload: [TAP_THREAD_MODULE]`)), 5_000);
+      set(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  const ready = answer((done) => (started = done), 'start');
+  channel.postMessage({ cmd: 'start', port, config: runtime.config, wantStored: options.onStored !== undefined } satisfies TapCommand);
+  try {
+    await ready;
+  } catch (e) {
+    channel.close();
+    throw e;
+  }
+  return {
+    stats,
+    close: async () => {
+      const done = answer((resolve) => (closed = resolve), 'close');
+      channel.postMessage({ cmd: 'close' } satisfies TapCommand);
+      try {
+        await done;
+      } finally {
+        channel.close();
+      }
     },
   };
 }

@@ -25,7 +25,7 @@ import { decodePayload } from '../lambdas/core/ingest';
 import { kinesisClient } from '../lambdas/store/clients';
 import { Producer, putRecordsWith } from '../cli/producer';
 import { KEYS } from '../lambdas/config';
-import { tapDynamo } from './dynamo-tap';
+import { openTap, TAP_THREAD_MODULE } from './dynamo-tap';
 import { summariseInvocations, timeInvocations, type InvocationSummary } from './invocations';
 import { percentile, round, sleep } from './stats';
 
@@ -97,7 +97,7 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-bench-latency-'));
   const localLog: string[] = [];
-  const runtime = await startLocal({ dataDir: dir, port: 0, schedule: false, log: (line) => localLog.push(line) });
+  const runtime = await startLocal({ dataDir: dir, port: 0, schedule: false, log: (line) => localLog.push(line), emulatorPreload: [TAP_THREAD_MODULE] });
   const kinesis = kinesisClient(runtime.config);
   try {
     // Wall-clock second of reading 0: the next whole second, at least 1 s from now (start-up settles first).
@@ -117,9 +117,7 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
     const intervalMs = 1000 / rate;
     // performance.now() at the scheduled instant of reading 0, aligned with wall0.
     const t0 = performance.now() + (wall0 - Date.now());
-    const tap = tapDynamo({
-      port: Number(new URL(runtime.endpoints.dynamodb).port),
-      config: runtime.config,
+    const tap = await openTap(runtime, {
       onStored: (table, items, at) => {
         if (table !== runtime.config.readingsTable) return;
         for (const item of items) {
@@ -188,7 +186,7 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
     const elu = performance.eventLoopUtilization(eluStart).utilization;
     // Let the last answers reach the tap.
     await sleep(200);
-    tap.close();
+    await tap.close();
 
     const latencies: number[] = [];
     let missing = 0;

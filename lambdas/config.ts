@@ -153,6 +153,8 @@ export const ENV = {
   kinesisEndpoint: 'WELLWATCH_KINESIS_ENDPOINT',
   dynamodbEndpoint: 'WELLWATCH_DYNAMODB_ENDPOINT',
   sqsEndpoint: 'WELLWATCH_SQS_ENDPOINT',
+  /** `off` (default) disables V8 allocation-site pretenuring in the handlers' process; see lambdas/runtime/v8-tuning.ts. */
+  v8Pretenuring: 'WELLWATCH_V8_PRETENURING',
 } as const;
 
 /** Thrown for invalid configuration values; names the setting, its range and the value. */

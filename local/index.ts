@@ -27,7 +27,7 @@ import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
 import { ensureTables } from '../lambdas/store/tables';
 import { CheckpointStore } from './checkpoints';
 import { acquireLocalLock, type LocalInfo, writeLocalInfo } from './discovery';
-import { ensureStream, LOCAL_HOST, startEmulators, type Emulators } from './emulators';
+import { ensureStream, LOCAL_HOST, startEmulators, type EmulatorThread, type Emulators } from './emulators';
 import { EventSourceRunner, type ShardBacklog } from './event-source-runner';
 import { ROLLUP_SCHEDULE, Scheduler } from './scheduler';
 import { DEFAULT_API_PORT, startServer, type LocalServer } from './server';
@@ -81,6 +81,15 @@ export interface StartLocalOptions {
    * @default true
    */
   readonly schedule?: boolean;
+  /**
+   * Where kinesalite and dynalite run: a worker thread with a core of its own, or this thread (see
+   * `EmulatorOptions.thread` in emulators.ts).
+   *
+   * @default 'worker'
+   */
+  readonly emulatorThread?: EmulatorThread;
+  /** Modules loaded in the emulators' worker thread before they start (observers). @default - none */
+  readonly emulatorPreload?: readonly string[];
 }
 
 /** A running local mode. */
@@ -88,6 +97,8 @@ export interface LocalRuntime {
   /** Configuration pointing at the emulators; pass it to clients, handlers and queries. */
   readonly config: WellwatchConfig;
   readonly endpoints: { readonly kinesis: string; readonly dynamodb: string };
+  /** Where the emulators run. */
+  readonly emulatorThread: EmulatorThread;
   /** `http://127.0.0.1:<port>` of the API and dashboard. */
   readonly apiUrl: string;
   readonly dataDir: string;
@@ -148,9 +159,15 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       memory: opts.memory,
       kinesisPort: opts.kinesisPort,
       dynamodbPort: opts.dynamodbPort,
+      thread: opts.emulatorThread ?? 'worker',
+      ...(opts.emulatorPreload && opts.emulatorPreload.length > 0 ? { threadPreload: opts.emulatorPreload } : {}),
+      onThreadFailure: (message) => log(`local: the emulators' thread failed; Kinesis and DynamoDB calls will fail until restart: ${message}`),
     });
     cleanups.push(() => emulators.stop());
-    log(`local: kinesalite on ${emulators.kinesisEndpoint}, dynalite on ${emulators.dynamodbEndpoint} (bound to ${LOCAL_HOST} only; data: ${opts.memory ? 'memory' : dataDir})`);
+    log(
+      `local: kinesalite on ${emulators.kinesisEndpoint}, dynalite on ${emulators.dynamodbEndpoint} (bound to ${LOCAL_HOST} only; ` +
+        `${emulators.thread === 'worker' ? 'own thread; ' : ''}data: ${opts.memory ? 'memory' : dataDir})`,
+    );
 
     const deadLettersFile = file(LOCAL_FILES.deadLetters);
     const failedBatchesFile = file(LOCAL_FILES.failedBatches);
@@ -227,6 +244,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     return {
       config,
       endpoints: { kinesis: emulators.kinesisEndpoint, dynamodb: emulators.dynamodbEndpoint },
+      emulatorThread: emulators.thread,
       apiUrl: server.url,
       dataDir,
       runner,

@@ -26,6 +26,9 @@ import { createDeadLetterSink, type DeadLetterSink } from '../store/dead-letter-
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { utcDay } from '../store/days';
 import { describeError, type RetryOptions } from '../store/retry';
+import { tuneV8 } from '../runtime/v8-tuning';
+
+tuneV8();
 
 /** Replaceable collaborators of the consumer; everything defaults to the real thing built from the config. */
 export interface ConsumerDeps {

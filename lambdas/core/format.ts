@@ -6,20 +6,41 @@
  */
 import { MEASURES, type DailyStats, type EvaluatedReading, type Measure } from './types';
 
+/** The {@link formatNumber} memo has 2^MEMO_BITS slots. */
+const MEMO_BITS = 13;
+const MEMO_SLOTS = 1 << MEMO_BITS;
+const memoKeys = new Float64Array(MEMO_SLOTS).fill(NaN); // NaN never equals a key, so empty slots always miss
+const memoTexts: string[] = new Array<string>(MEMO_SLOTS).fill('');
+const bits = new Float64Array(1);
+const bitWords = new Uint32Array(bits.buffer);
+
 /**
  * Formats a number exactly like `String(n)` (the shortest text that reads back as the same double), faster.
  *
- * `String` on a non-integer double runs the general shortest-round-trip algorithm (~100 ns); sensor values are
- * short decimals, and for those the shortest text is found directly: the smallest k for which `v·10^k` rounds to an
- * integer m below 10^15 with `m / 10^k === v`. Below 10^15 at most one integer lies in the rounding interval, and
- * fewer decimals means fewer significant digits, so this is the representation `String` picks. Everything else
- * (integers, exponent notation, 16–17 significant digits) goes to `String`.
+ * Two layers. A direct-mapped memo of 8,192 slots for non-integers (indexed by a hash of the double's bits, ~200 KB,
+ * never grows): sensor measures repeat a few thousand distinct values, so most calls are a hash and a compare.
+ * On a miss, `String` on a non-integer double would run the general shortest-round-trip algorithm (~100 ns); sensor
+ * values are short decimals, and for those the shortest text is found directly: the smallest k for which `v·10^k`
+ * rounds to an integer m below 10^15 with `m / 10^k === v`. Below 10^15 at most one integer lies in the rounding
+ * interval, and fewer decimals means fewer significant digits, so this is the representation `String` picks.
+ * Everything else (integers, exponent notation, 16–17 significant digits) goes to `String`.
  *
  * @example
  * formatNumber(10.27); // → '10.27'
  * formatNumber(0.1 + 0.2); // → '0.30000000000000004'
  */
 export function formatNumber(v: number): string {
+  if ((v | 0) === v) return String(v); // small integers: V8's own number-string cache answers (-0 gives '0' too)
+  bits[0] = v;
+  const slot = Math.imul(bitWords[0]! ^ bitWords[1]!, 0x9e3779b1) >>> (32 - MEMO_BITS);
+  if (memoKeys[slot] === v) return memoTexts[slot]!;
+  const text = formatUncached(v);
+  memoKeys[slot] = v;
+  memoTexts[slot] = text;
+  return text;
+}
+
+function formatUncached(v: number): string {
   if (Number.isInteger(v)) return String(v);
   const a = v < 0 ? -v : v;
   if (a >= 1e-6 && a < 1e15) {

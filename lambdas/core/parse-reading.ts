@@ -70,9 +70,18 @@ let minute = 0;
 let second = 0;
 /** Whether the last parsed number had a non-zero digit (to tell an underflow from a real zero). */
 let sawNonZeroDigit = false;
-// One-entry cache of the last formatted day: consecutive lines are almost always from the same day.
+// One-entry cache of the last formatted day (and its `YYYY-MM-DDT` prefix): consecutive lines are almost always from
+// the same day.
 let cachedDayKey = -1;
 let cachedDay = '';
+let cachedDayT = '';
+/**
+ * `HH:MM:SS` and `HH:MM:SSZ` by second of the day, built on first use. Bounded (86,400 entries, ~5 MB when every
+ * second of a day has been seen) and shared by all days; saves building the time and timestamp piece by piece for
+ * every reading (sensors repeat the same few thousand times of day).
+ */
+const TIMES: (string | undefined)[] = new Array<string | undefined>(86_400).fill(undefined);
+const TIMES_Z: (string | undefined)[] = new Array<string | undefined>(86_400).fill(undefined);
 
 /**
  * Parses one sensor CSV line into a UTC reading.
@@ -222,12 +231,20 @@ export function parseLine(line: string, opts?: ParseOptions): ParseOutcome {
   if (dayKey !== cachedDayKey) {
     cachedDayKey = dayKey;
     cachedDay = String(year) + '-' + PAD2[month] + '-' + PAD2[day];
+    cachedDayT = cachedDay + 'T';
   }
-  const dayText = cachedDay;
-  const time = PAD2[hour] + ':' + PAD2[minute] + ':' + PAD2[second];
+  const secondOfDay = hour * 3600 + minute * 60 + second;
+  let time = TIMES[secondOfDay];
+  let timeZ = TIMES_Z[secondOfDay];
+  if (time === undefined || timeZ === undefined) {
+    time = PAD2[hour] + ':' + PAD2[minute] + ':' + PAD2[second];
+    timeZ = time + 'Z';
+    TIMES[secondOfDay] = time;
+    TIMES_Z[secondOfDay] = timeZ;
+  }
   return {
     kind: 'reading',
-    reading: { pump, day: dayText, time, ts: dayText + 'T' + time + 'Z', values: { hz, disp, flo, sedPPM, psi, chlPPM } },
+    reading: { pump, day: cachedDay, time, ts: cachedDayT + timeZ, values: { hz, disp, flo, sedPPM, psi, chlPPM } },
   };
 }
 

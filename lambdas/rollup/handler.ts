@@ -25,6 +25,9 @@ import { addDays, daySpan, eachDay, requireDay, utcDay } from '../store/days';
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { backoffDelay, describeError, isRetryableError, resolveRetry, runPool, type RetryOptions } from '../store/retry';
 import { createStatsStore, type StatsStore } from '../store/stats-store';
+import { tuneV8 } from '../runtime/v8-tuning';
+
+tuneV8();
 
 /** Longest `{from, to}` range accepted, in days (about ten years). */
 export const MAX_ROLLUP_DAYS = 3660;

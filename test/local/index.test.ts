@@ -73,6 +73,10 @@ describe('startLocal (in memory, real consumer)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('runs the emulators in their own worker thread by default', () => {
+    expect(runtime.emulatorThread).toBe('worker');
+  });
+
   it('stores the readings the consumer wrote, as Query on the readings table shows', async () => {
     const ddb = dynamoClient(runtime.config);
     try {

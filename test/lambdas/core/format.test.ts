@@ -123,4 +123,16 @@ describe('formatNumber', () => {
       { numRuns: 20_000 },
     );
   });
+
+  test('stays exact when memo slots collide and values come back after eviction', () => {
+    // 30,000 distinct short decimals cannot fit 8,192 slots: many share a slot, so hits, misses and evictions mix.
+    const pool = Array.from({ length: 30_000 }, (_, i) => (i % 2 === 0 ? 1 : -1) * ((i * 7919) % 1_000_003) / 100 + 0.01);
+    const order = [...pool, ...pool.slice().reverse(), ...pool.filter((_, i) => i % 3 === 0), ...pool];
+    let wrong = 0;
+    for (const v of order) if (formatNumber(v) !== String(v)) wrong++;
+    expect(wrong).toBe(0);
+    // The same value keeps its text across an eviction by a colliding one.
+    expect([formatNumber(10.27), formatNumber(0.3), formatNumber(10.27)]).toEqual(['10.27', '0.3', '10.27']);
+    expect([formatNumber(-0), formatNumber(0), formatNumber(-1.5), formatNumber(1.5)]).toEqual(['0', '0', '-1.5', '1.5']);
+  });
 });

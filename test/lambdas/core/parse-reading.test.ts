@@ -90,6 +90,20 @@ describe('parseLine — accepted lines', () => {
     { name: 'the most negative offset', line: lineWith(2, '0:00'), opts: { utcOffsetMinutes: -1439 }, ts: '2014-03-10T23:59:00Z' },
   ];
 
+  test('builds times and timestamps right when days and times alternate (cached strings)', () => {
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const seen: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const date = i % 2 === 0 ? '3/10/14' : '2014-12-31';
+      const sec = (i * 3613) % 86_400;
+      const t = `${Math.floor(sec / 3600)}:${pad(Math.floor(sec / 60) % 60)}:${pad(sec % 60)}`;
+      const r = reading(parseLine(`P,${date},${t},1,2,3,4,5,6`));
+      const expected = `${i % 2 === 0 ? '2014-03-10' : '2014-12-31'}T${pad(Math.floor(sec / 3600))}:${pad(Math.floor(sec / 60) % 60)}:${pad(sec % 60)}Z`;
+      if (r.ts !== expected || r.time !== expected.slice(11, 19) || r.day !== expected.slice(0, 10)) seen.push(`${r.ts} != ${expected}`);
+    }
+    expect(seen).toEqual([]);
+  });
+
   test.each(cases)('accepts $name', ({ line, opts, pump, ts, values }) => {
     const r = reading(parseLine(line, opts));
     expect(r.pump).toBe(pump ?? (line.includes('COHUTTA') ? 'COHUTTA' : 'P1'));
