@@ -24,6 +24,7 @@ import { ingestRecord } from '../lambdas/core/ingest';
 import { readingItem } from '../lambdas/core/keys';
 import { parseLine, splitLines } from '../lambdas/core/parse-reading';
 import { compileRules } from '../lambdas/core/rules';
+import { V8_FLAGS } from '../lambdas/runtime/v8-tuning';
 import type { GeneratorOptions } from '../lambdas/core/generator';
 import { buildDataset, type Dataset } from './dataset';
 import { median, round } from './stats';
@@ -51,6 +52,8 @@ export interface CoreThroughputResult {
   readonly consumerPathSpeedupVsCsvParse: number;
   /** Modules loaded before measuring (see {@link runCoreThroughputInChild}); absent when run in-process. */
   readonly preloaded?: readonly string[];
+  /** V8 flags of the child: the handlers' own (lambdas/runtime/v8-tuning.ts), so the core runs as in the Lambda. */
+  readonly v8Flags?: readonly string[];
 }
 
 // Results are stored here (a module-level slot the compiler cannot prove dead) so no work is optimised away.
@@ -184,12 +187,16 @@ export interface CoreChildOptions {
 }
 
 /**
- * Runs section 1 in a fresh Node process, so that what the parent has loaded cannot change the measurement.
+ * Runs section 1 in a fresh Node process, so that what the parent has loaded cannot change the measurement. The
+ * child runs with the V8 flags the handlers set for themselves ({@link V8_FLAGS}), i.e. as the core runs in the
+ * consumer Lambda.
  *
  * It matters: V8 decides per allocation site whether to allocate objects directly in the old generation
  * ("allocation-site pretenuring"), and with big libraries loaded (the AWS SDK, dynalite's LevelDB binding) it
  * pretenures the core's short-lived readings, which makes every young-generation collection ~5× dearer and the
- * core 2–3× slower. `preload` reproduces the consumer Lambda's situation on purpose.
+ * core 2–3× slower (it happened in isolated runs too, in some passes). The handlers therefore turn pretenuring off
+ * (lambdas/runtime/v8-tuning.ts) and this child runs with the same flags. `preload` loads the consumer handler
+ * first, AWS SDK included, to reproduce the consumer Lambda's situation on purpose.
  *
  * @example
  * const isolated = await runCoreThroughputInChild({ dataset: MAIN_DATASET, rounds: 5 });
@@ -197,7 +204,7 @@ export interface CoreChildOptions {
 export function runCoreThroughputInChild(options: CoreChildOptions, log: (line: string) => void = () => undefined): Promise<CoreThroughputResult> {
   const runner = path.resolve(__dirname, '..', 'bin', 'run-ts.js');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [runner, __filename, CHILD_FLAG, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...V8_FLAGS, runner, __filename, CHILD_FLAG, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
@@ -225,5 +232,5 @@ if (process.argv[2] === CHILD_FLAG) {
     warmupPasses: options.warmupPasses,
     log: (line) => process.stderr.write(line + '\n'),
   });
-  process.stdout.write(JSON.stringify({ ...result, preloaded: options.preload ?? [] }));
+  process.stdout.write(JSON.stringify({ ...result, preloaded: options.preload ?? [], v8Flags: V8_FLAGS }));
 }
