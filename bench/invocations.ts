@@ -1,16 +1,10 @@
 /**
- * Times every consumer invocation of a running local mode, as Lambda would bill it.
- *
- * Local mode hands the consumer handler to its {@link EventSourceRunner}, which keeps it in a `handler` field and
- * offers no hook to observe invocations. The benchmark wraps that field right after `startLocal` (before any
- * record exists): the wrapper calls the real handler and records its wall time and record count. This is the one
- * place where the benchmark reaches into another module's internals; it fails loudly if the field is gone.
+ * Times every consumer invocation of a running local mode, as Lambda would bill it, through the runner's public
+ * `onInvocation` hook (the handler's wall time from call to settlement, its record count and outcome).
  */
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { KinesisStreamEvent } from 'aws-lambda';
 import type { EventSourceRunner } from '../local/event-source-runner';
 import { median, percentile, round } from './stats';
-
-type Handler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse | void | undefined>;
 
 /** Recorded invocations; a live object. */
 export interface InvocationLog {
@@ -36,11 +30,10 @@ export interface InvocationSummary {
 }
 
 /**
- * Wraps the runner's handler so every invocation is timed. Call before any record is put.
+ * Records every invocation of the runner from now on. Call before any record is put.
  *
- * `onInvoked` receives each event with its start and end (`performance.now()` milliseconds) after it returned.
+ * `onInvoked` receives each event with its start and end (`performance.now()` milliseconds) after it settled.
  *
- * @throws Error when the runner no longer keeps its handler in a `handler` field.
  * @example
  * const log = timeInvocations(local.runner);
  */
@@ -48,29 +41,15 @@ export function timeInvocations(
   runner: EventSourceRunner,
   onInvoked?: (event: KinesisStreamEvent, startedMs: number, endedMs: number) => void,
 ): InvocationLog {
-  const target = runner as unknown as { handler?: Handler };
-  const inner = target.handler;
-  if (typeof inner !== 'function') {
-    throw new Error('EventSourceRunner has no `handler` field: the benchmark cannot time consumer invocations (see bench/README.md)');
-  }
   const log: InvocationLog = { durationsMs: [], records: [], failures: 0, totalMs: 0 };
-  target.handler = async (event, context) => {
-    const started = performance.now();
-    let failed = true;
-    try {
-      const response = await inner(event, context);
-      failed = !!response && Array.isArray(response.batchItemFailures) && response.batchItemFailures.length > 0;
-      return response;
-    } finally {
-      const ended = performance.now();
-      const ms = ended - started;
-      onInvoked?.(event, started, ended);
-      log.durationsMs.push(ms);
-      log.records.push(event.Records.length);
-      log.totalMs += ms;
-      if (failed) log.failures++;
-    }
-  };
+  runner.onInvocation((info) => {
+    const ms = info.endedMs - info.startedMs;
+    onInvoked?.(info.event, info.startedMs, info.endedMs);
+    log.durationsMs.push(ms);
+    log.records.push(info.event.Records.length);
+    log.totalMs += ms;
+    if (info.outcome !== 'success') log.failures++;
+  });
   return log;
 }
 
