@@ -128,6 +128,9 @@ export interface CostModelResult {
 const INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const EVENT_RECORD_OVERHEAD_BYTES = 400;
 
+/** Lambda polls each shard of a Kinesis stream at a base rate of once per second (standard iterators). */
+export const LAMBDA_BASE_POLL_SECONDS = 1;
+
 function priceScenario(s: ScenarioInput, common: CommonInput, memoryMb: number, minShards: number, windowSeconds: number): ScenarioCost {
   const M = 1e6;
   const load = common.loadPerSecond;
@@ -135,7 +138,10 @@ function priceScenario(s: ScenarioInput, common: CommonInput, memoryMb: number, 
   const shards = Math.max(minShards, Math.ceil(load / s.shardReadingsPerSecond));
   const recordsPerShardSecond = load / shards / s.readingsPerRecord;
   const byPayload = Math.max(1, Math.floor(INVOKE_PAYLOAD_BYTES / ((s.bytesPerRecord * 4) / 3 + EVENT_RECORD_OVERHEAD_BYTES)));
-  const recordsPerBatch = Math.max(1, Math.min(s.batchSize, byPayload, recordsPerShardSecond * windowSeconds));
+  // Records gathered per invocation: what a shard receives while Lambda gathers — the batching window, but at least
+  // the poller's base rate of one poll per shard per second (with no window, each poll's records are one batch).
+  const gatherSeconds = Math.max(windowSeconds, LAMBDA_BASE_POLL_SECONDS);
+  const recordsPerBatch = Math.max(1, Math.min(s.batchSize, byPayload, recordsPerShardSecond * gatherSeconds));
   const readingsPerInvocation = recordsPerBatch * s.readingsPerRecord;
   const invocationsPerMillion = M / readingsPerInvocation;
   const gb = memoryMb / 1024;

@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startLocal } from '../local';
+import { listOpenShards } from '../cli/shard-map';
 import { pumpName } from '../lambdas/core/generator';
 import { decodePayload } from '../lambdas/core/ingest';
 import { kinesisClient } from '../lambdas/store/clients';
@@ -152,10 +153,13 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
         }
       }
     });
+    // Packed per shard, as `wellwatch push` does by default.
+    const shards = await listOpenShards(kinesis, runtime.config.streamName);
     const producer = new Producer({
       streamName: runtime.config.streamName,
       putRecords: putRecordsWith(kinesis),
       format: 'kpl',
+      shards,
       lingerMs,
       ratePerSecond: rate,
     });

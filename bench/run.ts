@@ -302,7 +302,7 @@ async function main(): Promise<void> {
 
   const options = quick ? { ...MAIN_DATASET, pumps: 210 } : MAIN_DATASET;
   progress('1. core throughput (fresh process)…');
-  const core = await runCoreThroughputInChild({ dataset: options, rounds: quick ? 2 : 5 }, progress);
+  const core = await runCoreThroughputInChild({ dataset: options, rounds: quick ? 2 : 7 }, progress);
   progress('1. core throughput (fresh process with the consumer handler loaded)…');
   const coreInConsumerProcess = await runCoreThroughputInChild({ dataset: options, rounds: quick ? 1 : 3, preload: ['../lambdas/consumer/handler'] }, progress);
 

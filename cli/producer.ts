@@ -7,12 +7,14 @@
  *    stdin with constant memory.
  * 2. Every line is pre-validated with the consumer's own `parseLine`; refused lines are reported with
  *    `source:line` and a reason and never sent (unless `validate: false`). Blank and header lines are skipped.
- * 3. Lines are packed into one open record per pump (partition key = pump id), either as a KPL aggregate of small
- *    line groups (`kpl`) or as newline-joined text (`lines`). A record is sealed when the next line would overflow
- *    the byte budget, when it has lingered `lingerMs`, or at the end of the input.
- * 4. Sealed records queue per pump. A dispatcher sends PutRecords calls (≤ 500 records, ≤ 5 MiB) with at most
- *    `concurrency` calls in flight, putting at most one record of a pump in a call and never a pump in two calls
- *    at once. AWS documents that PutRecords does not guarantee the order of records inside one call, and a partial
+ * 3. Lines are packed into one open record per pump (partition key = pump id) or, given the stream's shard map,
+ *    per shard (the pumps whose partition keys hash to that shard; see {@link ProducerOptions.shards}), either as a
+ *    KPL aggregate of small line groups (`kpl`, each user record keeps its pump as partition key) or as
+ *    newline-joined text (`lines`). A record is sealed when the next line would overflow the byte budget, when it
+ *    has lingered `lingerMs`, or at the end of the input.
+ * 4. Sealed records queue per pump (or shard). A dispatcher sends PutRecords calls (≤ 500 records, ≤ 5 MiB) with at
+ *    most `concurrency` calls in flight, putting at most one record of a queue in a call and never a queue in two
+ *    calls at once. AWS documents that PutRecords does not guarantee the order of records inside one call, and a partial
  *    failure would let a later record overtake a failed one, so this is what keeps each pump's readings in order.
  * 5. Failed entries and retryable call errors (throttling, 5xx, network) are retried with exponential backoff and
  *    full jitter, bounded attempts; the failed record stays at the head of its pump's queue, so the pump's later
@@ -27,9 +29,10 @@ import type { PutRecordsCommandInput, PutRecordsCommandOutput } from '@aws-sdk/c
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { LIMITS } from '../lambdas/config';
 import { WellwatchError } from '../lambdas/core/errors';
-import { AggregateBuilder, KPL_OVERHEAD_BYTES, varintSize } from '../lambdas/core/kpl';
+import { AggregateBuilder, KPL_OVERHEAD_BYTES } from '../lambdas/core/kpl';
 import { parseLine, type ParseOptions } from '../lambdas/core/parse-reading';
 import { backoffDelay, isRetryableError, resolveRetry, type ResolvedRetry } from '../lambdas/store/retry';
+import { hashKeyOf, shardOf, type ShardRange } from './shard-map';
 
 /** How lines are packed into a Kinesis record. */
 export const PAYLOAD_FORMATS = {
@@ -68,7 +71,10 @@ export interface RefusedLine extends LineOrigin {
 
 /** A record given up on after its attempts (its readings were not sent). */
 export interface FailedRecord {
+  /** The record's partition key: its pump, or with a shard map the shard id. */
   readonly pump: string;
+  /** With a shard map: the shard the record was for (its readings are of several pumps). */
+  readonly shardId?: string;
   readonly readings: number;
   readonly first: LineOrigin;
   readonly last: LineOrigin;
@@ -127,6 +133,26 @@ export interface ProducerOptions {
   readonly maxQueuedBytes?: number;
   /** Bytes of open (unsealed) records above which the oldest are sealed early. @default 16 MiB */
   readonly maxOpenBytes?: number;
+  /**
+   * The stream's open shards (see `listOpenShards` in shard-map.ts). Given them, the producer packs the readings of
+   * all pumps that hash to the same shard into shared records, the way the Kinesis Producer Library does: a live
+   * feed of many pumps sending one reading a second then fills records as well as a file sorted by pump, instead
+   * of sending one reading per record. Each record goes to its shard by `ExplicitHashKey` (the shard's starting
+   * hash key) with the shard id as partition key; in `kpl` format every user record inside keeps its pump as
+   * partition key and hashes into that shard, so KCL consumers (which drop user records outside their shard) see
+   * every reading. A pump's readings stay in order: one shard, one queue.
+   *
+   * @default - one pump per record (partition key = pump)
+   */
+  readonly shards?: readonly ShardRange[];
+  /**
+   * Reloads the shards when Kinesis put a record on another shard than the map said (the stream was resharded);
+   * later lines use the new map. Readings of a pump sent around the change may then be processed out of order
+   * across the old and new shard (each is still stored once: writes are idempotent puts).
+   *
+   * @default - keep the map
+   */
+  readonly refreshShards?: () => Promise<readonly ShardRange[]>;
 }
 
 /** Counters of a run; a live object, read it for progress. */
@@ -157,10 +183,25 @@ export interface ProducerStats {
   failed: number;
   /** Records given up on. */
   failedRecords: number;
+  /** Records Kinesis put on another shard than the shard map said (a reshard since the map was read). */
+  misroutedRecords: number;
+  /** Times the shard map was reloaded. */
+  shardMapRefreshes: number;
+}
+
+/** Where the readings of a pump go: a queue key, the record's partition key and, with a shard map, its routing. */
+interface Route {
+  /** Queue and open-record key: the pump, or the shard id. */
+  readonly key: string;
+  readonly partitionKey: string;
+  readonly pkBytes: number;
+  readonly explicitHashKey?: string;
+  /** The shard the map expects the record on. */
+  readonly shardId?: string;
 }
 
 interface SealedRecord {
-  readonly pump: string;
+  readonly route: Route;
   readonly data: Buffer;
   /** data + partition key bytes */
   readonly bytes: number;
@@ -177,13 +218,7 @@ const PUT_RECORDS_MAX_RECORDS = LIMITS.putRecordsMaxRecords;
 const PUT_RECORDS_MAX_BYTES = LIMITS.putRecordsMaxBytes;
 const NON_RETRYABLE_ENTRY_CODES = new Set(['KMSDisabledException', 'KMSInvalidStateException', 'KMSAccessDeniedException', 'KMSNotFoundException', 'KMSOptInRequired']);
 
-/** Bytes the KPL encoding of a user record of `length` bytes adds to an aggregate (partition key index 0). */
-function userRecordGrowth(length: number): number {
-  const body = 2 + 1 + varintSize(length) + length;
-  return 1 + varintSize(body) + body;
-}
-
-/** One pump's record being filled. */
+/** One queue's record being filled. */
 class OpenRecord {
   readonly firstAt: number;
   readings = 0;
@@ -191,16 +226,16 @@ class OpenRecord {
   readonly first: LineOrigin;
   private lastSource: string;
   private lastLine: number;
-  /** `lines`: the lines; `kpl`: the current (uncommitted) line group. */
+  /** `lines`: the lines; `kpl`: the current (uncommitted) line group, all of one pump. */
   private parts: string[] = [];
   private partsBytes = 0;
+  private partsPump = '';
   private readonly builder: AggregateBuilder | undefined;
   /** Bytes of data so far (an estimate of memory use and, exactly, of the encoded size). */
   size: number;
 
   constructor(
-    readonly pump: string,
-    private readonly pkBytes: number,
+    readonly route: Route,
     private readonly budget: number,
     private readonly groupBytes: number,
     kpl: boolean,
@@ -212,34 +247,44 @@ class OpenRecord {
     this.first = { source, line };
     this.lastSource = source;
     this.lastLine = line;
-    this.builder = kpl ? new AggregateBuilder(budget - pkBytes) : undefined;
-    this.size = kpl ? KPL_OVERHEAD_BYTES + 1 + varintSize(pkBytes) + pkBytes : 0;
+    this.builder = kpl ? new AggregateBuilder(budget - route.pkBytes) : undefined;
+    this.size = kpl ? KPL_OVERHEAD_BYTES : 0;
   }
 
-  /** Adds a line if the record stays within budget; returns false (changing nothing) otherwise. */
-  tryAdd(line: string, lineBytes: number, source: string, lineNumber: number): boolean {
-    const dataBudget = this.budget - this.pkBytes;
-    if (this.builder === undefined) {
+  /** Adds a line of `pump` if the record stays within budget; returns false (the encoding unchanged) otherwise. */
+  tryAdd(pump: string, line: string, lineBytes: number, source: string, lineNumber: number): boolean {
+    const dataBudget = this.budget - this.route.pkBytes;
+    const builder = this.builder;
+    if (builder === undefined) {
       const next = this.size + (this.readings > 0 ? 1 : 0) + lineBytes;
       if (next > dataBudget) return false;
       this.size = next;
+      this.parts.push(line);
     } else {
-      // size = committed aggregate + pk table + the open group as it would be encoded.
-      const committed = this.parts.length > 0 ? this.size - userRecordGrowth(this.partsBytes) : this.size;
-      const joined = this.partsBytes + 1 + lineBytes;
-      if (this.parts.length > 0 && joined <= this.groupBytes && committed + userRecordGrowth(joined) <= dataBudget) {
-        this.parts.push(line);
-        this.partsBytes = joined;
-        this.size = committed + userRecordGrowth(joined);
-      } else {
-        if (committed + (this.parts.length > 0 ? userRecordGrowth(this.partsBytes) : 0) + userRecordGrowth(lineBytes) > dataBudget) return false;
+      // size = committed aggregate + the open group as it would be encoded (partition key table entry included).
+      let added = false;
+      if (this.parts.length > 0 && pump === this.partsPump) {
+        const joined = this.partsBytes + 1 + lineBytes;
+        const size = builder.size + builder.growthOf(pump, joined);
+        if (joined <= this.groupBytes && size <= dataBudget) {
+          this.parts.push(line);
+          this.partsBytes = joined;
+          this.size = size;
+          added = true;
+        }
+      }
+      if (!added) {
+        // A new group: commit the open one (already counted in size, so the encoding does not change), then see
+        // whether the line fits as a user record of its own.
         this.commitGroup();
+        const size = builder.size + builder.growthOf(pump, lineBytes);
+        if (size > dataBudget) return false;
         this.parts.push(line);
         this.partsBytes = lineBytes;
-        this.size += userRecordGrowth(lineBytes);
+        this.partsPump = pump;
+        this.size = size;
       }
     }
-    if (this.builder === undefined) this.parts.push(line);
     this.readings++;
     this.lastSource = source;
     this.lastLine = lineNumber;
@@ -249,8 +294,8 @@ class OpenRecord {
   private commitGroup(): void {
     if (this.parts.length === 0 || this.builder === undefined) return;
     const data = Buffer.from(this.parts.length === 1 ? this.parts[0]! : this.parts.join('\n'), 'utf8');
-    if (!this.builder.tryAdd(this.pump, data)) {
-      throw new Error(`internal: KPL packing overflow for ${this.pump} (${this.builder.size}+${data.length} > ${this.builder.maxBytes})`);
+    if (!this.builder.tryAdd(this.partsPump, data)) {
+      throw new Error(`internal: KPL packing overflow for ${this.route.key} (${this.builder.size}+${data.length} > ${this.builder.maxBytes})`);
     }
     this.userRecords++;
     this.parts = [];
@@ -267,10 +312,10 @@ class OpenRecord {
       data = this.builder.build();
       if (data.length !== this.size) throw new Error(`internal: KPL size estimate ${this.size} != encoded ${data.length}`);
     }
-    const bytes = data.length + this.pkBytes;
+    const bytes = data.length + this.route.pkBytes;
     if (bytes > this.budget) throw new Error(`internal: record of ${bytes} bytes exceeds the ${this.budget}-byte budget`);
     return {
-      pump: this.pump,
+      route: this.route,
       data,
       bytes,
       readings: this.readings,
@@ -335,6 +380,8 @@ export class Producer {
     retriedEntries: 0,
     failed: 0,
     failedRecords: 0,
+    misroutedRecords: 0,
+    shardMapRefreshes: 0,
   };
 
   private readonly format: PayloadFormat;
@@ -365,7 +412,12 @@ export class Producer {
   private closed = false;
   private tokens = 0;
   private tokensAt = 0;
-  private readonly pkBytesCache = new Map<string, number>();
+  /** Route of each pump seen (bounded: unvalidated input may have endless distinct first fields). */
+  private readonly routes = new Map<string, Route>();
+  /** With a shard map: the route of each shard. */
+  private shardRoutes = new Map<string, Route>();
+  private shards: readonly ShardRange[] | undefined;
+  private refreshing = false;
 
   constructor(private readonly options: ProducerOptions) {
     this.format = options.format ?? 'kpl';
@@ -387,6 +439,58 @@ export class Producer {
     this.maxOpenBytes = options.maxOpenBytes ?? 16 * 1024 * 1024;
     this.rate = options.ratePerSecond;
     if (this.rate !== undefined && !(this.rate > 0)) throw new RangeError(`ratePerSecond must be > 0, got ${this.rate}`);
+    if (options.shards !== undefined) this.useShards(options.shards);
+  }
+
+  private useShards(shards: readonly ShardRange[]): void {
+    if (shards.length === 0) throw new RangeError('shards must list at least one open shard');
+    this.shards = shards;
+    this.shardRoutes = new Map(
+      shards.map((shard) => [
+        shard.shardId,
+        {
+          key: shard.shardId,
+          partitionKey: shard.shardId,
+          pkBytes: Buffer.byteLength(shard.shardId, 'utf8'),
+          explicitHashKey: shard.startingHashKey.toString(10),
+          shardId: shard.shardId,
+        },
+      ]),
+    );
+    this.routes.clear();
+  }
+
+  private routeOf(pump: string): Route {
+    let route = this.routes.get(pump);
+    if (route === undefined) {
+      if (this.routes.size >= 100_000) this.routes.clear();
+      route =
+        this.shards === undefined
+          ? { key: pump, partitionKey: pump, pkBytes: Buffer.byteLength(pump, 'utf8') }
+          : this.shardRoutes.get(shardOf(this.shards, hashKeyOf(pump)).shardId)!;
+      this.routes.set(pump, route);
+    }
+    return route;
+  }
+
+  /** Reloads the shard map after a misrouted record; lines already in records keep their route. */
+  private refreshShardMap(): void {
+    const refresh = this.options.refreshShards;
+    if (refresh === undefined || this.refreshing || this.fatal) return;
+    this.refreshing = true;
+    refresh()
+      .then(
+        (shards) => {
+          // Seal what is open so each queue's records go out before the new routes' records are made.
+          for (const key of [...this.open.keys()]) this.seal(key);
+          this.useShards(shards);
+          this.stats.shardMapRefreshes++;
+        },
+        () => undefined, // keep the old map: records still arrive, on the shard that owns their hash key
+      )
+      .finally(() => {
+        this.refreshing = false;
+      });
   }
 
   /** Lines accepted but not yet acknowledged or given up on. */
@@ -419,27 +523,22 @@ export class Producer {
     } else {
       pump = outcome.reading.pump;
     }
-    let pkBytes = this.pkBytesCache.get(pump);
-    if (pkBytes === undefined) {
-      // Bounded: unvalidated input may have endless distinct first fields.
-      if (this.pkBytesCache.size >= 100_000) this.pkBytesCache.clear();
-      pkBytes = Buffer.byteLength(pump, 'utf8');
-      this.pkBytesCache.set(pump, pkBytes);
-    }
+    const route = this.routeOf(pump);
+    const key = route.key;
     const lineBytes = Buffer.byteLength(line, 'utf8');
-    let rec = this.open.get(pump);
-    if (rec === undefined || !this.tryAppend(rec, line, lineBytes, source, lineNumber)) {
-      if (rec !== undefined) this.seal(pump);
-      rec = this.newOpen(pump, pkBytes, source, lineNumber);
-      if (!this.tryAppend(rec, line, lineBytes, source, lineNumber)) {
-        this.open.delete(pump);
+    let rec = this.open.get(key);
+    if (rec === undefined || !this.tryAppend(rec, pump, line, lineBytes, source, lineNumber)) {
+      if (rec !== undefined) this.seal(key);
+      rec = this.newOpen(route, source, lineNumber);
+      if (!this.tryAppend(rec, pump, line, lineBytes, source, lineNumber)) {
+        this.open.delete(key);
         this.openBytes -= rec.size;
         this.refuse(source, lineNumber, 'record-size', `line of ${lineBytes} bytes does not fit a ${this.recordBytes}-byte record (--record-bytes)`);
         return undefined;
       }
     }
     stats.accepted++;
-    if (rec.size >= this.recordBytes - pkBytes - 1) this.seal(pump);
+    if (rec.size >= this.recordBytes - route.pkBytes - 1) this.seal(key);
     if (this.openBytes > this.maxOpenBytes) this.sealOldest();
     if (this.queuedBytes > this.maxQueuedBytes) {
       this.kick();
@@ -487,32 +586,32 @@ export class Producer {
     this.options.onRefused?.({ source, line, code, reason });
   }
 
-  private tryAppend(rec: OpenRecord, line: string, lineBytes: number, source: string, lineNumber: number): boolean {
+  private tryAppend(rec: OpenRecord, pump: string, line: string, lineBytes: number, source: string, lineNumber: number): boolean {
     const before = rec.size;
-    if (!rec.tryAdd(line, lineBytes, source, lineNumber)) return false;
+    if (!rec.tryAdd(pump, line, lineBytes, source, lineNumber)) return false;
     this.openBytes += rec.size - before;
     return true;
   }
 
-  private newOpen(pump: string, pkBytes: number, source: string, line: number): OpenRecord {
-    const rec = new OpenRecord(pump, pkBytes, this.recordBytes, this.groupBytes, this.format === 'kpl', Date.now(), source, line);
-    this.open.set(pump, rec);
+  private newOpen(route: Route, source: string, line: number): OpenRecord {
+    const rec = new OpenRecord(route, this.recordBytes, this.groupBytes, this.format === 'kpl', Date.now(), source, line);
+    this.open.set(route.key, rec);
     this.openBytes += rec.size;
     this.scheduleLinger();
     return rec;
   }
 
-  private seal(pump: string): void {
-    const rec = this.open.get(pump);
+  private seal(key: string): void {
+    const rec = this.open.get(key);
     if (rec === undefined) return;
-    this.open.delete(pump);
+    this.open.delete(key);
     this.openBytes -= rec.size;
     const sealed = rec.seal();
-    let queue = this.queues.get(pump);
+    let queue = this.queues.get(key);
     if (queue === undefined) {
       queue = [];
-      this.queues.set(pump, queue);
-      this.waiting.add(pump);
+      this.queues.set(key, queue);
+      this.waiting.add(key);
     }
     queue.push(sealed);
     this.queuedBytes += sealed.bytes;
@@ -520,8 +619,8 @@ export class Producer {
   }
 
   private sealOldest(): void {
-    for (const pump of this.open.keys()) {
-      this.seal(pump);
+    for (const key of this.open.keys()) {
+      this.seal(key);
       if (this.openBytes <= this.maxOpenBytes / 2) break;
     }
   }
@@ -543,9 +642,9 @@ export class Producer {
         }, this.lingerMs);
         return;
       }
-      for (const [pump, rec] of this.open) {
+      for (const [key, rec] of this.open) {
         if (rec.firstAt + this.lingerMs > now) break;
-        this.seal(pump);
+        this.seal(key);
       }
       this.kick();
       this.scheduleLinger();
@@ -585,8 +684,8 @@ export class Producer {
     while (this.callsInFlight < this.concurrency && this.waiting.size > 0) {
       const batch: SealedRecord[] = [];
       let bytes = 0;
-      for (const pump of this.waiting) {
-        const rec = this.queues.get(pump)![0]!;
+      for (const key of this.waiting) {
+        const rec = this.queues.get(key)![0]!;
         if (rec.notBefore > now) {
           if (rec.notBefore < earliest) earliest = rec.notBefore;
           continue;
@@ -597,7 +696,7 @@ export class Producer {
         if (batch.length === PUT_RECORDS_MAX_RECORDS) break;
       }
       if (batch.length === 0) break;
-      for (const rec of batch) this.waiting.delete(rec.pump);
+      for (const rec of batch) this.waiting.delete(rec.route.key);
       this.callsInFlight++;
       void this.send(batch);
     }
@@ -621,7 +720,11 @@ export class Producer {
       try {
         output = await this.options.putRecords({
           StreamName: this.options.streamName,
-          Records: batch.map((r) => ({ PartitionKey: r.pump, Data: r.data })),
+          Records: batch.map((r) =>
+            r.route.explicitHashKey === undefined
+              ? { PartitionKey: r.route.partitionKey, Data: r.data }
+              : { PartitionKey: r.route.partitionKey, ExplicitHashKey: r.route.explicitHashKey, Data: r.data },
+          ),
         });
         if (output.Records?.length !== batch.length) {
           callError = new Error(`PutRecords answered ${output.Records?.length ?? 0} entries for ${batch.length} records`);
@@ -652,6 +755,10 @@ export class Producer {
         const entry = entries[i]!;
         if (!entry.ErrorCode) {
           this.acknowledge(rec);
+          if (rec.route.shardId !== undefined && entry.ShardId !== undefined && entry.ShardId !== rec.route.shardId) {
+            this.stats.misroutedRecords++;
+            this.refreshShardMap();
+          }
           continue;
         }
         // After a stop, failed entries are not retried; close() counts them as failed.
@@ -668,7 +775,7 @@ export class Producer {
     } finally {
       this.callsInFlight--;
       for (const rec of batch) {
-        if (this.queues.has(rec.pump)) this.waiting.add(rec.pump);
+        if (this.queues.has(rec.route.key)) this.waiting.add(rec.route.key);
       }
       this.kick();
       this.notify();
@@ -686,10 +793,11 @@ export class Producer {
   }
 
   private dequeue(rec: SealedRecord): void {
-    const queue = this.queues.get(rec.pump)!;
-    if (queue[0] !== rec) throw new Error(`internal: record of ${rec.pump} acknowledged out of order`);
+    const key = rec.route.key;
+    const queue = this.queues.get(key)!;
+    if (queue[0] !== rec) throw new Error(`internal: record of ${key} acknowledged out of order`);
     queue.shift();
-    if (queue.length === 0) this.queues.delete(rec.pump);
+    if (queue.length === 0) this.queues.delete(key);
     this.queuedBytes -= rec.bytes;
   }
 
@@ -706,7 +814,10 @@ export class Producer {
     this.dequeue(rec);
     this.stats.failed += rec.readings;
     this.stats.failedRecords++;
-    this.options.onFailed?.({ pump: rec.pump, readings: rec.readings, first: rec.first, last: rec.last, attempts: rec.attempts, reason: rec.lastError });
+    this.options.onFailed?.({
+      pump: rec.route.partitionKey,
+      ...(rec.route.shardId !== undefined ? { shardId: rec.route.shardId } : {}),
+      readings: rec.readings, first: rec.first, last: rec.last, attempts: rec.attempts, reason: rec.lastError });
   }
 
   private stop(error: ProducerError): void {

@@ -78,7 +78,10 @@ export interface EventSourceSettings {
 
 export const DEFAULT_EVENT_SOURCE: EventSourceSettings = {
   batchSize: 100,
-  maxBatchingWindowSeconds: 1,
+  // No batching window (Lambda's default for streams): records are aggregated already (a record carries up to a
+  // few thousand readings), so waiting for more records would only add latency — up to the whole window when a live
+  // feed packed per shard sends a few records a second.
+  maxBatchingWindowSeconds: 0,
   parallelizationFactor: 1,
   bisectBatchOnError: true,
   retryAttempts: 10,

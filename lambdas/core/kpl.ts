@@ -160,6 +160,14 @@ export class AggregateBuilder {
   }
 
   /**
+   * Bytes a user record of `dataLength` bytes under `partitionKey` (no explicit hash key) would add, partition key
+   * table entry included when the key is new.
+   */
+  growthOf(partitionKey: string, dataLength: number): number {
+    return this.growth(partitionKey, dataLength, undefined);
+  }
+
+  /**
    * Adds a user record when the aggregate stays within `maxBytes`.
    *
    * @returns `false` (and changes nothing) when the record would push the aggregate over the budget.

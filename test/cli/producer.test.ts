@@ -22,6 +22,7 @@ import {
   type PutRecordsFn,
   type RefusedLine,
 } from '../../cli/producer';
+import { hashKeyOf, listOpenShards, shardOf, uniformShardRanges } from '../../cli/shard-map';
 import { createStream, decodeRecords, readAllRecords, startKinesalite, type DecodedRecord, type KinesaliteHandle } from '../helpers/kinesalite';
 
 const BAD_LINES = [
@@ -410,6 +411,60 @@ describe('producer engine against kinesalite', () => {
     expect(stats.records).toBe(2);
     const records = await readBack(stream);
     expect(records.map((r) => r.lines)).toEqual([[first], [second]]);
+  });
+
+  it('packs a live feed of many pumps into shared records per shard, each pump in order on its own shard', async () => {
+    const stream = await freshStream();
+    const shards = await listOpenShards(k.client, stream);
+    // 300 pumps, one reading each per "second", interleaved as a live feed delivers them.
+    const pumps = Array.from({ length: 300 }, (_, i) => `PUMP${i}`);
+    const lines: string[] = [];
+    for (let t = 0; t < 6; t++) for (const p of pumps) lines.push(`${p},2014-03-10,01:0${t}:00,9.5,1.2,700,1.1,60,1.2`);
+    const perShard = await produce([{ name: 'feed', lines }], { streamName: stream, putRecords: putRecordsWith(k.client), shards, lingerMs: 60_000 });
+    const records = await readBack(stream);
+    // 1,800 lines of ~48 bytes fit one 64 KiB record per shard; one pump per record would have taken 300 records.
+    expect(perShard.records).toBe(shards.length);
+    expect(records).toHaveLength(shards.length);
+    const got = new Map<string, string[]>();
+    for (const r of records) {
+      expect(r.partitionKey).toBe(r.shardId);
+      for (const u of r.userRecords) {
+        for (const line of u.lines) expect(line.startsWith(u.partitionKey + ',')).toBe(true);
+        expect(shardOf(shards, hashKeyOf(u.partitionKey)).shardId).toBe(r.shardId);
+      }
+      for (const line of r.lines) got.set(line.split(',')[0]!, [...(got.get(line.split(',')[0]!) ?? []), line]);
+    }
+    for (const p of pumps) expect(got.get(p)).toEqual(lines.filter((l) => l.startsWith(p + ',')));
+    expect(perShard).toMatchObject({ sent: lines.length, failed: 0, misroutedRecords: 0, shardMapRefreshes: 0 });
+  });
+
+  it('reloads the shard map when Kinesis puts a record on another shard than the map said', async () => {
+    const calls: PutRecordsCommandInput[] = [];
+    let refreshes = 0;
+    const putRecords: PutRecordsFn = async (input) => {
+      calls.push(input);
+      // The stream was resharded: everything lands on a child shard the map does not know.
+      return { Records: input.Records!.map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000007' })), FailedRecordCount: 0, $metadata: {} };
+    };
+    const producer = new Producer({
+      streamName: 's',
+      putRecords,
+      shards: uniformShardRanges(2),
+      refreshShards: async () => {
+        refreshes++;
+        return uniformShardRanges(4);
+      },
+      lingerMs: 60_000,
+    });
+    for (let i = 0; i < 50; i++) await producer.add(`P${i},2014-03-10,01:00:00,9.5,1.2,700,1.1,60,1.2`, 'feed', i + 1);
+    const first = await producer.close();
+    expect(first.misroutedRecords).toBeGreaterThan(0);
+    expect(refreshes).toBe(1);
+    expect(first.shardMapRefreshes).toBe(1);
+    expect(first.sent).toBe(50);
+    // Every record carried a starting hash key of the map it was packed with.
+    const starts = new Set(uniformShardRanges(2).map((r) => r.startingHashKey.toString()));
+    for (const c of calls) for (const r of c.Records!) expect(starts.has(r.ExplicitHashKey!)).toBe(true);
   });
 
   it('sends refused lines too when validation is off, keyed by their first field', async () => {

@@ -1,7 +1,8 @@
 /**
  * `wellwatch push` and `wellwatch generate` end to end through the CLI entry point: files, gzip and stdin go into a
  * real kinesalite (found through a local-mode discovery file), are read back shard by shard, and must arrive exactly
- * once, in per-pump order, one pump per record, within the byte budget; mistakes give one clear line and an exit code.
+ * once, in per-pump order, within the byte budget, packed per shard (every pump in the shard its own partition key
+ * hashes to) or with --pack pump one pump per record; mistakes give one clear line and an exit code.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -14,6 +15,7 @@ import { bufferedIO } from '../../cli/io';
 import { generateCommand } from '../../cli/generate';
 import { renderProgress, startProgress } from '../../cli/progress';
 import { pushCommand } from '../../cli/push';
+import { hashKeyOf, listOpenShards, shardOf, type ShardRange } from '../../cli/shard-map';
 import { generateReadings } from '../../lambdas/core/generator';
 import { writeLocalInfo } from '../../local/discovery';
 import { createStream, decodeRecords, readAllRecords, startKinesalite, type DecodedRecord, type KinesaliteHandle } from '../helpers/kinesalite';
@@ -24,14 +26,25 @@ const { main } = require(path.join(__dirname, '../../bin/wellwatch.ts')) as type
 
 const BAD = ['COHUTTA,2/30/14,1:01,10.27,1.73,881,1.56,85,1.94', 'COHUTTA,3/10/14,1:01,abc,1.73,881,1.56,85,1.94', 'x,y'];
 
-/** Per-pump sequences of the decoded records, checking one pump per record and the budget on the way. */
-function byPump(records: DecodedRecord[], recordBytes: number): Map<string, string[]> {
+/**
+ * Per-pump sequences of the decoded records (in shard order, which is send order within a shard), checking the
+ * budget and the packing on the way: with `shards`, each record is keyed by the shard it landed on and holds only
+ * pumps hashing there, each KPL user record one pump under its own key; without, one pump per record.
+ */
+function byPump(records: DecodedRecord[], recordBytes: number, shards?: readonly ShardRange[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  const pumpOf = (line: string) => line.split(',')[0]!;
   for (const r of records) {
     expect(r.data.length + Buffer.byteLength(r.partitionKey)).toBeLessThanOrEqual(recordBytes);
-    for (const key of r.userRecordKeys) expect(key).toBe(r.partitionKey);
-    for (const line of r.lines) expect(line.split(',')[0]).toBe(r.partitionKey);
-    out.set(r.partitionKey, [...(out.get(r.partitionKey) ?? []), ...r.lines]);
+    if (shards) {
+      expect(r.partitionKey).toBe(r.shardId);
+      for (const u of r.userRecords) for (const line of u.lines) expect(pumpOf(line)).toBe(u.partitionKey);
+      for (const line of r.lines) expect(shardOf(shards, hashKeyOf(pumpOf(line))).shardId).toBe(r.shardId);
+    } else {
+      for (const key of r.userRecordKeys) expect(key).toBe(r.partitionKey);
+      for (const line of r.lines) expect(pumpOf(line)).toBe(r.partitionKey);
+    }
+    for (const line of r.lines) out.set(pumpOf(line), [...(out.get(pumpOf(line)) ?? []), line]);
   }
   return out;
 }
@@ -112,9 +125,11 @@ describe('wellwatch push', () => {
   const local = () => ['--local', '--data-dir', dir];
 
   it.each([
-    ['kpl', []],
-    ['lines', ['--format', 'lines']],
-  ] as const)('sends a file in %s format: every valid line once, per-pump order kept, bad lines reported and not sent', async (_format, flags) => {
+    ['kpl', 'shard', []],
+    ['lines', 'shard', ['--format', 'lines']],
+    ['kpl', 'pump', ['--pack', 'pump']],
+    ['lines', 'pump', ['--format', 'lines', '--pack', 'pump']],
+  ] as const)('sends a file in %s format packed per %s: every valid line once, per-pump order kept, bad lines reported and not sent', async (_format, pack, flags) => {
     const stream = await freshStream();
     const io = bufferedIO();
     const code = await pushCommand([file, ...local(), '--stream', stream, '--record-bytes', '4096', ...flags], io);
@@ -122,7 +137,8 @@ describe('wellwatch push', () => {
     expect(code).toBe(0);
     const records = decodeRecords(await readAllRecords(k.client, stream));
     expect(records.every((r) => r.aggregated === (_format === 'kpl'))).toBe(true);
-    expect(byPump(records, 4096)).toEqual(expectedByPump(good));
+    const shards = pack === 'shard' ? await listOpenShards(k.client, stream) : undefined;
+    expect(byPump(records, 4096, shards)).toEqual(expectedByPump(good));
     // Refused lines: reported with file:line and reason, never sent.
     const badCount = Math.floor((good.length - 1) / 2000);
     const refused = io.errLines.filter((l) => l.includes('refused'));
@@ -149,7 +165,7 @@ describe('wellwatch push', () => {
     expect(io.outLines).toEqual([]);
     expect(code).toBe(0);
     const records = decodeRecords(await readAllRecords(k.client, stream));
-    expect(byPump(records, 65536)).toEqual(expectedByPump(good));
+    expect(byPump(records, 65536, await listOpenShards(k.client, stream))).toEqual(expectedByPump(good));
   });
 
   it('prints the first 20 refused lines and counts the rest', async () => {
@@ -210,6 +226,7 @@ describe('wellwatch push', () => {
       [['push', '<file>', '--bogus'], 2, 'wellwatch push: unknown option --bogus (see `wellwatch push --help`)'],
       [['push'], 2, 'wellwatch push: no input: give one or more files, or - for stdin (see `wellwatch push --help`)'],
       [['push', '<file>', '--format', 'xml'], 2, 'wellwatch push: --format must be kpl or lines, got "xml"'],
+      [['push', '<file>', '--pack', 'reading'], 2, 'wellwatch push: --pack must be shard or pump, got "reading"'],
       [['push', '<file>', '--format'], 2, 'wellwatch push: option --format needs a value'],
       [['push', '<file>', '--concurrency', '0'], 2, 'wellwatch push: --concurrency must be an integer 1–64, got "0"'],
       [['push', '<file>', '--record-bytes', '2000000', '--local', '--data-dir', '<dir>'], 2, 'wellwatch push: --record-bytes must be an integer 256–1048576, got "2000000"'],

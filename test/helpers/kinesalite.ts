@@ -138,6 +138,8 @@ export async function readAllRecords(client: KinesisClient, streamName: string):
 export interface DecodedRecord extends StoredRecord {
   readonly lines: string[];
   readonly userRecordKeys: string[];
+  /** KPL user records with their lines (empty for plain records). */
+  readonly userRecords: { readonly partitionKey: string; readonly lines: string[] }[];
   readonly aggregated: boolean;
 }
 
@@ -154,15 +156,16 @@ export function decodeRecords(byShard: Map<string, StoredRecord[]>): DecodedReco
   for (const records of byShard.values()) {
     for (const r of records) {
       if (isAggregated(r.data)) {
-        const users = deaggregate(r.data);
+        const users = deaggregate(r.data).map((u) => ({ partitionKey: u.partitionKey, lines: u.data.toString('utf8').split('\n') }));
         out.push({
           ...r,
           aggregated: true,
           userRecordKeys: users.map((u) => u.partitionKey),
-          lines: users.flatMap((u) => u.data.toString('utf8').split('\n')),
+          userRecords: users,
+          lines: users.flatMap((u) => u.lines),
         });
       } else {
-        out.push({ ...r, aggregated: false, userRecordKeys: [], lines: r.data.toString('utf8').split('\n') });
+        out.push({ ...r, aggregated: false, userRecordKeys: [], userRecords: [], lines: r.data.toString('utf8').split('\n') });
       }
     }
   }
