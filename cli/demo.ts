@@ -14,8 +14,8 @@ import { createRollupHandler } from '../lambdas/rollup/handler';
 import { dynamoClient } from '../lambdas/store/clients';
 import { listDays, queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
 import type { DailyStats } from '../lambdas/core/types';
-import { parseCommandArgs, type CliIO } from './io';
-import { intFlag, untilSignal } from './local';
+import { intOption, parseCommandArgs, type CliIO } from './io';
+import { untilSignal } from './local';
 import { pushCommand } from './push';
 
 const SAMPLE_DIR = path.resolve(__dirname, '..', 'sample-data');
@@ -72,7 +72,7 @@ export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
     io.out(HELP);
     return 0;
   }
-  const port = intFlag('port', values.port, 0, 0, 65535);
+  const port = intOption('port', values.port, 0, 0, 65535);
   const ownDir = !values['data-dir'];
   const dataDir = ownDir ? fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-demo-')) : path.resolve(values['data-dir']!);
   const files = fs.readdirSync(SAMPLE_DIR).filter((f) => f.endsWith('.csv')).sort();

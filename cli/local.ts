@@ -6,8 +6,7 @@
  */
 import * as path from 'node:path';
 import { startLocal } from '../local';
-import { parseCommandArgs, type CliIO } from './io';
-import { UsageError } from './errors';
+import { intOption, parseCommandArgs, type CliIO } from './io';
 import { DEFAULT_DATA_DIR } from './target';
 
 const HELP = `usage: wellwatch local [--data-dir DIR] [--port N] [--shards N]
@@ -15,14 +14,6 @@ const HELP = `usage: wellwatch local [--data-dir DIR] [--port N] [--shards N]
   --data-dir DIR   where emulator data, checkpoints and dead letters live (default ./.wellwatch)
   --port N         dashboard and API port on 127.0.0.1 (default 4680; 0 picks a free port)
   --shards N       shard count of the stream when it is first created (default 2)`;
-
-/** Parses a whole-number flag within a range or throws a UsageError naming it. */
-export function intFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) throw new UsageError(`--${name} must be a whole number ${min}–${max}, got "${raw}"`);
-  return n;
-}
 
 /** Resolves when the process receives SIGINT or SIGTERM. */
 export function untilSignal(): Promise<string> {
@@ -55,8 +46,8 @@ export async function localCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const dataDir = path.resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
-  const port = intFlag('port', values.port, 4680, 0, 65535);
-  const shards = intFlag('shards', values.shards, 2, 1, 50);
+  const port = intOption('port', values.port, 4680, 0, 65535);
+  const shards = intOption('shards', values.shards, 2, 1, 50);
   const runtime = await startLocal({ dataDir, port, shards, log: (line) => io.err(line) });
   io.out(`wellwatch local mode running (data in ${dataDir}); bound to 127.0.0.1 only`);
   io.out(`  dashboard + API  ${runtime.apiUrl}/`);

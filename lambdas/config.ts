@@ -90,6 +90,17 @@ export const DEFAULT_EVENT_SOURCE: EventSourceSettings = {
   startingPosition: 'TRIM_HORIZON',
 };
 
+/** Names of the custom metrics the handlers emit (CloudWatch Embedded Metric Format) and the dashboard shows. */
+export const METRIC_NAMES = {
+  readingsStored: 'ReadingsStored',
+  alerts: 'Alerts',
+  badLines: 'BadLines',
+  psiMin: 'PsiMin',
+  psiAvg: 'PsiAvg',
+  floAvg: 'FloAvg',
+  rollupRuns: 'RollupRuns',
+} as const;
+
 /** Rollup schedule (EventBridge cron expressions, UTC). */
 export const SCHEDULE = {
   /** Daily run for the previous UTC day: 00:15 UTC. */

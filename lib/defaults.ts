@@ -72,16 +72,8 @@ export const ALARM_DEFAULTS = {
   period: Duration.minutes(5),
 } as const;
 
-/** Names of the custom metrics the handlers emit in CloudWatch Embedded Metric Format. */
-export const METRIC_NAMES = {
-  readingsStored: 'ReadingsStored',
-  alerts: 'Alerts',
-  badLines: 'BadLines',
-  psiMin: 'PsiMin',
-  psiAvg: 'PsiAvg',
-  floAvg: 'FloAvg',
-  rollupRuns: 'RollupRuns',
-} as const;
+/** Names of the custom metrics the handlers emit (defined with the rest of the names in `lambdas/config.ts`). */
+export { METRIC_NAMES } from '../lambdas/config';
 
 /** CDK context keys read by `bin/app.ts` (`npx cdk synth -c wellwatch:shards=4`). */
 export const CONTEXT_KEYS = {

@@ -6,7 +6,6 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -23,10 +22,10 @@ import type { AlertRule } from '../lambdas/core/types';
 import { CONSUMER_DEFAULTS } from './defaults';
 import { acknowledgeTableIndexGrant } from './nag';
 import { checkIntRange } from './validate';
-import { WellwatchFunction } from './wellwatch-function';
+import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-function';
 
 /** Properties of {@link ReadingConsumer}. */
-export interface ReadingConsumerProps {
+export interface ReadingConsumerProps extends WellwatchFunctionSettings {
   /** The stream the sensors write to. */
   readonly stream: kinesis.IStream;
   /** Readings table; the consumer gets write access. */
@@ -60,29 +59,11 @@ export interface ReadingConsumerProps {
    */
   readonly retentionDays?: number;
   /**
-   * Memory in MB, 128–10240.
-   *
-   * @default 512
-   */
-  readonly memorySize?: number;
-  /**
    * Maximum run time of one batch, 1–900 seconds.
    *
    * @default Duration.seconds(60)
    */
   readonly timeout?: Duration;
-  /**
-   * How long the consumer's logs are kept.
-   *
-   * @default RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the queues and the log group when they are removed from the stack.
-   *
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**

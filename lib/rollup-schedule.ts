@@ -1,18 +1,17 @@
 /**
  * The rollup: a Lambda function turning a day of readings into per-pump daily statistics, run on a schedule.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, loadConfig, SCHEDULE } from '../lambdas/config';
 import { ROLLUP_DEFAULTS } from './defaults';
 import { acknowledgeTableIndexGrant } from './nag';
 import { checkIntRange } from './validate';
-import { WellwatchFunction } from './wellwatch-function';
+import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-function';
 
 /** Inputs of the two scheduled runs; the rollup handler reads `mode`. */
 export const ROLLUP_INPUTS = {
@@ -21,7 +20,7 @@ export const ROLLUP_INPUTS = {
 } as const;
 
 /** Properties of {@link RollupSchedule}. */
-export interface RollupScheduleProps {
+export interface RollupScheduleProps extends WellwatchFunctionSettings {
   /** Readings table; the rollup gets read access. */
   readonly readingsTable: dynamodb.ITable;
   /** Stats table; the rollup gets write access. */
@@ -35,29 +34,11 @@ export interface RollupScheduleProps {
    */
   readonly retentionDays?: number;
   /**
-   * Memory in MB, 128–10240.
-   *
-   * @default 512
-   */
-  readonly memorySize?: number;
-  /**
    * Maximum run time of one rollup, 1–900 seconds.
    *
    * @default Duration.minutes(5)
    */
   readonly timeout?: Duration;
-  /**
-   * How long the rollup's logs are kept.
-   *
-   * @default RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the log group when it is removed from the stack.
-   *
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**

@@ -13,22 +13,16 @@ import { checkDurationSeconds, checkIntRange } from './validate';
 /** Root of the repository: `lib/..`. Bundling resolves entries and the lock file from here. */
 const PROJECT_ROOT = path.join(__dirname, '..');
 
-/** Properties of {@link WellwatchFunction}. */
-export interface WellwatchFunctionProps {
-  /** Path of the handler file relative to the repository root, e.g. `lambdas/consumer/handler.ts`. */
-  readonly entry: string;
-  /** What the function does, shown in the Lambda console. */
-  readonly description: string;
-  /** Environment variables (names from `ENV` in `lambdas/config.ts`). */
-  readonly environment: Readonly<Record<string, string>>;
+/**
+ * Settings every wellwatch function accepts; the consumer's and the rollup's props extend it.
+ */
+export interface WellwatchFunctionSettings {
   /**
    * Memory in MB, 128–10240. CPU share grows with memory.
    *
    * @default 512
    */
   readonly memorySize?: number;
-  /** Maximum run time of one invocation, 1–900 seconds. */
-  readonly timeout: Duration;
   /**
    * How long the function's logs are kept.
    *
@@ -36,11 +30,23 @@ export interface WellwatchFunctionProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * What happens to the log group when it is removed from the stack.
+   * What happens to the function's log group (and a construct's queues) when they are removed from the stack.
    *
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Properties of {@link WellwatchFunction}. */
+export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
+  /** Path of the handler file relative to the repository root, e.g. `lambdas/consumer/handler.ts`. */
+  readonly entry: string;
+  /** What the function does, shown in the Lambda console. */
+  readonly description: string;
+  /** Environment variables (names from `ENV` in `lambdas/config.ts`). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Maximum run time of one invocation, 1–900 seconds. */
+  readonly timeout: Duration;
 }
 
 /**

@@ -14,7 +14,7 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { NAMES, loadConfig, type WellwatchConfig } from '../config';
+import { METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
 import { decodeBase64Strict, ingestRecord, invalidBase64Letter, summariseBatch } from '../core/ingest';
 import { createMetrics } from '../core/metrics';
 import { parseUtcOffset } from '../core/parse-reading';
@@ -190,17 +190,17 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       const summary = summariseBatch(readings);
       metrics.count('BatchRecords', records.length);
       metrics.count('BatchReadings', readings.length);
-      metrics.count('ReadingsStored', stored.length);
-      metrics.count('Alerts', stored.reduce((n, r) => n + (r.alerts.length > 0 ? 1 : 0), 0));
-      metrics.count('BadLines', letters.length);
+      metrics.count(METRIC_NAMES.readingsStored, stored.length);
+      metrics.count(METRIC_NAMES.alerts, stored.reduce((n, r) => n + (r.alerts.length > 0 ? 1 : 0), 0));
+      metrics.count(METRIC_NAMES.badLines, letters.length);
       if (marked.pending > 0) metrics.count('LateTouches', marked.pending);
       if (summary.psi && summary.flo) {
         metrics.gauge('PsiMax', summary.psi.max, 'None');
-        metrics.gauge('PsiMin', summary.psi.min, 'None');
-        metrics.gauge('PsiAvg', summary.psi.avg, 'None');
+        metrics.gauge(METRIC_NAMES.psiMin, summary.psi.min, 'None');
+        metrics.gauge(METRIC_NAMES.psiAvg, summary.psi.avg, 'None');
         metrics.gauge('FloMax', summary.flo.max, 'None');
         metrics.gauge('FloMin', summary.flo.min, 'None');
-        metrics.gauge('FloAvg', summary.flo.avg, 'None');
+        metrics.gauge(METRIC_NAMES.floAvg, summary.flo.avg, 'None');
       }
     } catch (error) {
       // Not expected (stores report failures as values): retry the whole batch rather than lose anything.

@@ -14,7 +14,7 @@
  */
 import type { Context } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { NAMES, loadConfig, type WellwatchConfig } from '../config';
+import { METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
 import { WellwatchError } from '../core/errors';
 import { createMetrics } from '../core/metrics';
 import { RollupAccumulator } from '../core/rollup';
@@ -249,7 +249,7 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     await runPool(source, concurrency, ({ target, marker }) => handle(target, marker));
 
     const result: RollupResult = { days: [...days].sort(), pumpDays, readings, statsWritten, pendingCleared };
-    metrics.count('RollupRuns', 1);
+    metrics.count(METRIC_NAMES.rollupRuns, 1);
     metrics.count('RollupPumpDays', pumpDays);
     metrics.count('RollupReadings', readings);
     if (failures.length > 0) metrics.count('RollupFailures', failures.length);

@@ -101,8 +101,8 @@ describe('Observability dashboard', () => {
     const sources = ['lambdas/consumer/handler.ts', 'lambdas/rollup/handler.ts']
       .map((file) => fs.readFileSync(path.join(__dirname, '../..', file), 'utf8'))
       .join('\n');
-    for (const name of Object.values(METRIC_NAMES)) {
-      expect(sources).toMatch(new RegExp(`metrics\\.(count|gauge)\\('${name}'`));
+    for (const key of Object.keys(METRIC_NAMES)) {
+      expect(sources).toMatch(new RegExp(`metrics\\.(count|gauge)\\(METRIC_NAMES\\.${key}\\b`));
     }
   });
 

@@ -115,8 +115,9 @@ describe('local mode killed with SIGKILL mid-ingest', () => {
         const part = parts.shift();
         if (!part) throw new Error('the consumer caught up with every push before the kill; generate more data');
         const io = bufferedIO();
-        // Small records, so the consumer needs several batches per shard and a kill lands between them.
-        expect(await pushCommand([part.file, '--local', '--data-dir', dir, '--quiet', '--record-bytes', '1024'], io)).toBe(0);
+        // Small records packed per pump (many queues, so the push outruns the consumer), so the consumer needs several
+        // batches per shard and a kill lands between them.
+        expect(await pushCommand([part.file, '--local', '--data-dir', dir, '--quiet', '--record-bytes', '1024', '--pack', 'pump'], io)).toBe(0);
         pushed.push(...part.lines);
         count += part.lines.length;
         // Kill as soon as a batch is done while records are still waiting.
