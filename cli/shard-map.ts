@@ -54,12 +54,12 @@ export function openShardRanges(shards: readonly Shard[]): ShardRange[] {
 }
 
 /**
- * Lists the open shards of a stream (all pages).
+ * Lists every shard of a stream, open and closed (all pages).
  *
  * @example
- * const ranges = await listOpenShards(kinesisClient(cfg), cfg.streamName);
+ * const shards = await listShards(kinesisClient(cfg), cfg.streamName);
  */
-export async function listOpenShards(client: KinesisClient, streamName: string): Promise<ShardRange[]> {
+export async function listShards(client: KinesisClient, streamName: string): Promise<Shard[]> {
   const shards: Shard[] = [];
   let token: string | undefined;
   do {
@@ -67,7 +67,17 @@ export async function listOpenShards(client: KinesisClient, streamName: string):
     shards.push(...(page.Shards ?? []));
     token = page.NextToken;
   } while (token);
-  return openShardRanges(shards);
+  return shards;
+}
+
+/**
+ * Lists the open shards of a stream as sorted hash key ranges.
+ *
+ * @example
+ * const ranges = await listOpenShards(kinesisClient(cfg), cfg.streamName);
+ */
+export async function listOpenShards(client: KinesisClient, streamName: string): Promise<ShardRange[]> {
+  return openShardRanges(await listShards(client, streamName));
 }
 
 /**

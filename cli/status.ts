@@ -6,7 +6,8 @@
  * `IteratorAgeMilliseconds`, a CloudWatch metric of the event-source mapping shown on the stack's dashboard; the
  * Kinesis API alone cannot tell how far a Lambda consumer has read, so this command lists the shards and says so.
  */
-import { DescribeStreamSummaryCommand, ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { listShards } from './shard-map';
 import { NAMES } from '../lambdas/config';
 import { WellwatchError } from '../lambdas/core/errors';
 import { kinesisClient } from '../lambdas/store/clients';
@@ -113,17 +114,6 @@ Shows how far the consumer is behind the stream.
               age, a CloudWatch metric: see the Wellwatch dashboard's iterator-age widget.
 
   --format text|json   output format (default text)`;
-
-async function listShards(client: KinesisClient, streamName: string): Promise<Shard[]> {
-  const shards: Shard[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: streamName }));
-    shards.push(...(page.Shards ?? []));
-    token = page.NextToken;
-  } while (token);
-  return shards;
-}
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
