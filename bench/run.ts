@@ -103,7 +103,7 @@ function scenarioInputs(producer: ProducerEfficiencyResult, e2e: LocalE2eResult,
     },
     {
       name: 'default (kpl, live 1/s per pump)',
-      description: `default producer on a live feed, as measured in section 4 (${latency.readingsPerRecord} readings/record): per-pump packing cannot aggregate`,
+      description: `default producer on a live feed, as measured in section 4 (${latency.readingsPerRecord} readings/record), packed per shard`,
       readingsPerRecord: latency.readingsPerRecord,
       bytesPerRecord: latency.bytesPerRecord,
       putPayloadUnitsPerMillion: liveRecordsPerMillion * liveUnitsPerRecord,
