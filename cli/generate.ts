@@ -1,15 +1,17 @@
 /**
- * `wellwatch generate` — deterministic sample readings in the seed CSV format, to stdout or a file.
+ * `wellwatch generate` — deterministic sample readings in the seed CSV format, to stdout, a file, or (`--send`)
+ * straight into the stream for load tests, paced with `--rate` and bounded with `--duration`.
  *
  * Output is streamed in chunks and respects backpressure, so a year of data for thousands of pumps never sits in
  * memory, and `wellwatch generate … | head` stops quietly.
  */
 import * as fs from 'node:fs';
 import { once } from 'node:events';
-import { MAX_DAYS, MAX_PUMPS, generateReadings } from '../lambdas/core/generator';
+import { DEFAULT_START, MAX_DAYS, MAX_PUMPS, generateReadings } from '../lambdas/core/generator';
 import { WellwatchError } from '../lambdas/core/errors';
 import { UsageError } from './errors';
 import { intOption, numberOption, parseCommandArgs, type CliIO } from './io';
+import { SEND_OPTIONS, sendLines, sendSettings } from './push';
 
 const HELP = `usage: wellwatch generate --pumps N --days D --seed S [--start YYYY-MM-DD] [--bad-rate R] [--out FILE]
 
@@ -21,7 +23,34 @@ the same bytes. About 960 readings per pump and day.
   --seed S        integer seed
   --start DATE    first day (default 2014-03-10, the seed data's)
   --bad-rate R    probability 0–1 of a malformed line before each good one (default 0)
-  --out FILE      write to FILE instead of stdout (.gz is NOT compressed; pipe through gzip)`;
+  --out FILE      write to FILE instead of stdout (.gz is NOT compressed; pipe through gzip)
+
+Load test: --send puts the readings straight into the stream (AWS, or --local) through the same producer as push.
+  --send          send instead of writing; --days may then be left out (the feed lasts as long as --duration)
+  --rate N        pace to N readings per second
+  --duration D    stop sending after D: 90, 90s, 5m or 1h (default: until the generated days are sent)
+  push's sending flags apply too: --format, --pack, --record-bytes, --linger, --concurrency, --max-attempts,
+  --quiet, --local [--data-dir DIR], --stream NAME, --region R
+  e.g. wellwatch generate --send --local --pumps 10000 --seed 1 --rate 20000 --duration 60s`;
+
+/** Flags that only mean something with --send. */
+const SEND_ONLY = Object.keys(SEND_OPTIONS).concat('duration');
+
+/**
+ * Parses a duration: plain seconds or a number with `s`, `m` or `h`, 1 s – 7 days.
+ *
+ * @throws UsageError naming --duration otherwise.
+ * @example
+ * parseDuration('5m'); // → 300
+ */
+export function parseDuration(raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(raw.trim());
+  const seconds = m ? Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1) : NaN;
+  if (!(seconds >= 1 && seconds <= 7 * 86_400)) {
+    throw new UsageError(`--duration must be seconds or a number with s, m or h, 1 s to 7 days (e.g. 60s, 5m), got "${raw}"`);
+  }
+  return seconds;
+}
 
 const CHUNK_CHARS = 64 * 1024;
 
@@ -58,16 +87,31 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
     'bad-rate': { type: 'string' },
     out: { type: 'string', short: 'o' },
     help: { type: 'boolean', short: 'h' },
+    send: { type: 'boolean' },
+    duration: { type: 'string' },
+    ...SEND_OPTIONS,
   });
   if (values.help) {
     io.out(HELP);
     return 0;
   }
-  for (const required of ['pumps', 'days', 'seed'] as const) {
+  const send = values.send === true;
+  if (!send) {
+    const stray = SEND_ONLY.find((name) => (values as Record<string, unknown>)[name] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} needs --send`);
+  } else if (values.out !== undefined) {
+    throw new UsageError('--out and --send exclude each other: write a file, or send to the stream');
+  }
+  const durationS = values.duration !== undefined ? parseDuration(values.duration as string) : undefined;
+  for (const required of send && durationS !== undefined ? (['pumps', 'seed'] as const) : (['pumps', 'days', 'seed'] as const)) {
     if (values[required] === undefined) throw new UsageError(`--${required} is required (see \`wellwatch generate --help\`)`);
   }
   const pumps = intOption('pumps', values.pumps as string, 0, 1, MAX_PUMPS);
-  const days = intOption('days', values.days as string, 0, 1, MAX_DAYS);
+  const startDay = (values.start as string | undefined) ?? DEFAULT_START;
+  // With --send --duration and no --days: as many days as the generator allows from the start (it stops at 2099).
+  const daysLeft = Math.floor((Date.UTC(2100, 0, 1) - Date.parse(`${startDay}T00:00:00Z`)) / 86_400_000);
+  const defaultDays = Number.isFinite(daysLeft) ? Math.max(1, Math.min(MAX_DAYS, daysLeft)) : MAX_DAYS;
+  const days = intOption('days', values.days as string | undefined, defaultDays, 1, MAX_DAYS);
   const seed = intOption('seed', values.seed as string, 0, -(2 ** 53 - 1), 2 ** 53 - 1);
   const badLineRate = numberOption('bad-rate', values['bad-rate'] as string | undefined, 0, 0, 1);
   const start = values.start as string | undefined;
@@ -81,6 +125,37 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
   } catch (e) {
     throw e instanceof WellwatchError ? new UsageError(e.message) : e;
   }
+  if (send) {
+    const settings = sendSettings(values);
+    const durationMs = durationS === undefined ? Infinity : durationS * 1000;
+    let started: number | undefined;
+    let generated = 0;
+    // Line by line when a duration bounds the run (the deadline is checked before each line, and pacing happens
+    // between lines), otherwise in chunks of 256 lines.
+    const chunkLines = durationS === undefined ? 256 : 1;
+    async function* feed(): AsyncGenerator<string | string[]> {
+      started = performance.now();
+      let chunk: string[] = first.done ? [] : [first.value];
+      for (;;) {
+        while (chunk.length < chunkLines) {
+          const next = lines.next();
+          if (next.done) break;
+          chunk.push(next.value);
+        }
+        if (chunk.length === 0 || performance.now() - started >= durationMs) return;
+        generated += chunk.length;
+        yield chunkLines === 1 ? chunk[0]! : chunk;
+        chunk = [];
+      }
+    }
+    const result = await sendLines([{ name: 'generated', lines: feed() }], settings, io, { command: 'generate' });
+    if (!settings.quiet) {
+      const seconds = started === undefined ? 0 : (performance.now() - started) / 1000;
+      io.out(`generated ${generated} readings of ${pumps} pumps in ${seconds.toFixed(1)} s${durationS !== undefined ? ` (--duration ${durationS} s)` : ''}`);
+    }
+    return result.code;
+  }
+
   const outFile = values.out as string | undefined;
   let stream: NodeJS.WritableStream;
   let file: fs.WriteStream | undefined;

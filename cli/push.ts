@@ -20,6 +20,7 @@ import {
   putRecordsWith,
   type FailedRecord,
   type InputSource,
+  type LineSource,
   type PayloadFormat,
   type Producer,
   type ProducerStats,
@@ -28,7 +29,7 @@ import {
 import { formatCount, formatDuration, startProgress } from './progress';
 import { streamError, waitForLocalIdle } from './status';
 import { listOpenShards, type ShardRange } from './shard-map';
-import { TARGET_OPTIONS, resolveTarget, targetFlags } from './target';
+import { TARGET_OPTIONS, resolveTarget, targetFlags, type Target } from './target';
 
 /** How many refused lines and failed records are printed one by one. */
 const SHOWN = 20;
@@ -98,39 +99,40 @@ export function summaryLines(stats: ProducerStats, format: PayloadFormat, elapse
   ];
 }
 
+/** Flags of a send run, shared by `push` and `generate --send`. */
+export const SEND_OPTIONS = {
+  ...TARGET_OPTIONS,
+  format: { type: 'string' },
+  pack: { type: 'string' },
+  'record-bytes': { type: 'string' },
+  linger: { type: 'string' },
+  concurrency: { type: 'string' },
+  rate: { type: 'string' },
+  'max-attempts': { type: 'string' },
+  'no-validate': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+/** A send run's settings, read from {@link SEND_OPTIONS} flags. */
+export interface SendSettings {
+  readonly target: Target;
+  readonly format: PayloadFormat;
+  readonly pack: 'shard' | 'pump';
+  readonly recordBytes: number;
+  readonly lingerMs: number;
+  readonly concurrency: number;
+  readonly rate: number | undefined;
+  readonly maxAttempts: number;
+  readonly validate: boolean;
+  readonly quiet: boolean;
+}
+
 /**
- * Runs `wellwatch push`.
+ * Reads and checks the {@link SEND_OPTIONS} flags.
  *
- * @example
- * const code = await pushCommand(['readings.csv.gz', '--local', '--wait'], processIO());
+ * @throws UsageError naming the flag when a value is out of range.
  */
-export async function pushCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    'push',
-    argv,
-    {
-      ...TARGET_OPTIONS,
-      format: { type: 'string' },
-      pack: { type: 'string' },
-      'record-bytes': { type: 'string' },
-      linger: { type: 'string' },
-      concurrency: { type: 'string' },
-      rate: { type: 'string' },
-      'max-attempts': { type: 'string' },
-      'no-validate': { type: 'boolean' },
-      wait: { type: 'boolean' },
-      'wait-timeout': { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    true,
-  );
-  if (values.help) {
-    io.out(HELP);
-    return 0;
-  }
-  if (positionals.length === 0) throw new UsageError('no input: give one or more files, or - for stdin (see `wellwatch push --help`)');
-  if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+export function sendSettings(values: Record<string, unknown>): SendSettings {
   const format = (values.format as string | undefined) ?? 'kpl';
   if (!Object.values(PAYLOAD_FORMATS).includes(format as PayloadFormat)) {
     throw new UsageError(`--format must be ${Object.values(PAYLOAD_FORMATS).join(' or ')}, got "${format}"`);
@@ -142,17 +144,46 @@ export async function pushCommand(argv: string[], io: CliIO): Promise<number> {
   const concurrency = intOption('concurrency', values.concurrency as string | undefined, 4, 1, 64);
   const rate = numberOption('rate', values.rate as string | undefined, undefined, 0.001, 1e9);
   const maxAttempts = intOption('max-attempts', values['max-attempts'] as string | undefined, 8, 1, 30);
-  const waitTimeoutS = numberOption('wait-timeout', values['wait-timeout'] as string | undefined, 300, 1, 86_400);
-  const quiet = values.quiet === true;
-
   const target = resolveTarget(targetFlags(values));
-  const cfg = target.config;
-  const recordBytes = intOption('record-bytes', recordBytesRaw, cfg.producerRecordBytes, 256, LIMITS.kinesisMaxRecordBytes);
-  if (values.wait && target.mode !== 'local') {
-    throw new UsageError('--wait needs --local (in AWS, watch the consumer iterator age on the dashboard)');
-  }
-  const inputs: InputSource[] = positionals.map((p) => openInput(p, io.stdin));
+  const recordBytes = intOption('record-bytes', recordBytesRaw, target.config.producerRecordBytes, 256, LIMITS.kinesisMaxRecordBytes);
+  return {
+    target,
+    format: format as PayloadFormat,
+    pack,
+    recordBytes,
+    lingerMs,
+    concurrency,
+    rate,
+    maxAttempts,
+    validate: values['no-validate'] !== true,
+    quiet: values.quiet === true,
+  };
+}
 
+/** Result of {@link sendLines}: the exit code so far, and what was sent. */
+export interface SendResult {
+  readonly code: number;
+  readonly stats: ProducerStats;
+  readonly elapsedMs: number;
+}
+
+/**
+ * Sends line sources into the target's stream: checks the stream, reads the shard map (`--pack shard`), shows
+ * progress, reports refused lines and failed records, handles Ctrl-C, prints the summary.
+ *
+ * @returns code 0 when every accepted reading was sent, 1 when some could not be, 130 after Ctrl-C.
+ * @throws WellwatchError when the stream is missing or not active.
+ */
+export async function sendLines(
+  inputs: readonly LineSource[],
+  settings: SendSettings,
+  io: CliIO,
+  options: { readonly command?: string; readonly totalBytes?: () => { read: number; total: number } | undefined } = {},
+): Promise<SendResult> {
+  const command = options.command ?? 'push';
+  const totalBytes = options.totalBytes;
+  const { target, format, quiet } = settings;
+  const cfg = target.config;
   const client = kinesisClient(cfg, { maxAttempts: 1, requestTimeoutMs: 30_000 });
   try {
     try {
@@ -165,27 +196,29 @@ export async function pushCommand(argv: string[], io: CliIO): Promise<number> {
       throw streamError(e, target);
     }
     let shards: readonly ShardRange[] | undefined;
-    if (pack === 'shard') {
+    if (settings.pack === 'shard') {
       try {
         shards = await listOpenShards(client, cfg.streamName);
       } catch (e) {
         // Packing per pump always works; say why the better packing is off.
-        io.err(`wellwatch push: packing per pump: cannot read the shard map (${(e as Error)?.message ?? String(e)})`);
+        io.err(`wellwatch ${command}: packing per pump: cannot read the shard map (${(e as Error)?.message ?? String(e)})`);
       }
     }
 
     let refusedShown = 0;
     let failedShown = 0;
     let producer: Producer | undefined;
-    const totalBytes = inputs.every((i) => i.size !== undefined) ? inputs.reduce((n, i) => n + i.size!, 0) : undefined;
     const progress = quiet
       ? undefined
-      : startProgress(io, () => ({
-          done: producer?.stats.sent ?? 0,
-          unit: 'readings sent',
-          ...(totalBytes ? { bytes: { read: inputs.reduce((n, i) => n + i.bytesRead(), 0), total: totalBytes } } : {}),
-          ...(producer && producer.stats.retriedEntries > 0 ? { extra: `${formatCount(producer.stats.retriedEntries)} retried` } : {}),
-        }));
+      : startProgress(io, () => {
+          const bytes = totalBytes?.();
+          return {
+            done: producer?.stats.sent ?? 0,
+            unit: 'readings sent',
+            ...(bytes ? { bytes } : {}),
+            ...(producer && producer.stats.retriedEntries > 0 ? { extra: `${formatCount(producer.stats.retriedEntries)} retried` } : {}),
+          };
+        });
     const started = Date.now();
     let stats: ProducerStats;
     let fatal: unknown;
@@ -202,15 +235,15 @@ export async function pushCommand(argv: string[], io: CliIO): Promise<number> {
         {
           streamName: cfg.streamName,
           putRecords: putRecordsWith(client),
-          format: format as PayloadFormat,
+          format,
           ...(shards !== undefined ? { shards, refreshShards: () => listOpenShards(client, cfg.streamName) } : {}),
-          recordBytes,
-          lingerMs,
-          concurrency,
-          maxAttempts,
-          validate: values['no-validate'] !== true,
+          recordBytes: settings.recordBytes,
+          lingerMs: settings.lingerMs,
+          concurrency: settings.concurrency,
+          maxAttempts: settings.maxAttempts,
+          validate: settings.validate,
           parse: { utcOffsetMinutes: parseUtcOffset(cfg.sourceUtcOffset) },
-          ...(rate !== undefined ? { ratePerSecond: rate } : {}),
+          ...(settings.rate !== undefined ? { ratePerSecond: settings.rate } : {}),
           onRefused: (r) => {
             if (refusedShown++ < SHOWN) io.err(describeRefused(r));
           },
@@ -228,33 +261,74 @@ export async function pushCommand(argv: string[], io: CliIO): Promise<number> {
       process.removeListener('SIGINT', onSigint);
       progress?.stop();
     }
-    const elapsed = Date.now() - started;
+    const elapsedMs = Date.now() - started;
     if (refusedShown > SHOWN) io.err(`… and ${formatCount(refusedShown - SHOWN)} more refused lines`);
     if (failedShown > SHOWN) io.err(`… and ${formatCount(failedShown - SHOWN)} more records not sent`);
     if (!quiet || fatal !== undefined || stats.failed > 0) {
       const print = quiet ? io.err : io.out;
-      for (const line of summaryLines(stats, format as PayloadFormat, elapsed, inputs.length)) print(line);
+      for (const line of summaryLines(stats, format, elapsedMs, inputs.length)) print(line);
     }
     if (fatal !== undefined) {
       if (fatal instanceof ProducerError || fatal instanceof WellwatchError) {
-        io.err(`wellwatch push: ${(fatal as Error).message}`);
-        return interrupted ? 130 : 1;
+        io.err(`wellwatch ${command}: ${(fatal as Error).message}`);
+        return { code: interrupted ? 130 : 1, stats, elapsedMs };
       }
       throw fatal;
     }
     if (stats.failed > 0) {
-      io.err(`wellwatch push: ${formatCount(stats.failed)} readings could not be sent (see above); send those lines again`);
-      return 1;
+      io.err(`wellwatch ${command}: ${formatCount(stats.failed)} readings could not be sent (see above); send those lines again`);
+      return { code: 1, stats, elapsedMs };
     }
-    if (values.wait) {
-      if (!quiet) io.err('waiting for local mode to process the stream…');
-      const ms = await waitForLocalIdle(target.local!.apiUrl, { timeoutMs: waitTimeoutS * 1000 });
-      if (!quiet) {
-        io.out(`processed ${formatDuration(ms / 1000)} after the last record was sent (all shards idle, backlog 0; ${formatDuration((elapsed + ms) / 1000)} end to end)`);
-      }
-    }
-    return 0;
+    return { code: 0, stats, elapsedMs };
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * Runs `wellwatch push`.
+ *
+ * @example
+ * const code = await pushCommand(['readings.csv.gz', '--local', '--wait'], processIO());
+ */
+export async function pushCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    'push',
+    argv,
+    {
+      ...SEND_OPTIONS,
+      wait: { type: 'boolean' },
+      'wait-timeout': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('no input: give one or more files, or - for stdin (see `wellwatch push --help`)');
+  if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+  const settings = sendSettings(values);
+  const waitTimeoutS = numberOption('wait-timeout', values['wait-timeout'] as string | undefined, 300, 1, 86_400);
+  if (values.wait && settings.target.mode !== 'local') {
+    throw new UsageError('--wait needs --local (in AWS, watch the consumer iterator age on the dashboard)');
+  }
+  const inputs: InputSource[] = positionals.map((p) => openInput(p, io.stdin));
+  const total = inputs.every((i) => i.size !== undefined) ? inputs.reduce((n, i) => n + i.size!, 0) : undefined;
+  const result = await sendLines(inputs, settings, io, {
+    totalBytes: () => (total ? { read: inputs.reduce((n, i) => n + i.bytesRead(), 0), total } : undefined),
+  });
+  if (result.code !== 0) return result.code;
+  if (values.wait) {
+    const quiet = settings.quiet;
+    if (!quiet) io.err('waiting for local mode to process the stream…');
+    const ms = await waitForLocalIdle(settings.target.local!.apiUrl, { timeoutMs: waitTimeoutS * 1000 });
+    if (!quiet) {
+      io.out(
+        `processed ${formatDuration(ms / 1000)} after the last record was sent (all shards idle, backlog 0; ${formatDuration((result.elapsedMs + ms) / 1000)} end to end)`,
+      );
+    }
+  }
+  return 0;
 }

@@ -215,6 +215,35 @@ describe('wellwatch push', () => {
     }
   });
 
+  it('generate --send puts every generated reading into the stream, packed per shard, each pump in order', async () => {
+    const stream = await freshStream();
+    const io = bufferedIO();
+    const code = await generateCommand(['--send', ...local(), '--stream', stream, '--pumps', '20', '--days', '1', '--seed', '3'], io);
+    expect(io.errLines).toEqual([]);
+    expect(code).toBe(0);
+    const expected = [...generateReadings({ pumps: 20, days: 1, seed: 3 })];
+    const records = decodeRecords(await readAllRecords(k.client, stream));
+    expect(byPump(records, 65536, await listOpenShards(k.client, stream))).toEqual(expectedByPump(expected));
+    expect(io.outLines.join('\n')).toContain(`sent     ${expected.length.toLocaleString('en-US')} readings`);
+    expect(io.outLines.join('\n')).toMatch(new RegExp(`generated ${expected.length} readings of 20 pumps in [\\d.]+ s`));
+  });
+
+  it('generate --send --duration stops the feed after the duration; what was sent is the head of the feed', async () => {
+    const stream = await freshStream();
+    const io = bufferedIO();
+    const code = await generateCommand(['--send', ...local(), '--stream', stream, '--pumps', '50', '--seed', '8', '--rate', '100', '--duration', '1s', '--quiet'], io);
+    expect(code).toBe(0);
+    const records = decodeRecords(await readAllRecords(k.client, stream));
+    const sent = records.reduce((n, r) => n + r.lines.length, 0);
+    // 1 s at 100 readings/s with a 10-reading burst; without --duration the feed would run for 3,660 days.
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThanOrEqual(111);
+    const head = [];
+    const all = generateReadings({ pumps: 50, days: 1, seed: 8 });
+    for (let i = 0; i < sent; i++) head.push(all.next().value as string);
+    expect(byPump(records, 65536, await listOpenShards(k.client, stream))).toEqual(expectedByPump(head));
+  });
+
   describe('mistakes give one clear line and a non-zero exit code', () => {
     async function run(argv: string[]): Promise<{ code: number; err: string[] }> {
       const io = bufferedIO();
@@ -308,6 +337,12 @@ describe('wellwatch generate', () => {
     [['generate', '--pumps', '1', '--days', '1', '--seed', '1', '--bad-rate', '2'], 'wellwatch generate: --bad-rate must be a number 0–1, got "2"'],
     [['generate', '--pumps', '1', '--days', '1', '--seed', '1', '--start', '1999-01-01'], expect.stringMatching(/^wellwatch generate: generated days must lie in 2000–2099/)],
     [['generate', '--pumps', '1', '--days', '1', '--seed', '1', '--start', '3/10/14'], 'wellwatch generate: --start must be YYYY-MM-DD, got "3/10/14"'],
+    [['generate', '--pumps', '1', '--days', '1', '--seed', '1', '--rate', '5'], 'wellwatch generate: --rate needs --send'],
+    [['generate', '--pumps', '1', '--days', '1', '--seed', '1', '--local'], 'wellwatch generate: --local needs --send'],
+    [['generate', '--pumps', '1', '--days', '1', '--seed', '1', '--send', '--out', 'x.csv'], 'wellwatch generate: --out and --send exclude each other: write a file, or send to the stream'],
+    [['generate', '--pumps', '1', '--seed', '1', '--send'], 'wellwatch generate: --days is required (see `wellwatch generate --help`)'],
+    [['generate', '--pumps', '1', '--seed', '1', '--send', '--duration', '0s'], expect.stringMatching(/^wellwatch generate: --duration must be seconds or a number with s, m or h, 1 s to 7 days .*got "0s"$/)],
+    [['generate', '--pumps', '1', '--seed', '1', '--send', '--duration', '5 minutes'], expect.stringMatching(/^wellwatch generate: --duration must be .*got "5 minutes"$/)],
   ])('%j → exit 2 with one line', async (argv, line) => {
     const io = bufferedIO();
     expect(await main(argv as string[], io)).toBe(2);
