@@ -93,8 +93,13 @@ export function pumpName(index: number): string {
   return index < n ? word : word + (Math.floor(index / n) + 1);
 }
 
-/** mulberry32: a tiny, fast 32-bit PRNG with good enough statistics for test data. Returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
+/**
+ * mulberry32: a tiny, fast 32-bit PRNG with good enough statistics for test data. Returns floats in [0, 1).
+ *
+ * @example
+ * const random = mulberry32(42); random(); // → the same float every run
+ */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

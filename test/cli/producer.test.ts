@@ -23,6 +23,7 @@ import {
   type RefusedLine,
 } from '../../cli/producer';
 import { hashKeyOf, listOpenShards, shardOf, uniformShardRanges } from '../../cli/shard-map';
+import { mulberry32 } from '../../lambdas/core/generator';
 import { createStream, decodeRecords, readAllRecords, startKinesalite, type DecodedRecord, type KinesaliteHandle } from '../helpers/kinesalite';
 
 const BAD_LINES = [
@@ -83,17 +84,6 @@ function expectDelivered(records: DecodedRecord[], good: string[], recordBytes: 
   }
   expect([...byPump.keys()].sort()).toEqual([...expected.keys()].sort());
   for (const [pump, lines] of expected) expect(byPump.get(pump)).toEqual(lines);
-}
-
-/** Deterministic PRNG for fault plans. */
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function awsError(name: string, message: string, extra: Record<string, unknown> = {}): Error {
@@ -219,7 +209,7 @@ describe('producer engine against kinesalite', () => {
     const input = makeInput(8, 1, 23, 100_000);
     const stream = await freshStream();
     const real = putRecordsWith(k.client);
-    const rng = mulberry(99);
+    const rng = mulberry32(99);
     let injected = 0;
     let thrown = 0;
     let partial = 0;
@@ -266,7 +256,7 @@ describe('producer engine against kinesalite', () => {
       maxAttempts: 30,
       baseDelayMs: 1,
       maxDelayMs: 4,
-      random: mulberry(7),
+      random: mulberry32(7),
     });
     expect(thrown).toBeGreaterThan(0);
     expect(partial).toBeGreaterThan(0);

@@ -20,6 +20,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mulberry32 } from '../../lambdas/core/generator';
 
 /** The kinds of fault the proxy injects. */
 export const FAULT_KINDS = ['throughput', 'throttling', 'http500', 'http503', 'drop', 'delay', 'partial'] as const;
@@ -105,16 +106,6 @@ export function realmSafeErrors(client: { readonly middlewareStack: { add(...arg
   );
 }
 
-/** mulberry32: small, fast, seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DYNAMODB_PREFIX = 'DynamoDB_20120810';
 const KINESIS_PREFIX = 'Kinesis_20131202';

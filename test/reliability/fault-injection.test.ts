@@ -40,7 +40,8 @@ import { CheckpointStore } from '../../local/checkpoints';
 import { EventSourceRunner, type KinesisBatchHandler } from '../../local/event-source-runner';
 import { pushCommand } from '../../cli/push';
 import { bufferedIO } from '../../cli/io';
-import { FAULT_KINDS, mulberry32, realmSafeErrors, startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
+import { mulberry32 } from '../../lambdas/core/generator';
+import { FAULT_KINDS, realmSafeErrors, startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
 import { diffLists, snapshotTables, scanAll, type TablesSnapshot } from '../helpers/table-snapshot';
 import { expectRun, type ExpectedRun } from '../helpers/seed-oracle';
 

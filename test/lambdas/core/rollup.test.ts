@@ -1,18 +1,7 @@
 import { WellwatchError, isWellwatchError } from '../../../lambdas/core/errors';
+import { mulberry32 } from '../../../lambdas/core/generator';
 import { RollupAccumulator, rollupReadings } from '../../../lambdas/core/rollup';
 import { MEASURES, type MeasureValues } from '../../../lambdas/core/types';
-
-/** Small deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomValues(random: () => number): MeasureValues {
   return {
@@ -31,7 +20,7 @@ function v(hz: number, rest: Partial<MeasureValues> = {}): MeasureValues {
 
 describe('RollupAccumulator', () => {
   test('avg equals the plain sequential sum / count within 1e-9 relative on 10,000 random readings; min and max exact', () => {
-    const random = prng(42);
+    const random = mulberry32(42);
     const rows = Array.from({ length: 10_000 }, () => randomValues(random));
     const acc = new RollupAccumulator();
     for (const row of rows) acc.add(row);
@@ -113,7 +102,7 @@ describe('RollupAccumulator', () => {
   });
 
   test('merging partial accumulators equals accumulating everything in one', () => {
-    const random = prng(7);
+    const random = mulberry32(7);
     const rows = Array.from({ length: 1000 }, () => randomValues(random));
     const whole = rollupReadings('P', 'd', rows);
     const a = new RollupAccumulator();

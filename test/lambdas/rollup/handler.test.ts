@@ -1,6 +1,7 @@
 import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createRollupHandler, planRollup, RollupError, type RollupDeps } from '../../../lambdas/rollup/handler';
 import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
+import { mulberry32 } from '../../../lambdas/core/generator';
 import { compileRules } from '../../../lambdas/core/rules';
 import { MEASURES, type EvaluatedReading, type MeasureValues } from '../../../lambdas/core/types';
 import { createCatalogStore, forgetWrittenMarkers } from '../../../lambdas/store/catalog-store';
@@ -8,18 +9,6 @@ import { listPending, queryStats } from '../../../lambdas/store/queries';
 import { createReadingStore } from '../../../lambdas/store/reading-store';
 import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 import { intercept, collect } from '../../helpers/intercept';
-
-/** mulberry32: a small seeded PRNG, so the data (and any failure) is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PUMPS = ['ALPHA', 'BRAVO', 'CHARLIE'];
 const DAYS = ['2014-03-10', '2014-03-11', '2014-03-12'];
@@ -32,7 +21,7 @@ function reading(pump: string, day: string, second: number, values: MeasureValue
 
 /** About 150 readings per pump-day at irregular times with awkward decimals. */
 function makeReadings(seed = 7): EvaluatedReading[] {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const out: EvaluatedReading[] = [];
   for (const day of DAYS) {
     for (const pump of PUMPS) {
