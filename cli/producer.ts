@@ -189,10 +189,9 @@ export interface ProducerStats {
   shardMapRefreshes: number;
 }
 
-/** Where the readings of a pump go: a queue key, the record's partition key and, with a shard map, its routing. */
+/** Where the readings of a pump go: the record's partition key and, with a shard map, its routing. */
 interface Route {
-  /** Queue and open-record key: the pump, or the shard id. */
-  readonly key: string;
+  /** The record's partition key — the pump, or the shard id — and the key of its open record and send queue. */
   readonly partitionKey: string;
   readonly pkBytes: number;
   readonly explicitHashKey?: string;
@@ -295,7 +294,7 @@ class OpenRecord {
     if (this.parts.length === 0 || this.builder === undefined) return;
     const data = Buffer.from(this.parts.length === 1 ? this.parts[0]! : this.parts.join('\n'), 'utf8');
     if (!this.builder.tryAdd(this.partsPump, data)) {
-      throw new Error(`internal: KPL packing overflow for ${this.route.key} (${this.builder.size}+${data.length} > ${this.builder.maxBytes})`);
+      throw new Error(`internal: KPL packing overflow for ${this.route.partitionKey} (${this.builder.size}+${data.length} > ${this.builder.maxBytes})`);
     }
     this.userRecords++;
     this.parts = [];
@@ -449,7 +448,6 @@ export class Producer {
       shards.map((shard) => [
         shard.shardId,
         {
-          key: shard.shardId,
           partitionKey: shard.shardId,
           pkBytes: Buffer.byteLength(shard.shardId, 'utf8'),
           explicitHashKey: shard.startingHashKey.toString(10),
@@ -466,7 +464,7 @@ export class Producer {
       if (this.routes.size >= 100_000) this.routes.clear();
       route =
         this.shards === undefined
-          ? { key: pump, partitionKey: pump, pkBytes: Buffer.byteLength(pump, 'utf8') }
+          ? { partitionKey: pump, pkBytes: Buffer.byteLength(pump, 'utf8') }
           : this.shardRoutes.get(shardOf(this.shards, hashKeyOf(pump)).shardId)!;
       this.routes.set(pump, route);
     }
@@ -524,7 +522,7 @@ export class Producer {
       pump = outcome.reading.pump;
     }
     const route = this.routeOf(pump);
-    const key = route.key;
+    const key = route.partitionKey;
     const lineBytes = Buffer.byteLength(line, 'utf8');
     let rec = this.open.get(key);
     if (rec === undefined || !this.tryAppend(rec, pump, line, lineBytes, source, lineNumber)) {
@@ -595,7 +593,7 @@ export class Producer {
 
   private newOpen(route: Route, source: string, line: number): OpenRecord {
     const rec = new OpenRecord(route, this.recordBytes, this.groupBytes, this.format === 'kpl', Date.now(), source, line);
-    this.open.set(route.key, rec);
+    this.open.set(route.partitionKey, rec);
     this.openBytes += rec.size;
     this.scheduleLinger();
     return rec;
@@ -696,7 +694,7 @@ export class Producer {
         if (batch.length === PUT_RECORDS_MAX_RECORDS) break;
       }
       if (batch.length === 0) break;
-      for (const rec of batch) this.waiting.delete(rec.route.key);
+      for (const rec of batch) this.waiting.delete(rec.route.partitionKey);
       this.callsInFlight++;
       void this.send(batch);
     }
@@ -775,7 +773,7 @@ export class Producer {
     } finally {
       this.callsInFlight--;
       for (const rec of batch) {
-        if (this.queues.has(rec.route.key)) this.waiting.add(rec.route.key);
+        if (this.queues.has(rec.route.partitionKey)) this.waiting.add(rec.route.partitionKey);
       }
       this.kick();
       this.notify();
@@ -793,7 +791,7 @@ export class Producer {
   }
 
   private dequeue(rec: SealedRecord): void {
-    const key = rec.route.key;
+    const key = rec.route.partitionKey;
     const queue = this.queues.get(key)!;
     if (queue[0] !== rec) throw new Error(`internal: record of ${key} acknowledged out of order`);
     queue.shift();
