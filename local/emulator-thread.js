@@ -10,26 +10,40 @@ const { parentPort, workerData } = require('node:worker_threads');
 require('tsx/cjs');
 
 const { threadPreload = [], ...options } = workerData;
-try {
-  for (const file of threadPreload) require(file);
-} catch (e) {
-  parentPort.postMessage({ error: `cannot load ${threadPreload.join(', ')} in the emulator thread: ${e && e.message ? e.message : String(e)}` });
-  throw e;
-}
-const { startEmulators } = require('./emulators.ts');
+const messageOf = (e) => (e && e.message ? e.message : String(e));
 
-startEmulators(options).then(
-  (emulators) => {
-    parentPort.on('message', (message) => {
-      if (message !== 'stop') return;
-      emulators.stop().then(
-        () => parentPort.postMessage({ stopped: true }),
-        () => parentPort.postMessage({ stopped: true }),
-      );
-    });
-    parentPort.postMessage({
-      ready: { kinesisEndpoint: emulators.kinesisEndpoint, dynamodbEndpoint: emulators.dynamodbEndpoint, storage: emulators.storage },
-    });
-  },
-  (e) => parentPort.postMessage({ error: e && e.message ? e.message : String(e) }),
-);
+/**
+ * Loads the preload modules; on failure posts one `{ error }` naming them and answers false. No rethrow: the thread's
+ * uncaught error would race that message to the parent and could arrive first, without the file names.
+ */
+function preload() {
+  try {
+    for (const file of threadPreload) require(file);
+    return true;
+  } catch (e) {
+    parentPort.postMessage({ error: `cannot load ${threadPreload.join(', ')} in the emulator thread: ${messageOf(e)}` });
+    return false;
+  }
+}
+
+if (preload()) start();
+
+function start() {
+  const { startEmulators } = require('./emulators.ts');
+
+  startEmulators(options).then(
+    (emulators) => {
+      parentPort.on('message', (message) => {
+        if (message !== 'stop') return;
+        emulators.stop().then(
+          () => parentPort.postMessage({ stopped: true }),
+          () => parentPort.postMessage({ stopped: true }),
+        );
+      });
+      parentPort.postMessage({
+        ready: { kinesisEndpoint: emulators.kinesisEndpoint, dynamodbEndpoint: emulators.dynamodbEndpoint, storage: emulators.storage },
+      });
+    },
+    (e) => parentPort.postMessage({ error: messageOf(e) }),
+  );
+}
