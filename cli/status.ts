@@ -2,11 +2,12 @@
  * `wellwatch status` — how far the consumer is behind the stream.
  *
  * Local mode knows exactly: its event-source runner keeps a checkpoint per shard and serves the backlog (records
- * pushed but not yet processed) at `GET /api/status`. In AWS the honest number is the consumer's
- * `IteratorAgeMilliseconds`, a CloudWatch metric of the event-source mapping shown on the stack's dashboard; the
- * Kinesis API alone cannot tell how far a Lambda consumer has read, so this command lists the shards and says so.
+ * pushed but not yet processed) at `GET /api/status`. In AWS the Kinesis API alone cannot tell how far a Lambda
+ * consumer has read: this command lists the shards and adds the stream's iterator age from CloudWatch (the consumer's
+ * lag in time) and the depth of the dead-letter and failed-batch queues (see consumer-health.ts).
  */
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { consumerHealth, describeHealth, type HealthClients } from './consumer-health';
 import { listShards } from './shard-map';
 import { NAMES } from '../lambdas/config';
 import { WellwatchError } from '../lambdas/core/errors';
@@ -110,8 +111,9 @@ const HELP = `usage: wellwatch status [--local [--data-dir DIR]] [--format text|
 Shows how far the consumer is behind the stream.
   local mode  per shard: the last processed sequence number (checkpoint) and the backlog
               (records pushed but not yet processed), and totals.
-  AWS         the stream's shards and their state. The backlog of the Lambda consumer is its iterator
-              age, a CloudWatch metric: see the Wellwatch dashboard's iterator-age widget.
+  AWS         the stream's shards and their state; the consumer's lag (the stream's iterator age in
+              CloudWatch, newest minute of the last 15); messages waiting in the dead-letter and
+              failed-batch queues. A lookup the credentials may not make is shown as unavailable.
 
   --format text|json   output format (default text)`;
 
@@ -137,9 +139,10 @@ async function localStatus(target: Target, format: string, io: CliIO): Promise<n
   return 0;
 }
 
-const BACKLOG_NOTE = 'backlog: not visible through the Kinesis API; see the consumer iterator age on the Wellwatch CloudWatch dashboard';
+const BACKLOG_NOTE =
+  "backlog in records: not visible through the Kinesis API; the consumer lag (the stream's iterator age, also on the Wellwatch CloudWatch dashboard) is the backlog as a time";
 
-async function awsStatus(target: Target, format: string, io: CliIO): Promise<number> {
+async function awsStatus(target: Target, format: string, io: CliIO, clients: HealthClients): Promise<number> {
   const cfg = target.config;
   const client = kinesisClient(cfg, { maxAttempts: 2 });
   try {
@@ -149,7 +152,7 @@ async function awsStatus(target: Target, format: string, io: CliIO): Promise<num
     } catch (e) {
       throw streamError(e, target);
     }
-    const shards = await listShards(client, cfg.streamName);
+    const [shards, health] = await Promise.all([listShards(client, cfg.streamName), consumerHealth(cfg, clients)]);
     const rows = shards.map((s) => ({
       shardId: s.ShardId ?? '?',
       state: s.SequenceNumberRange?.EndingSequenceNumber ? 'closed' : 'open',
@@ -170,6 +173,8 @@ async function awsStatus(target: Target, format: string, io: CliIO): Promise<num
             openShards: summary?.OpenShardCount,
             consumers: summary?.ConsumerCount,
             shards: rows,
+            consumerLag: health.lag,
+            queues: health.queues,
             backlog: null,
             note: BACKLOG_NOTE,
           },
@@ -188,6 +193,7 @@ async function awsStatus(target: Target, format: string, io: CliIO): Promise<num
     io.out(`stream ${cfg.streamName} in ${cfg.region}: ${facts.join(', ')}`);
     io.out(`${pad('shard', 22)}  ${pad('state', 6)}  starting sequence number`);
     for (const r of rows) io.out(`${pad(r.shardId, 22)}  ${pad(r.state, 6)}  ${r.startingSequenceNumber ?? '?'}`);
+    for (const line of describeHealth(health)) io.out(line);
     io.out(BACKLOG_NOTE);
     return 0;
   } finally {
@@ -224,12 +230,12 @@ export function streamError(e: unknown, target: Target): unknown {
 }
 
 /**
- * Runs `wellwatch status`.
+ * Runs `wellwatch status`. `clients` replaces the CloudWatch and SQS clients of AWS mode (tests).
  *
  * @example
  * await statusCommand(['--local', '--format', 'json'], processIO());
  */
-export async function statusCommand(argv: string[], io: CliIO): Promise<number> {
+export async function statusCommand(argv: string[], io: CliIO, clients: HealthClients = {}): Promise<number> {
   const { values } = parseCommandArgs('status', argv, {
     ...TARGET_OPTIONS,
     format: { type: 'string' },
@@ -242,5 +248,5 @@ export async function statusCommand(argv: string[], io: CliIO): Promise<number> 
   const format = (values.format as string | undefined) ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got "${format}"`);
   const target = resolveTarget(targetFlags(values));
-  return target.mode === 'local' ? localStatus(target, format, io) : awsStatus(target, format, io);
+  return target.mode === 'local' ? localStatus(target, format, io) : awsStatus(target, format, io, clients);
 }

@@ -62,7 +62,14 @@ function handler(options: ClientOptions): NodeHttpHandler {
   });
 }
 
-function common(cfg: WellwatchConfig, endpoint: string | undefined, options: ClientOptions, defaultAttempts: number) {
+/**
+ * Settings every client of ours gets: region, bounded attempts, the HTTP/1.1 handler with timeouts, and for an
+ * emulator endpoint dummy credentials. For clients built outside this module (the CLI's CloudWatch client).
+ *
+ * @example
+ * const cw = new CloudWatchClient(clientSettings(cfg, undefined, { maxAttempts: 2 }));
+ */
+export function clientSettings(cfg: WellwatchConfig, endpoint: string | undefined, options: ClientOptions = {}, defaultAttempts = 3) {
   return {
     region: cfg.region,
     maxAttempts: options.maxAttempts ?? defaultAttempts,
@@ -82,7 +89,7 @@ function common(cfg: WellwatchConfig, endpoint: string | undefined, options: Cli
  * const ddb = dynamoClient(loadConfig({ endpoints: { dynamodb: 'http://127.0.0.1:4567' } }));
  */
 export function dynamoClient(cfg: WellwatchConfig, options: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(common(cfg, cfg.endpoints.dynamodb, options, 2));
+  return new DynamoDBClient(clientSettings(cfg, cfg.endpoints.dynamodb, options, 2));
 }
 
 /**
@@ -92,7 +99,7 @@ export function dynamoClient(cfg: WellwatchConfig, options: ClientOptions = {}):
  * const kinesis = kinesisClient(loadConfig());
  */
 export function kinesisClient(cfg: WellwatchConfig, options: ClientOptions = {}): KinesisClient {
-  return new KinesisClient(common(cfg, cfg.endpoints.kinesis, options, 3));
+  return new KinesisClient(clientSettings(cfg, cfg.endpoints.kinesis, options, 3));
 }
 
 /**
@@ -102,5 +109,5 @@ export function kinesisClient(cfg: WellwatchConfig, options: ClientOptions = {})
  * const sqs = sqsClient(loadConfig());
  */
 export function sqsClient(cfg: WellwatchConfig, options: ClientOptions = {}): SQSClient {
-  return new SQSClient(common(cfg, cfg.endpoints.sqs, options, 3));
+  return new SQSClient(clientSettings(cfg, cfg.endpoints.sqs, options, 3));
 }

@@ -1,6 +1,7 @@
 /**
  * `wellwatch status`: local mode's per-shard checkpoint and backlog (from its HTTP API), and in AWS mode the stream's
- * shards read through the Kinesis API of a real kinesalite, with the honest note about where the backlog lives.
+ * shards read through the Kinesis API of a real kinesalite, plus the consumer's lag and queue depths (CloudWatch and
+ * SQS have no emulator here: without injected clients they are skipped, never asked in AWS; with fakes they print).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -10,6 +11,7 @@ import * as path from 'node:path';
 import { ENV } from '../../lambdas/config';
 import { bufferedIO } from '../../cli/io';
 import { fetchLocalStatus, statusCommand, totalBacklog, waitForLocalIdle } from '../../cli/status';
+import type { Sender } from '../../cli/consumer-health';
 import { writeLocalInfo } from '../../local/discovery';
 import { createStream, startKinesalite, type KinesaliteHandle } from '../helpers/kinesalite';
 
@@ -141,7 +143,7 @@ describe('wellwatch status (AWS mode, Kinesis API of kinesalite)', () => {
     await k?.close();
   });
 
-  it('lists the shards and their state and says where the backlog is', async () => {
+  it('lists the shards and their state; with emulator endpoints it does not ask CloudWatch or SQS', async () => {
     const io = bufferedIO();
     expect(await statusCommand(['--stream', 'status-test'], io)).toBe(0);
     expect(io.outLines[0]).toBe('stream status-test in us-east-1: ACTIVE, 3 open shards, retention 24 h');
@@ -150,7 +152,40 @@ describe('wellwatch status (AWS mode, Kinesis API of kinesalite)', () => {
       ['shardId-000000000001', 'open'],
       ['shardId-000000000002', 'open'],
     ]);
-    expect(io.outLines[5]).toMatch(/^backlog: not visible through the Kinesis API; see the consumer iterator age on the Wellwatch CloudWatch dashboard$/);
+    expect(io.outLines.slice(5)).toEqual([
+      'consumer lag: unavailable (not asked: the other services are emulators and CloudWatch has no endpoint override)',
+      'bad lines: unavailable for wellwatch-dead-letters (not asked: the other services are emulators and SQS has no endpoint override)',
+      'failed batches: unavailable for wellwatch-failed-batches (not asked: the other services are emulators and SQS has no endpoint override)',
+      expect.stringMatching(/^backlog in records: not visible through the Kinesis API; the consumer lag \(the stream's iterator age/),
+    ]);
+  });
+
+  it('adds the consumer lag and queue depths from CloudWatch and SQS', async () => {
+    const asked: string[] = [];
+    const cloudWatch: Sender = {
+      send: async (c) => {
+        asked.push(c.constructor.name);
+        return { MetricDataResults: [{ Id: 'age', Timestamps: [new Date('2026-11-24T10:04:00Z'), new Date('2026-11-24T10:05:00Z')], Values: [900, 2500] }] };
+      },
+    };
+    const sqs: Sender = {
+      send: async (c) => {
+        asked.push(c.constructor.name);
+        const input = (c as { input: { QueueName?: string; QueueUrl?: string } }).input;
+        if (input.QueueName) return { QueueUrl: `https://sqs.example/${input.QueueName}` };
+        return input.QueueUrl!.endsWith('dead-letters')
+          ? { Attributes: { ApproximateNumberOfMessages: '1234', ApproximateNumberOfMessagesNotVisible: '2' } }
+          : { Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } };
+      },
+    };
+    const io = bufferedIO();
+    expect(await statusCommand(['--stream', 'status-test'], io, { cloudWatch, sqs })).toBe(0);
+    expect(io.outLines.slice(5, 8)).toEqual([
+      'consumer lag: 2.5s (iterator age, max of the minute from 2026-11-24T10:05:00.000Z)',
+      'bad lines: 1,234 waiting in wellwatch-dead-letters, 2 being received',
+      'failed batches: 0 waiting in wellwatch-failed-batches',
+    ]);
+    expect(asked.sort()).toEqual(['GetMetricDataCommand', 'GetQueueAttributesCommand', 'GetQueueAttributesCommand', 'GetQueueUrlCommand', 'GetQueueUrlCommand']);
   });
 
   it('prints JSON with backlog null and the note', async () => {
@@ -159,6 +194,8 @@ describe('wellwatch status (AWS mode, Kinesis API of kinesalite)', () => {
     expect(await statusCommand(['--stream', 'status-json', '--format', 'json'], io)).toBe(0);
     const s = JSON.parse(io.outLines.join('\n'));
     expect(s).toMatchObject({ mode: 'aws', stream: 'status-json', status: 'ACTIVE', openShards: 2, backlog: null });
+    expect(s.consumerLag).toEqual({ unavailable: expect.stringMatching(/^not asked/) });
+    expect(s.queues.map((q: { queue: string }) => q.queue)).toEqual(['wellwatch-dead-letters', 'wellwatch-failed-batches']);
     expect(s.shards.map((x: { shardId: string; state: string }) => [x.shardId, x.state])).toEqual([
       ['shardId-000000000000', 'open'],
       ['shardId-000000000001', 'open'],
