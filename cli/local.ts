@@ -56,7 +56,7 @@ export async function localCommand(argv: string[], io: CliIO): Promise<number> {
   io.out(`  push with        npx wellwatch push sample-data/readings-10-pumps-5-days.csv --local${values['data-dir'] ? ` --data-dir ${values['data-dir']}` : ''} --wait`);
   io.out('Ctrl-C to stop.');
   const sig = await untilSignal();
-  io.err(`${sig}: stopping local mode after the batch in progress (Ctrl-C again to quit at once: records not checkpointed are processed again on the next start)…`);
+  io.err(`${sig}: stopping local mode; a batch in progress stops at its next write and keeps what it finished (Ctrl-C again to quit at once: records not checkpointed are processed again on the next start)…`);
   await runtime.stop();
   return 0;
 }

@@ -109,6 +109,20 @@ export const SCHEDULE = {
   pending: { minute: '30', hour: '*' },
 } as const;
 
+/**
+ * When the consumer cuts a batch short. Near its timeout an invocation stops starting reading writes and returns the
+ * first unwritten record as its batch item failure, so Lambda (or local mode, on Ctrl-C) resumes from there instead
+ * of killing the invocation and redoing the whole batch. The reserve covers one DynamoDB request in flight (10 s
+ * request timeout, see store/clients.ts) plus the catalog markers and metrics; it never exceeds a quarter of the
+ * time the invocation started with, so a short timeout still makes progress.
+ */
+export const CONSUMER_DEADLINE = {
+  /** Milliseconds kept in hand before the timeout. */
+  reserveMs: 12_000,
+  /** Largest share of the invocation's starting time the reserve may take. */
+  maxReserveShare: 0.25,
+} as const;
+
 /** Limits of the input format and of the AWS services we write to. */
 export const LIMITS = {
   /** A CSV line longer than this (bytes, UTF-8) is rejected. */

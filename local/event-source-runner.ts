@@ -43,6 +43,9 @@ export type KinesisBatchHandler = (event: KinesisStreamEvent, context: Context) 
 /** Lambda's synchronous invocation payload limit; the mapping cuts batches to fit. */
 export const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
+/** Lambda's longest function timeout: what an invocation's context starts with locally. */
+export const LAMBDA_MAX_TIMEOUT_MS = 900_000;
+
 /** Account id used in the ARNs of local events. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
@@ -380,7 +383,10 @@ export class EventSourceRunner {
     this.refreshTimer.unref();
   }
 
-  /** Stops polling, lets an in-flight invocation finish, and flushes the checkpoints. Idempotent. */
+  /**
+   * Stops polling, tells an in-flight invocation its time is up (its context answers 0 remaining, so the consumer cuts
+   * the batch short), keeps the part it finished, and flushes the checkpoints. Idempotent.
+   */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.stopping = true;
@@ -754,6 +760,7 @@ export class EventSourceRunner {
 
   private context(): Context {
     const requestId = randomUUID();
+    const deadline = Date.now() + LAMBDA_MAX_TIMEOUT_MS;
     const fail = (): void => undefined;
     return {
       callbackWaitsForEmptyEventLoop: true,
@@ -764,7 +771,9 @@ export class EventSourceRunner {
       awsRequestId: requestId,
       logGroupName: `/aws/lambda/${this.functionName}`,
       logStreamName: `local/${requestId}`,
-      getRemainingTimeInMillis: () => 900_000,
+      // Lambda's longest timeout; a stop makes it 0 so the consumer cuts its batch short (CONSUMER_DEADLINE) and the
+      // stop does not wait for a large batch to finish.
+      getRemainingTimeInMillis: () => (this.stopping ? 0 : Math.max(0, deadline - Date.now())),
       done: fail,
       fail,
       succeed: fail,
@@ -833,6 +842,13 @@ export class EventSourceRunner {
         return;
       }
 
+      if (this.stopping) {
+        // Stopping (the consumer cut the batch short, or it failed): keep what is done, leave the rest for the next
+        // start, which reads from the checkpoint. Not a failure: nothing is retried, bisected or discarded.
+        if (failedAt > 0) await this.complete(s, failedAt);
+        this.log(`event source: ${s.shardId}: stopping with ${size - failedAt} of ${size} records of the batch left for the next start`);
+        return;
+      }
       this.counters.failures++;
       s.lastError = error;
       if (failedAt > 0) {

@@ -8,13 +8,16 @@
  *    a pending marker also sees the readings behind it;
  * 4. report, as a partial batch response, the first record (in event order) with anything not durably handled.
  *
+ * Near the invocation's timeout (see CONSUMER_DEADLINE) step 2 stops starting writes; the unwritten readings count as
+ * not handled, so the batch ends with progress kept instead of a timeout that redoes all of it.
+ *
  * Lambda then retries from that record; every write is an idempotent put (same reading, same key, same item), so
  * re-processing the records after it is harmless. Bad lines never fail a batch: they are delivered as dead letters.
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
+import { CONSUMER_DEADLINE, METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
 import { decodeBase64Strict, ingestRecord, invalidBase64Letter, summariseBatch } from '../core/ingest';
 import { createMetrics } from '../core/metrics';
 import { parseUtcOffset } from '../core/parse-reading';
@@ -60,6 +63,21 @@ function shardOf(eventID: string | undefined): string | undefined {
   if (!eventID) return undefined;
   const colon = eventID.indexOf(':');
   return colon < 0 ? eventID : eventID.slice(0, colon);
+}
+
+/**
+ * A check that answers true once `context` has less than the reserve left (see {@link CONSUMER_DEADLINE}); it stays
+ * true once it has been. Undefined without a usable context (direct calls in tests and tools): never cut short.
+ *
+ * @example
+ * const nearDeadline = deadlineCheck(context); if (nearDeadline?.()) { ... }
+ */
+export function deadlineCheck(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): (() => boolean) | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return undefined;
+  const reserve = Math.min(CONSUMER_DEADLINE.reserveMs, remaining * CONSUMER_DEADLINE.maxReserveShare);
+  let reached = false;
+  return () => (reached ||= context!.getRemainingTimeInMillis() < reserve);
 }
 
 /**
@@ -125,12 +143,24 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       if (recordIndex < firstFailed) firstFailed = recordIndex;
     };
 
+    const nearDeadline = deadlineCheck(context);
+    let cutShort = false;
     try {
       // 2. Readings and dead letters, concurrently.
-      const [written, delivered] = await Promise.all([readingStore.put(readings), sink.send(letters)]);
+      const [written, delivered] = await Promise.all([readingStore.put(readings, nearDeadline ? { stopWhen: nearDeadline } : {}), sink.send(letters)]);
       const failedReadings = new Set(written.failed);
       for (const i of written.failed) fail(origin[i]!);
-      if (written.failed.length > 0) {
+      cutShort = written.failed.length > 0 && nearDeadline !== undefined && nearDeadline();
+      if (cutShort) {
+        logLine('WARN', 'batch cut short near the invocation deadline', {
+          remainingMs: context!.getRemainingTimeInMillis(),
+          unwritten: written.failed.length,
+          of: readings.length,
+          resumeAtRecord: firstFailed,
+          records: records.length,
+          requestId,
+        });
+      } else if (written.failed.length > 0) {
         logLine('ERROR', 'readings not written after retries', {
           table: readingStore.table,
           failed: written.failed.length,
@@ -208,7 +238,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       fail(0);
     }
 
-    if (firstFailed !== Infinity) metrics.count('BatchFailures', 1);
+    if (firstFailed !== Infinity) metrics.count(cutShort ? 'BatchCutShort' : 'BatchFailures', 1);
     metrics.flush();
     if (firstFailed === Infinity) return { batchItemFailures: [] };
     return { batchItemFailures: [{ itemIdentifier: records[firstFailed]!.kinesis.sequenceNumber }] };

@@ -17,6 +17,14 @@ export interface WriteItemsOptions extends RetryOptions {
   readonly concurrency?: number;
   /** Called before each retry, e.g. to log throttling. @default - nothing */
   readonly onRetry?: (info: RetryInfo) => void;
+  /**
+   * Asked before every request (first attempts and retries): once it answers true no new request starts, and the
+   * items not yet written are reported failed with the reason "stopped". Requests in flight finish. The consumer
+   * passes "the invocation is near its timeout", so it returns progress instead of being killed mid-batch.
+   *
+   * @default - never stop
+   */
+  readonly stopWhen?: () => boolean;
 }
 
 /** What a retry is about, for logs and metrics. */
@@ -100,7 +108,7 @@ function chunk(items: readonly Item[]): Chunk[] {
  * Chunks run with at most `concurrency` requests in flight. Each chunk gets `maxAttempts` attempts; after a
  * partial success only the `UnprocessedItems` are sent again, after a retryable error (throttling, 5xx, timeout,
  * network) the whole remainder is. A non-retryable error (validation, missing table) fails the chunk at once.
- * Never throws for write failures: the caller decides what a failed index means.
+ * `stopWhen` ends the run early, reporting what is unwritten. Never throws for write failures: the caller decides what a failed index means.
  *
  * @example
  * const { failed } = await writeItems(ddb, cfg.readingsTable, readings.map((r) => readingItem(r)), {
@@ -118,12 +126,26 @@ export async function writeItems(
   const failed: number[] = [];
   let retries = 0;
   let lastError: string | undefined;
+  let stopped = false;
+  const failPending = (pending: readonly WriteRequest[], indexOf: ReadonlyMap<string, number[]>): void => {
+    for (const request of pending) {
+      const item = request.PutRequest?.Item;
+      for (const index of (item && indexOf.get(itemKey(item))) ?? []) failed.push(index);
+    }
+  };
 
   const writeChunk = async (c: Chunk): Promise<void> => {
     const indexOf = new Map<string, number[]>();
     c.items.forEach((item, i) => indexOf.set(itemKey(item), c.indexes[i]!));
     let pending: WriteRequest[] = c.items.map((item) => ({ PutRequest: { Item: item as Record<string, AttributeValue> } }));
     let attempt = 0;
+    let lastReason: string | undefined;
+    const stop = (): void => {
+      stopped = true;
+      if (lastReason !== undefined) lastError = `${lastReason} after ${attempt} attempt${attempt === 1 ? '' : 's'}`;
+      failPending(pending, indexOf);
+    };
+    if (options.stopWhen?.()) return stop();
     while (pending.length > 0) {
       attempt++;
       let reason: string;
@@ -140,20 +162,21 @@ export async function writeItems(
       if (pending.length === 0) return;
       if (fatal || attempt >= retry.maxAttempts) {
         lastError = `${reason} after ${attempt} attempt${attempt === 1 ? '' : 's'}`;
-        for (const request of pending) {
-          const item = request.PutRequest?.Item;
-          for (const index of (item && indexOf.get(itemKey(item))) ?? []) failed.push(index);
-        }
+        failPending(pending, indexOf);
         return;
       }
+      lastReason = reason;
+      if (options.stopWhen?.()) return stop();
       const delayMs = backoffDelay(attempt, retry);
       retries++;
       options.onRetry?.({ table, attempt, pending: pending.length, reason, delayMs });
       await retry.sleep(delayMs);
+      if (options.stopWhen?.()) return stop();
     }
   };
 
   await runPool(chunk(items), options.concurrency ?? 8, writeChunk);
   failed.sort((a, b) => a - b);
+  if (stopped) lastError = lastError === undefined ? 'stopped: stopWhen answered true' : `${lastError}; then stopped: stopWhen answered true`;
   return lastError === undefined ? { failed, retries } : { failed, retries, lastError };
 }

@@ -13,8 +13,11 @@ import { queryAll } from './paginate';
 export interface ReadingStore {
   /** Name of the table. */
   readonly table: string;
-  /** Puts readings (idempotent: same reading, same key, same item); reports indexes not written. */
-  put(readings: readonly EvaluatedReading[]): Promise<WriteItemsResult>;
+  /**
+   * Puts readings (idempotent: same reading, same key, same item); reports indexes not written. `options.stopWhen`
+   * ends early (see {@link WriteItemsOptions.stopWhen}).
+   */
+  put(readings: readonly EvaluatedReading[], options?: Pick<WriteItemsOptions, 'stopWhen'>): Promise<WriteItemsResult>;
   /** Streams the measures of every reading of one pump-day (strongly consistent, measures group only). */
   dayValues(pump: string, day: string): AsyncGenerator<MeasureValues>;
 }
@@ -53,9 +56,9 @@ export function createReadingStore(client: DynamoDBClient, cfg: WellwatchConfig,
   const retention = cfg.retentionDays;
   return {
     table,
-    put(readings) {
+    put(readings, options) {
       const items = readings.map((r) => readingItem(r, retention > 0 ? ttlFor(r.ts, retention) : undefined));
-      return writeItems(client, table, items, writeOptions);
+      return writeItems(client, table, items, options?.stopWhen ? { ...writeOptions, stopWhen: options.stopWhen } : writeOptions);
     },
     async *dayValues(pump, day) {
       const items = queryAll(client, {

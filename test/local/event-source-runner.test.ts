@@ -298,6 +298,39 @@ describe('EventSourceRunner', () => {
     expect(c.calls.flatMap(decode)).toHaveLength(15);
   });
 
+  it('on stop, tells the in-flight handler its time is up and keeps the part of the batch it finished', async () => {
+    const stream = await newStream(1);
+    const file = path.join(dir, `checkpoints-${stream}.json`);
+    const sent = await put(stream, texts('s', 10));
+    const remainingSeen: number[] = [];
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let calls = 0;
+    // A slow consumer: waits until its time is up, then reports everything from record 4 on as not done.
+    const handler: KinesisBatchHandler = async (event, context) => {
+      if (++calls > 1) return undefined;
+      remainingSeen.push(context.getRemainingTimeInMillis());
+      entered();
+      while (context.getRemainingTimeInMillis() > 0) await new Promise((r) => setTimeout(r, 5));
+      remainingSeen.push(context.getRemainingTimeInMillis());
+      return { batchItemFailures: [{ itemIdentifier: event.Records[4]!.kinesis.sequenceNumber }] };
+    };
+    const runner = await run(stream, handler, { checkpoints: new CheckpointStore({ file }), settings: { batchSize: 100 } });
+    await inside;
+    await runner.stop();
+    expect(remainingSeen[0]).toBeGreaterThan(800_000); // Lambda's longest timeout, counting down
+    expect(remainingSeen[1]).toBe(0);
+    expect(runner.counters.failures).toBe(0);
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(saved.streams[stream].shards['shardId-000000000000'].sequenceNumber).toBe(sent[3]!.sequenceNumber);
+
+    // The next start resumes at record 4.
+    const next = recorder();
+    const again = await run(stream, next.handler, { checkpoints: new CheckpointStore({ file }), settings: { batchSize: 100 } });
+    await again.waitForIdle({ timeoutMs: 30_000 });
+    expect(next.calls.flatMap(decode)).toEqual(texts('s', 10).map((t) => t.text).slice(4));
+  });
+
   it('discards checkpoints of a stream that was re-created', () => {
     const file = path.join(dir, 'recreated.json');
     const a = new CheckpointStore({ file });

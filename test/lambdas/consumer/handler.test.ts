@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BatchWriteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import type { KinesisStreamEvent } from 'aws-lambda';
-import { createConsumerHandler, type ConsumerDeps } from '../../../lambdas/consumer/handler';
+import type { Context, KinesisStreamEvent } from 'aws-lambda';
+import { createConsumerHandler, deadlineCheck, type ConsumerDeps } from '../../../lambdas/consumer/handler';
 import type { WellwatchConfig } from '../../../lambdas/config';
 import { readingKey, ttlFor } from '../../../lambdas/core/keys';
 import { aggregate } from '../../../lambdas/core/kpl';
@@ -208,6 +208,55 @@ describe('consumer handler', () => {
       'BRAVO#2014-03-10 00:05:00',
     ]);
     expect(await collect(listPumps(db.client, db.cfg, '2014-03-10'))).toEqual(['ALPHA', 'BRAVO']);
+  });
+
+  it('cuts a batch short near the invocation deadline and resumes exactly where it stopped', async () => {
+    await setup({ writeConcurrency: 1 });
+    let remainingMs = 60_000;
+    let approach = true;
+    const context = { getRemainingTimeInMillis: () => remainingMs } as Context;
+    intercept(db.client, async (command, next) => {
+      const out = await next(command);
+      // The deadline approaches while the first chunk of readings is being written (first invocation only).
+      if (approach && command instanceof BatchWriteItemCommand && command.input.RequestItems?.[db.cfg.readingsTable]) remainingMs = 5_000;
+      return out;
+    });
+    const event = kinesisEvent(Array.from({ length: 100 }, (_, i) => ({ data: line('ALPHA', '2014-03-10', i + 1, 50) })));
+    const consume = consumer('2014-03-10T12:00:00Z');
+    expect(await consume(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[25]!.kinesis.sequenceNumber }] });
+    expect(await scanTable(db.client, db.cfg.readingsTable)).toHaveLength(25);
+    expect(captured.logs).toContainEqual(
+      expect.objectContaining({ level: 'WARN', message: 'batch cut short near the invocation deadline', unwritten: 75, of: 100, resumeAtRecord: 25 }),
+    );
+    expect(captured.logs.some((l) => l.level === 'ERROR')).toBe(false);
+    expect(metricValues(captured, 'BatchCutShort')).toEqual([1]);
+    expect(metricValues(captured, 'BatchFailures')).toEqual([]);
+    // The stored pump-day is in the catalog already (its first 25 readings are durable).
+    expect(await collect(listPumps(db.client, db.cfg, '2014-03-10'))).toEqual(['ALPHA']);
+
+    approach = false;
+    remainingMs = 60_000;
+    expect(await consume({ Records: event.Records.slice(25) }, context)).toEqual({ batchItemFailures: [] });
+    expect(await scanTable(db.client, db.cfg.readingsTable)).toHaveLength(100);
+  });
+
+  it('keeps at most a quarter of the starting time in reserve, and never cuts without a context', () => {
+    let remaining = 8_000;
+    const check = deadlineCheck({ getRemainingTimeInMillis: () => remaining })!;
+    remaining = 2_001;
+    expect(check()).toBe(false);
+    remaining = 1_999;
+    expect(check()).toBe(true);
+    remaining = 8_000;
+    expect(check()).toBe(true); // once reached, stays reached
+    remaining = 600_000;
+    const long = deadlineCheck({ getRemainingTimeInMillis: () => remaining })!;
+    remaining = 12_001;
+    expect(long()).toBe(false);
+    remaining = 11_999;
+    expect(long()).toBe(true);
+    expect(deadlineCheck(undefined)).toBeUndefined();
+    expect(deadlineCheck({} as Context)).toBeUndefined();
   });
 
   it('never fails the batch for bad lines', async () => {

@@ -154,6 +154,39 @@ describe('writeItems', () => {
     expect(result.failed).toEqual([0, 1, 2]);
   });
 
+  it('starts no request once stopWhen answers true and reports exactly the unwritten items', async () => {
+    let calls = 0;
+    intercept(db.client, (command, next) => {
+      if (command instanceof BatchWriteItemCommand) calls++;
+      return next(command);
+    });
+    const input = items(200);
+    // Sequential chunks of 25, one check before each: the third and later answer true, so 2 chunks (50 items) land.
+    let checks = 0;
+    const result = await writeItems(db.client, table, input, { concurrency: 1, stopWhen: () => ++checks > 2 });
+    expect(calls).toBe(2);
+    expect(result.failed).toEqual(input.map((_, i) => i).slice(50));
+    expect(result.lastError).toBe('stopped: stopWhen answered true');
+    const stored = await scanTable(db.client, table);
+    expect(stored.map((i) => Number(i.v!.N)).sort((a, b) => a - b)).toEqual(input.map((_, i) => i).slice(0, 50));
+  });
+
+  it('does not retry after stopWhen turns true, and names both the error and the stop', async () => {
+    let stop = false;
+    let calls = 0;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      stop = true; // the deadline passes while this request is in flight
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
+    });
+    const result = await writeItems(db.client, table, items(10), { maxAttempts: 5, stopWhen: () => stop, ...noSleep });
+    expect(calls).toBe(1);
+    expect(result.failed).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(result.lastError).toBe('ProvisionedThroughputExceededException: Rate exceeded after 1 attempt; then stopped: stopWhen answered true');
+    expect(result.retries).toBe(0);
+  });
+
   it('takes concurrency and retry settings from the configuration', () => {
     expect(writeOptionsFrom(db.cfg)).toEqual({
       concurrency: db.cfg.writeConcurrency,
