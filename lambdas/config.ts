@@ -99,6 +99,10 @@ export const METRIC_NAMES = {
   psiAvg: 'PsiAvg',
   floAvg: 'FloAvg',
   rollupRuns: 'RollupRuns',
+  /** Consumer batches that ended with a record to retry (a write failed after its retries). */
+  batchFailures: 'BatchFailures',
+  /** Consumer batches cut short near the invocation deadline (see CONSUMER_DEADLINE). */
+  batchCutShort: 'BatchCutShort',
 } as const;
 
 /** Rollup schedule (EventBridge cron expressions, UTC). */

@@ -126,6 +126,8 @@ export class Observability extends Construct {
       rollupInvocations: props.rollup.metricInvocations({ period, label: 'invocations' }),
       rollupErrors: props.rollup.metricErrors({ period, label: 'errors' }),
       rollupRuns: custom(METRIC_NAMES.rollupRuns, 'Sum', 'rollup runs'),
+      batchFailures: custom(METRIC_NAMES.batchFailures, 'Sum', 'batches failed'),
+      batchCutShort: custom(METRIC_NAMES.batchCutShort, 'Sum', 'batches cut short'),
       deadLetters: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period, label: 'dead letters' }),
       failedBatches: props.failedBatchQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period, label: 'failed batches' }),
     };
@@ -160,6 +162,7 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       graph('Rollup: invocations, errors, runs', [m.rollupInvocations, m.rollupErrors, m.rollupRuns]),
       graph('Queues: messages visible', [m.deadLetters, m.failedBatches]),
+      graph('Consumer: batches failed, cut short near the deadline', [m.batchFailures, m.batchCutShort]),
     );
 
     if (!alarmsOn) {

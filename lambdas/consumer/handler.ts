@@ -238,7 +238,8 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       fail(0);
     }
 
-    if (firstFailed !== Infinity) metrics.count(cutShort ? 'BatchCutShort' : 'BatchFailures', 1);
+    if (firstFailed !== Infinity && cutShort) metrics.count(METRIC_NAMES.batchCutShort, 1);
+    else if (firstFailed !== Infinity) metrics.count(METRIC_NAMES.batchFailures, 1);
     metrics.flush();
     if (firstFailed === Infinity) return { batchItemFailures: [] };
     return { batchItemFailures: [{ itemIdentifier: records[firstFailed]!.kinesis.sequenceNumber }] };
