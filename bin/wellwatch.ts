@@ -26,8 +26,9 @@ function usage(): string {
     '',
     ...lines,
     '',
-    'Every command targets AWS by default (region/credentials the usual SDK way) and local mode with --local',
-    '(found through --data-dir, default ./.wellwatch). `wellwatch <command> --help` for its options.',
+    'Every command targets AWS by default (region/credentials the usual SDK way; --deployment NAME for a stack',
+    'deployed with -c wellwatch:deployment=NAME) and local mode with --local (found through --data-dir, default',
+    './.wellwatch). `wellwatch <command> --help` for its options.',
   ].join('\n');
 }
 

@@ -13,7 +13,7 @@
  */
 import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandOutput } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { NAMES, type WellwatchConfig } from '../lambdas/config';
+import type { WellwatchConfig } from '../lambdas/config';
 import { clientSettings, isLocalEndpoint, sqsClient } from '../lambdas/store/clients';
 import { formatCount, formatDuration } from './progress';
 
@@ -151,8 +151,8 @@ export async function consumerHealth(cfg: WellwatchConfig, clients: HealthClient
       sqs = c;
     }
     const queues = [
-      { queue: NAMES.deadLetterQueue, purpose: 'bad lines', url: cfg.deadLetterUrl },
-      { queue: NAMES.failedBatchQueue, purpose: 'failed batches', url: undefined },
+      { queue: cfg.names.deadLetterQueue, purpose: 'bad lines', url: cfg.deadLetterUrl },
+      { queue: cfg.names.failedBatchQueue, purpose: 'failed batches', url: undefined },
     ];
     const [lag, ...depths] = await Promise.all([
       cloudWatch ? consumerLag(cloudWatch, cfg.streamName, now) : Promise.resolve<ConsumerLag>({ unavailable: cwSkip! }),

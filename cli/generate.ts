@@ -30,7 +30,7 @@ Load test: --send puts the readings straight into the stream (AWS, or --local) t
   --rate N        pace to N readings per second
   --duration D    stop sending after D: 90, 90s, 5m or 1h (default: until the generated days are sent)
   push's sending flags apply too: --format, --pack, --record-bytes, --linger, --concurrency, --max-attempts,
-  --quiet, --local [--data-dir DIR], --stream NAME, --region R
+  --quiet, --local [--data-dir DIR], --stream NAME, --region R, --deployment NAME
   e.g. wellwatch generate --send --local --pumps 10000 --seed 1 --rate 20000 --duration 60s`;
 
 /** Flags that only mean something with --send. */

@@ -51,7 +51,7 @@ Sends sensor CSV lines (files, .gz files, or - for stdin) into the Kinesis strea
   --wait                 local mode: wait until the consumer has processed everything
   --wait-timeout S       give up waiting after S seconds (default 300)
   --quiet                no progress and no summary (errors are still printed)
-  --local [--data-dir DIR], --stream NAME, --region R
+  --local [--data-dir DIR], --stream NAME, --region R, --deployment NAME
 
 Exit code 0 when every accepted reading was sent; 1 when some could not be; 2 for usage errors.
 Refused lines are reported (first ${SHOWN} with file:line and reason) and do not change the exit code.`;

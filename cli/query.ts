@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { NAMES } from '../lambdas/config';
 import { MEASURES, type DailyStats, type EvaluatedReading } from '../lambdas/core/types';
 import { READING_CSV_COLUMNS, STATS_CSV_COLUMNS, csvField, readingToCsvRow, statsToCsvRow } from '../lambdas/core/format';
 import { dynamoClient, sqsClient } from '../lambdas/store/clients';
@@ -28,7 +27,7 @@ const HELP = `usage: wellwatch query <readings|alerts|stats|deadletters> [option
 
   --format csv|json   output format (default csv)
   --local             query the running local mode (--data-dir DIR, default ./.wellwatch)
-  --region R, --readings-table, --stats-table, --catalog-table   AWS overrides`;
+  --deployment NAME, --region R, --readings-table, --stats-table, --catalog-table   AWS overrides`;
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z?$/;
@@ -89,7 +88,7 @@ async function* localDeadLetters(url: string, limit: number): AsyncGenerator<Rec
 
 async function* awsDeadLetters(config: Parameters<typeof sqsClient>[0], limit: number): AsyncGenerator<Record<string, unknown>> {
   const sqs = sqsClient(config);
-  const queueUrl = config.deadLetterUrl ?? (await sqs.send(new GetQueueUrlCommand({ QueueName: NAMES.deadLetterQueue }))).QueueUrl!;
+  const queueUrl = config.deadLetterUrl ?? (await sqs.send(new GetQueueUrlCommand({ QueueName: config.names.deadLetterQueue }))).QueueUrl!;
   // Peek without consuming: VisibilityTimeout 0 leaves every message on the queue.
   let n = 0;
   for (let empty = 0; n < limit && empty < 3; ) {

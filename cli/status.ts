@@ -106,7 +106,7 @@ export async function waitForLocalIdle(apiUrl: string, options: { timeoutMs: num
   }
 }
 
-const HELP = `usage: wellwatch status [--local [--data-dir DIR]] [--format text|json] [--stream NAME] [--region R]
+const HELP = `usage: wellwatch status [--local [--data-dir DIR]] [--format text|json] [--deployment NAME] [--stream NAME] [--region R]
 
 Shows how far the consumer is behind the stream.
   local mode  per shard: the last processed sequence number (checkpoint) and the backlog
@@ -187,7 +187,7 @@ async function awsStatus(target: Target, format: string, io: CliIO, clients: Hea
     const facts = [
       summary?.StreamStatus ?? 'status unknown',
       summary?.StreamModeDetails?.StreamMode,
-      `${summary?.OpenShardCount ?? rows.filter((r) => r.state === 'open').length} open shards`,
+      ((n) => `${n} open shard${n === 1 ? '' : 's'}`)(summary?.OpenShardCount ?? rows.filter((r) => r.state === 'open').length),
       summary?.RetentionPeriodHours !== undefined ? `retention ${summary.RetentionPeriodHours} h` : undefined,
     ].filter((f) => f !== undefined);
     io.out(`stream ${cfg.streamName} in ${cfg.region}: ${facts.join(', ')}`);

@@ -8,11 +8,14 @@
 import * as path from 'node:path';
 import { loadConfig, type WellwatchConfig } from '../lambdas/config';
 import { readLocalInfo, type LocalInfo } from '../local/discovery';
+import { UsageError } from './errors';
 
 /** Flags every command accepts. */
 export interface TargetFlags {
   readonly local?: boolean;
   readonly dataDir?: string;
+  /** AWS deployment name (see `deploymentNames`); the default for every resource name. */
+  readonly deployment?: string;
   readonly region?: string;
   readonly stream?: string;
   readonly readingsTable?: string;
@@ -35,6 +38,7 @@ export const DEFAULT_DATA_DIR = '.wellwatch';
 export const TARGET_OPTIONS = {
   local: { type: 'boolean' },
   'data-dir': { type: 'string' },
+  deployment: { type: 'string' },
   region: { type: 'string' },
   stream: { type: 'string' },
   'readings-table': { type: 'string' },
@@ -47,6 +51,7 @@ export function targetFlags(values: Record<string, unknown>): TargetFlags {
   return {
     local: values.local === true,
     dataDir: values['data-dir'] as string | undefined,
+    deployment: values.deployment as string | undefined,
     region: values.region as string | undefined,
     stream: values.stream as string | undefined,
     readingsTable: values['readings-table'] as string | undefined,
@@ -70,7 +75,10 @@ export function resolveTarget(flags: TargetFlags): Target {
     ...(flags.catalogTable ? { catalogTable: flags.catalogTable } : {}),
     ...(flags.region ? { region: flags.region } : {}),
   };
-  if (!flags.local) return { mode: 'aws', config: loadConfig(names) };
+  if (flags.deployment !== undefined && flags.local) {
+    throw new UsageError('--deployment names an AWS deployment; local mode has one, found through --data-dir');
+  }
+  if (!flags.local) return { mode: 'aws', config: loadConfig({ ...names, ...(flags.deployment !== undefined ? { deployment: flags.deployment } : {}) }) };
   const dataDir = path.resolve(flags.dataDir ?? DEFAULT_DATA_DIR);
   const local = readLocalInfo(dataDir);
   const config = loadConfig({

@@ -20,6 +20,48 @@ export const NAMES = {
   serviceName: 'wellwatch',
 } as const;
 
+/** What a deployment name may look like: it becomes part of table, stream, queue and stack names. */
+export const DEPLOYMENT_NAME_RE = /^[a-z][a-z0-9-]{0,19}$/;
+
+/** Physical names of one deployment's resources (see {@link deploymentNames}). */
+export type DeploymentNames = { readonly [K in Exclude<keyof typeof NAMES, 'metricNamespace'>]: string } & {
+  /** The deployment name, absent for the default deployment. */
+  readonly deployment?: string;
+};
+
+/**
+ * Names of a deployment's resources. Without a name: {@link NAMES} as they are (`Wellwatch`, `wellwatch-readings`…).
+ * With one, e.g. `staging`: `Wellwatch-staging`, `wellwatch-staging-readings`, `wellwatch-staging-dead-letters`…, and
+ * the metrics' `service` dimension `wellwatch-staging`, so several deployments share an account and region without
+ * sharing a table, a queue or a dashboard line.
+ *
+ * @throws ConfigError when the name does not match {@link DEPLOYMENT_NAME_RE}.
+ * @example
+ * deploymentNames('staging').readingsTable; // → 'wellwatch-staging-readings'
+ */
+export function deploymentNames(deployment?: string): DeploymentNames {
+  if (deployment === undefined || deployment === '') {
+    const { metricNamespace: _namespace, ...names } = NAMES;
+    return names;
+  }
+  if (!DEPLOYMENT_NAME_RE.test(deployment)) {
+    throw new ConfigError(`deployment name must be 1–20 characters of a-z, 0-9 and -, starting with a letter, got ${JSON.stringify(deployment)}`);
+  }
+  const prefix = `${NAMES.serviceName}-${deployment}`;
+  const suffix = (name: string) => `${prefix}${name.slice(NAMES.serviceName.length)}`;
+  return {
+    deployment,
+    stackName: `${NAMES.stackName}-${deployment}`,
+    streamName: suffix(NAMES.streamName),
+    readingsTable: suffix(NAMES.readingsTable),
+    statsTable: suffix(NAMES.statsTable),
+    catalogTable: suffix(NAMES.catalogTable),
+    deadLetterQueue: suffix(NAMES.deadLetterQueue),
+    failedBatchQueue: suffix(NAMES.failedBatchQueue),
+    serviceName: prefix,
+  };
+}
+
 /**
  * Key schema of every table and index. Attribute names are short because they are paid for on every item.
  *
@@ -145,6 +187,10 @@ export const LIMITS = {
 
 /** Runtime configuration of wellwatch, resolved once. */
 export interface WellwatchConfig {
+  /** Deployment name (several deployments per account and region); absent for the default one. */
+  readonly deployment?: string;
+  /** Names of the deployment's resources; the table and stream names below start from these. */
+  readonly names: DeploymentNames;
   readonly streamName: string;
   readonly readingsTable: string;
   readonly statsTable: string;
@@ -172,6 +218,8 @@ export interface WellwatchConfig {
 
 /** Environment variables read by {@link loadConfig}. */
 export const ENV = {
+  /** Deployment name: the default for every resource name (see deploymentNames). */
+  deployment: 'WELLWATCH_DEPLOYMENT',
   streamName: 'WELLWATCH_STREAM',
   readingsTable: 'WELLWATCH_READINGS_TABLE',
   statsTable: 'WELLWATCH_STATS_TABLE',
@@ -247,11 +295,14 @@ export function loadConfig(overrides: Partial<WellwatchConfig> = {}, env: NodeJS
   const offset = overrides.sourceUtcOffset ?? env[ENV.sourceUtcOffset] ?? '+00:00';
   if (!OFFSET_RE.test(offset)) throw new ConfigError(`sourceUtcOffset must look like +HH:MM or -HH:MM, got ${JSON.stringify(offset)}`);
   const rules = overrides.alertRules ?? (env[ENV.alertRules] ? parseAlertRules(env[ENV.alertRules]!) : DEFAULT_ALERT_RULES);
+  const names = deploymentNames(overrides.deployment ?? env[ENV.deployment]);
   return {
-    streamName: overrides.streamName ?? env[ENV.streamName] ?? NAMES.streamName,
-    readingsTable: overrides.readingsTable ?? env[ENV.readingsTable] ?? NAMES.readingsTable,
-    statsTable: overrides.statsTable ?? env[ENV.statsTable] ?? NAMES.statsTable,
-    catalogTable: overrides.catalogTable ?? env[ENV.catalogTable] ?? NAMES.catalogTable,
+    ...(names.deployment !== undefined ? { deployment: names.deployment } : {}),
+    names,
+    streamName: overrides.streamName ?? env[ENV.streamName] ?? names.streamName,
+    readingsTable: overrides.readingsTable ?? env[ENV.readingsTable] ?? names.readingsTable,
+    statsTable: overrides.statsTable ?? env[ENV.statsTable] ?? names.statsTable,
+    catalogTable: overrides.catalogTable ?? env[ENV.catalogTable] ?? names.catalogTable,
     deadLetterUrl: overrides.deadLetterUrl ?? env[ENV.deadLetterUrl],
     alertRules: rules,
     sourceUtcOffset: offset,

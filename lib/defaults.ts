@@ -77,6 +77,7 @@ export { METRIC_NAMES } from '../lambdas/config';
 
 /** CDK context keys read by `bin/app.ts` (`npx cdk synth -c wellwatch:shards=4`). */
 export const CONTEXT_KEYS = {
+  deployment: 'wellwatch:deployment',
   shards: 'wellwatch:shards',
   streamMode: 'wellwatch:streamMode',
   retentionHours: 'wellwatch:retentionHours',

@@ -48,6 +48,12 @@ export interface ObservabilityProps {
    */
   readonly dashboardName?: string;
   /**
+   * `service` dimension of the handlers' custom metrics (their deployment's `serviceName`).
+   *
+   * @default NAMES.serviceName (`wellwatch`)
+   */
+  readonly serviceName?: string;
+  /**
    * Create the alarms. Turn off only for throw-away stacks.
    *
    * @default true
@@ -104,7 +110,7 @@ export class Observability extends Construct {
       new cloudwatch.Metric({
         namespace: NAMES.metricNamespace,
         metricName,
-        dimensionsMap: { [SERVICE_DIMENSION]: NAMES.serviceName },
+        dimensionsMap: { [SERVICE_DIMENSION]: props.serviceName ?? NAMES.serviceName },
         statistic,
         period,
         label,

@@ -14,8 +14,8 @@ import {
   DEFAULT_EVENT_SOURCE,
   ENV,
   type EventSourceSettings,
+  deploymentNames,
   loadConfig,
-  NAMES,
   parseAlertRules,
 } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
@@ -109,8 +109,9 @@ export class ReadingConsumer extends Construct {
     const alertRules = parseAlertRules(JSON.stringify(props.alertRules ?? DEFAULT_ALERT_RULES));
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.deadLetterQueue = terminalQueue(this, 'DeadLetterQueue', NAMES.deadLetterQueue, removalPolicy);
-    this.failedBatchQueue = terminalQueue(this, 'FailedBatchQueue', NAMES.failedBatchQueue, removalPolicy);
+    const names = deploymentNames(props.deployment);
+    this.deadLetterQueue = terminalQueue(this, 'DeadLetterQueue', names.deadLetterQueue, removalPolicy);
+    this.failedBatchQueue = terminalQueue(this, 'FailedBatchQueue', names.failedBatchQueue, removalPolicy);
 
     const environment: Record<string, string> = {
       [ENV.streamName]: props.stream.streamName,
@@ -131,6 +132,7 @@ export class ReadingConsumer extends Construct {
       environment,
       memorySize: props.memorySize,
       timeout: props.timeout ?? CONSUMER_DEFAULTS.timeout,
+      deployment: props.deployment,
       logRetention: props.logRetention,
       removalPolicy,
     });

@@ -81,6 +81,7 @@ export class RollupSchedule extends Construct {
       environment,
       memorySize: props.memorySize,
       timeout: props.timeout ?? ROLLUP_DEFAULTS.timeout,
+      deployment: props.deployment,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });

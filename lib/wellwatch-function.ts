@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { deploymentNames, ENV } from '../lambdas/config';
 import { FUNCTION_DEFAULTS } from './defaults';
 import { checkDurationSeconds, checkIntRange } from './validate';
 
@@ -35,6 +36,13 @@ export interface WellwatchFunctionSettings {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Deployment name (see `deploymentNames` in `lambdas/config.ts`): names the construct's own resources (the
+   * consumer's queues) and the `service` dimension of the handler's metrics. The tables and stream are passed in.
+   *
+   * @default - the default deployment (`wellwatch-…` names, service `wellwatch`)
+   */
+  readonly deployment?: string;
 }
 
 /** Properties of {@link WellwatchFunction}. */
@@ -82,6 +90,7 @@ export class WellwatchFunction extends Construct {
     super(scope, id);
     checkIntRange('memorySize', props.memorySize, FUNCTION_DEFAULTS.minMemorySizeMb, FUNCTION_DEFAULTS.maxMemorySizeMb);
     checkDurationSeconds('timeout', props.timeout, 1, FUNCTION_DEFAULTS.maxTimeoutSeconds);
+    deploymentNames(props.deployment); // throws a ConfigError naming a malformed deployment name
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? FUNCTION_DEFAULTS.logRetention,
@@ -106,7 +115,11 @@ export class WellwatchFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       // Stack traces point into the TypeScript sources.
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        ...props.environment,
+        ...(props.deployment !== undefined ? { [ENV.deployment]: props.deployment } : {}),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
       bundling: {
         minify: true,
         sourceMap: true,

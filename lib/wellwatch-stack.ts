@@ -4,7 +4,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type Node } from 'constructs';
-import { ConfigError, type EventSourceSettings } from '../lambdas/config';
+import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
 import { CONTEXT_KEYS, STREAM_MODES, type StreamModeName } from './defaults';
 import { Observability } from './observability';
@@ -15,6 +15,14 @@ import { SensorStream } from './sensor-stream';
 
 /** Properties of {@link WellwatchStack}. Without any, the stack is the documented production setup. */
 export interface WellwatchStackProps extends StackProps {
+  /**
+   * Deployment name, so several wellwatch deployments share an account and region: every physical name gets it
+   * (`wellwatch-staging-readings`, queues, dashboard, metrics `service`), see `deploymentNames`. Give the stack the
+   * matching id, `deploymentNames(name).stackName` (bin/app.ts does).
+   *
+   * @default - the default deployment: `wellwatch-readings`, `wellwatch-stats`, …
+   */
+  readonly deployment?: string;
   /**
    * Capacity mode of the stream.
    *
@@ -111,14 +119,21 @@ export class WellwatchStack extends Stack {
       ...props,
     });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const names = deploymentNames(props.deployment);
 
     this.sensors = new SensorStream(this, 'Sensors', {
+      streamName: names.streamName,
       mode: props.streamMode,
       shardCount: props.shardCount,
       retentionHours: props.retentionHours,
       removalPolicy,
     });
-    this.storage = new ReadingStorage(this, 'Storage', { removalPolicy });
+    this.storage = new ReadingStorage(this, 'Storage', {
+      readingsTableName: names.readingsTable,
+      statsTableName: names.statsTable,
+      catalogTableName: names.catalogTable,
+      removalPolicy,
+    });
     const { readingsTable, statsTable, catalogTable } = this.storage;
 
     this.consumer = new ReadingConsumer(this, 'Consumer', {
@@ -126,6 +141,7 @@ export class WellwatchStack extends Stack {
       readingsTable,
       statsTable,
       catalogTable,
+      deployment: props.deployment,
       eventSource: props.eventSource,
       alertRules: props.alertRules,
       sourceUtcOffset: props.sourceUtcOffset,
@@ -137,6 +153,7 @@ export class WellwatchStack extends Stack {
       readingsTable,
       statsTable,
       catalogTable,
+      deployment: props.deployment,
       retentionDays: props.retentionDays,
       logRetention: props.logRetention,
       removalPolicy,
@@ -148,6 +165,8 @@ export class WellwatchStack extends Stack {
       tables: { readings: readingsTable, stats: statsTable, catalog: catalogTable },
       deadLetterQueue: this.consumer.deadLetterQueue,
       failedBatchQueue: this.consumer.failedBatchQueue,
+      dashboardName: names.serviceName,
+      serviceName: names.serviceName,
       alarms: props.alarms,
       alarmEmail: props.alarmEmail,
     });
@@ -196,6 +215,7 @@ export function stackPropsFromContext(node: Node): WellwatchStackProps {
     throw new ConfigError(`context ${CONTEXT_KEYS.streamMode} must be 'provisioned' or 'on-demand', got ${JSON.stringify(mode)}`);
   }
   return {
+    deployment: str(CONTEXT_KEYS.deployment),
     streamMode: mode,
     shardCount: int(CONTEXT_KEYS.shards),
     retentionHours: int(CONTEXT_KEYS.retentionHours),

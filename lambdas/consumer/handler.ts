@@ -103,13 +103,13 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
   const metricsSink = deps.metricsSink;
 
   const logLine = (level: 'WARN' | 'ERROR', message: string, fields: Record<string, unknown>): void => {
-    log(JSON.stringify({ level, message, service: NAMES.serviceName, ...fields }));
+    log(JSON.stringify({ level, message, service: cfg.names.serviceName, ...fields }));
   };
 
   return async (event, context) => {
     const records = event?.Records ?? [];
     const requestId = context?.awsRequestId;
-    const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: NAMES.serviceName, sink: metricsSink });
+    const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: cfg.names.serviceName, sink: metricsSink });
     if (records.length === 0) return { batchItemFailures: [] };
     const now = clock();
 

@@ -210,7 +210,7 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
 
   return async (event, context) => {
     const plan = planRollup(event, clock());
-    const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: NAMES.serviceName, sink: deps.metricsSink });
+    const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: cfg.names.serviceName, sink: deps.metricsSink });
     const days = new Set<string>();
     const failures: string[] = [];
     let firstError: unknown;
@@ -260,7 +260,7 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
         JSON.stringify({
           level: 'ERROR',
           message: 'rollup failed for some pump-days',
-          service: NAMES.serviceName,
+          service: cfg.names.serviceName,
           failed: failures.length,
           first: failures.slice(0, 5),
           result,

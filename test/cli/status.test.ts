@@ -203,6 +203,26 @@ describe('wellwatch status (AWS mode, Kinesis API of kinesalite)', () => {
     expect(s.note).toMatch(/iterator age/);
   });
 
+  it('finds the stream and queues of a named deployment with --deployment', async () => {
+    await createStream(k.client, 'wellwatch-staging-readings', 1);
+    const queues: string[] = [];
+    const sqs: Sender = {
+      send: async (c) => {
+        const input = (c as { input: { QueueName?: string; QueueUrl?: string } }).input;
+        if (input.QueueName) {
+          queues.push(input.QueueName);
+          return { QueueUrl: `https://sqs.example/${input.QueueName}` };
+        }
+        return { Attributes: { ApproximateNumberOfMessages: '0' } };
+      },
+    };
+    const cloudWatch: Sender = { send: async () => ({ MetricDataResults: [] }) };
+    const io = bufferedIO();
+    expect(await statusCommand(['--deployment', 'staging'], io, { cloudWatch, sqs })).toBe(0);
+    expect(io.outLines[0]).toBe('stream wellwatch-staging-readings in us-east-1: ACTIVE, 1 open shard, retention 24 h');
+    expect(queues.sort()).toEqual(['wellwatch-staging-dead-letters', 'wellwatch-staging-failed-batches']);
+  });
+
   it('names a missing stream', async () => {
     const io = bufferedIO();
     expect(await main(['status', '--stream', 'nope'], io)).toBe(1);

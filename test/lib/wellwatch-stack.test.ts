@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { KEYS, NAMES } from '../../lambdas/config';
+import { deploymentNames, KEYS, NAMES } from '../../lambdas/config';
 import { CONTEXT_KEYS } from '../../lib/defaults';
 import { addNagChecks, nagFindings } from '../../lib/nag';
 import { stackPropsFromContext, WellwatchStack } from '../../lib/wellwatch-stack';
@@ -13,11 +13,12 @@ import { stackPropsFromContext, WellwatchStack } from '../../lib/wellwatch-stack
 /** The feature flags of cdk.json, so the tested template is the deployed one. */
 const cdkContext: Record<string, unknown> = JSON.parse(fs.readFileSync(path.join(__dirname, '../../cdk.json'), 'utf8')).context;
 
-/** The app of bin/app.ts plus a variant stack with every optional resource. */
+/** The app of bin/app.ts plus a variant stack with every optional resource: a second deployment, `staging`. */
 function buildApp(): { app: App; stack: WellwatchStack; variant: WellwatchStack } {
   const app = new App({ context: cdkContext });
   const stack = new WellwatchStack(app, NAMES.stackName);
-  const variant = new WellwatchStack(app, 'WellwatchVariant', {
+  const variant = new WellwatchStack(app, deploymentNames('staging').stackName, {
+    deployment: 'staging',
     streamMode: 'on-demand',
     retentionHours: 72,
     alarmEmail: 'oncall@example.com',
@@ -134,6 +135,36 @@ describe('WellwatchStack composition', () => {
     }
     for (const name of [NAMES.deadLetterQueue, NAMES.failedBatchQueue]) template.hasResourceProperties('AWS::SQS::Queue', { QueueName: name });
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: NAMES.serviceName });
+  });
+
+  it('names every resource of a second deployment apart from the default one, metrics and dashboard included', () => {
+    const staging = deploymentNames('staging');
+    expect(variant.stackName).toBe('Wellwatch-staging');
+    variantTemplate.hasResourceProperties('AWS::Kinesis::Stream', { Name: 'wellwatch-staging-readings' });
+    const tables = Object.values(variantTemplate.findResources('AWS::DynamoDB::Table')).map((t) => t.Properties.TableName);
+    expect(tables.sort()).toEqual(['wellwatch-staging-catalog', 'wellwatch-staging-readings', 'wellwatch-staging-stats']);
+    const queues = Object.values(variantTemplate.findResources('AWS::SQS::Queue')).map((q) => q.Properties.QueueName);
+    expect(queues.sort()).toEqual([staging.deadLetterQueue, staging.failedBatchQueue].sort());
+    variantTemplate.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'wellwatch-staging' });
+    const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging']);
+    // No physical name is shared with the default deployment.
+    const physical = (t: Template): string[] =>
+      Object.values(t.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap((r) =>
+        ['Name', 'TableName', 'QueueName', 'DashboardName'].map((k) => r.Properties?.[k]).filter((v): v is string => typeof v === 'string'),
+      );
+    expect(physical(variantTemplate).filter((n) => physical(template).includes(n))).toEqual([]);
+    // The default deployment's functions carry no deployment variable (their names are NAMES').
+    expect(Object.values(template.findResources('AWS::Lambda::Function')).map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('graphs the custom metrics of its own deployment (service dimension)', () => {
+    const body = JSON.stringify(Object.values(variantTemplate.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
+    expect(body).toContain('"service\\",\\"wellwatch-staging\\"');
+    expect(body).not.toContain('"service\\",\\"wellwatch\\"');
   });
 
   it('passes stack props down (on-demand stream, stream retention, TTL retention, alarm topic)', () => {
@@ -278,6 +309,14 @@ describe('stackPropsFromContext', () => {
         [CONTEXT_KEYS.alarmEmail]: 'ops@example.com',
       }),
     ).toEqual({ streamMode: 'provisioned', shardCount: 4, retentionHours: 48, alarmEmail: 'ops@example.com' });
+  });
+
+  it('reads the deployment name, and a malformed one fails the synth naming the rule', () => {
+    expect(read({ [CONTEXT_KEYS.deployment]: 'staging' }).deployment).toBe('staging');
+    const a = new App({ context: { [CONTEXT_KEYS.deployment]: 'Staging_1' } });
+    expect(() => new WellwatchStack(a, 'W', stackPropsFromContext(a.node))).toThrow(
+      'deployment name must be 1–20 characters of a-z, 0-9 and -, starting with a letter, got "Staging_1"',
+    );
   });
 
   it('accepts numbers from cdk.json', () => {

@@ -367,6 +367,17 @@ describe('consumer handler', () => {
     expect(captured.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'batch failed unexpectedly', error: 'Error: socket closed' }));
   });
 
+  it("writes to a named deployment's tables and tags its metrics and logs with that deployment's service", async () => {
+    await setup({ deployment: 'staging' });
+    expect(db.cfg.readingsTable).toBe('wellwatch-staging-readings');
+    const event = kinesisEvent([{ data: [line('ALPHA', '2014-03-10', 1, 50), 'garbage'].join('\n') }]);
+    expect(await consumer('2014-03-10T12:00:00Z')(event)).toEqual({ batchItemFailures: [] });
+    expect(await scanTable(db.client, 'wellwatch-staging-readings')).toHaveLength(1);
+    expect(captured.metrics.length).toBeGreaterThan(0);
+    expect(captured.metrics.every((m) => m.service === 'wellwatch-staging')).toBe(true);
+    expect(captured.logs.find((l) => l.message === 'bad lines rejected')).toMatchObject({ service: 'wellwatch-staging' });
+  });
+
   it('accepts an empty batch', async () => {
     await setup();
     expect(await consumer('2014-03-10T12:00:00Z')({ Records: [] })).toEqual({ batchItemFailures: [] });
