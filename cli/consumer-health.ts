@@ -8,13 +8,13 @@
  *   consumer gave up on), from SQS queue attributes.
  *
  * Every lookup fails on its own: missing permissions or a missing queue become an `unavailable` reason on that row,
- * and the rest of the status is still printed. Against emulators (any endpoint override on a loopback host) the
- * services that have no emulator are skipped, so nothing local ever calls AWS.
+ * and the rest of the status is still printed. Against emulators (any endpoint override, loopback or another host)
+ * a service without its own override is skipped, so a local or test setup never calls AWS.
  */
 import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandOutput } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { WellwatchConfig } from '../lambdas/config';
-import { clientSettings, isLocalEndpoint, sqsClient } from '../lambdas/store/clients';
+import { clientSettings, sqsClient } from '../lambdas/store/clients';
 import { formatCount, formatDuration } from './progress';
 
 /** The one method of an SDK client these lookups use; tests pass a fake. */
@@ -122,8 +122,9 @@ export async function queueDepth(sqs: Sender, queue: string, purpose: string, qu
 
 /** Why a service is skipped for this config, or undefined when it can be asked. */
 function skipReason(cfg: WellwatchConfig, endpoint: string | undefined, service: string): string | undefined {
-  const emulated = Object.values(cfg.endpoints).some((e) => isLocalEndpoint(e));
-  if (emulated && endpoint === undefined) return `not asked: the other services are emulators and ${service} has no endpoint override`;
+  // Any override means emulators (on this machine or another host): a service without one would be real AWS.
+  const overridden = Object.values(cfg.endpoints).some((e) => e !== undefined && e !== '');
+  if (overridden && endpoint === undefined) return `not asked: the other services have endpoint overrides (emulators) and ${service} has none`;
   return undefined;
 }
 

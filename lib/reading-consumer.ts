@@ -165,6 +165,11 @@ function validateEventSource(s: EventSourceSettings): void {
   checkIntRange('parallelizationFactor', s.parallelizationFactor, 1, 10);
   checkIntRange('retryAttempts', s.retryAttempts, 0, 10_000);
   checkIntRange('maxRecordAgeSeconds', s.maxRecordAgeSeconds, 60, 604_800);
+  if (s.reportBatchItemFailures !== true) {
+    // The handler answers a failed write, and a batch cut short near its timeout, with a partial batch response;
+    // without ReportBatchItemFailures Lambda would take that answer as success and skip the unwritten readings.
+    throw new ConfigError('reportBatchItemFailures must stay true: the consumer reports unwritten records through partial batch responses');
+  }
   if (s.startingPosition !== 'TRIM_HORIZON' && s.startingPosition !== 'LATEST') {
     throw new ConfigError(`startingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(s.startingPosition)}`);
   }

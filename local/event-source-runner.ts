@@ -795,7 +795,7 @@ export class EventSourceRunner {
 
   private async processBatch(s: ShardState): Promise<void> {
     await this.dropExpired(s);
-    if (s.buffer.length === 0) return;
+    if (s.buffer.length === 0 || this.stopping) return;
     const size = this.nextBatchSize(s);
     const fromPending = s.pending.length > 0;
     const batch = s.buffer.slice(0, size);
@@ -846,7 +846,8 @@ export class EventSourceRunner {
         // Stopping (the consumer cut the batch short, or it failed): keep what is done, leave the rest for the next
         // start, which reads from the checkpoint. Not a failure: nothing is retried, bisected or discarded.
         if (failedAt > 0) await this.complete(s, failedAt);
-        this.log(`event source: ${s.shardId}: stopping with ${size - failedAt} of ${size} records of the batch left for the next start`);
+        const why = outcome === 'error' ? ` (the handler failed: ${error})` : '';
+        this.log(`event source: ${s.shardId}: stopping with ${size - failedAt} of ${size} records of the batch left for the next start${why}`);
         return;
       }
       this.counters.failures++;

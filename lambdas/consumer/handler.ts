@@ -67,7 +67,8 @@ function shardOf(eventID: string | undefined): string | undefined {
 
 /**
  * A check that answers true once `context` has less than the reserve left (see {@link CONSUMER_DEADLINE}); it stays
- * true once it has been. Undefined without a usable context (direct calls in tests and tools): never cut short.
+ * true once it has been; with no time left at all it is true from the start. Undefined without a usable context
+ * (direct calls in tests and tools): never cut short.
  *
  * @example
  * const nearDeadline = deadlineCheck(context); if (nearDeadline?.()) { ... }
@@ -75,6 +76,7 @@ function shardOf(eventID: string | undefined): string | undefined {
 export function deadlineCheck(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): (() => boolean) | undefined {
   const remaining = context?.getRemainingTimeInMillis?.();
   if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return undefined;
+  if (remaining <= 0) return () => true; // out of time before it began (local mode stopping): write nothing
   const reserve = Math.min(CONSUMER_DEADLINE.reserveMs, remaining * CONSUMER_DEADLINE.maxReserveShare);
   let reached = false;
   return () => (reached ||= context!.getRemainingTimeInMillis() < reserve);
@@ -145,25 +147,29 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
 
     const nearDeadline = deadlineCheck(context);
     let cutShort = false;
+    let failedOnError = false;
     try {
       // 2. Readings and dead letters, concurrently.
       const [written, delivered] = await Promise.all([readingStore.put(readings, nearDeadline ? { stopWhen: nearDeadline } : {}), sink.send(letters)]);
       const failedReadings = new Set(written.failed);
       for (const i of written.failed) fail(origin[i]!);
-      cutShort = written.failed.length > 0 && nearDeadline !== undefined && nearDeadline();
+      cutShort = written.stopped === true;
+      const errorFailures = cutShort ? (written.failedByError ?? 0) : written.failed.length;
       if (cutShort) {
         logLine('WARN', 'batch cut short near the invocation deadline', {
-          remainingMs: context!.getRemainingTimeInMillis(),
+          remainingMs: context?.getRemainingTimeInMillis?.(),
           unwritten: written.failed.length,
           of: readings.length,
           resumeAtRecord: firstFailed,
           records: records.length,
           requestId,
         });
-      } else if (written.failed.length > 0) {
+      }
+      if (errorFailures > 0) {
+        failedOnError = true;
         logLine('ERROR', 'readings not written after retries', {
           table: readingStore.table,
-          failed: written.failed.length,
+          failed: errorFailures,
           of: readings.length,
           error: written.lastError,
           requestId,
@@ -171,6 +177,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       }
       for (const i of delivered.failed) fail(letterOrigin[i]!);
       if (delivered.failed.length > 0) {
+        failedOnError = true;
         logLine('ERROR', 'dead letters not delivered after retries', {
           sink: sink.description,
           failed: delivered.failed.length,
@@ -207,6 +214,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       const marked = await catalog.markTouched(pumpDays, utcDay(now), now);
       for (const i of marked.failed) fail(firstRecordOf[i]!);
       if (marked.failed.length > 0) {
+        failedOnError = true;
         logLine('ERROR', 'catalog markers not written after retries', {
           table: catalog.table,
           failedPumpDays: marked.failed.length,
@@ -235,11 +243,13 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
     } catch (error) {
       // Not expected (stores report failures as values): retry the whole batch rather than lose anything.
       logLine('ERROR', 'batch failed unexpectedly', { error: describeError(error), records: records.length, requestId });
+      failedOnError = true;
       fail(0);
     }
 
-    if (firstFailed !== Infinity && cutShort) metrics.count(METRIC_NAMES.batchCutShort, 1);
-    else if (firstFailed !== Infinity) metrics.count(METRIC_NAMES.batchFailures, 1);
+    // A batch can be both: cut short at the deadline and with a write that failed on an error before it.
+    if (cutShort) metrics.count(METRIC_NAMES.batchCutShort, 1);
+    if (failedOnError) metrics.count(METRIC_NAMES.batchFailures, 1);
     metrics.flush();
     if (firstFailed === Infinity) return { batchItemFailures: [] };
     return { batchItemFailures: [{ itemIdentifier: records[firstFailed]!.kinesis.sequenceNumber }] };

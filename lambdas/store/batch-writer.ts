@@ -48,6 +48,10 @@ export interface WriteItemsResult {
   readonly retries: number;
   /** The last error seen by a chunk that gave up, for the log line. */
   readonly lastError?: string;
+  /** True when `stopWhen` ended the run with items unwritten (some of `failed` may still be errors: see lastError). */
+  readonly stopped?: boolean;
+  /** Items of `failed` that gave up on an error (attempts exhausted or not retryable), not because of the stop. */
+  readonly failedByError?: number;
 }
 
 /**
@@ -133,6 +137,7 @@ export async function writeItems(
       for (const index of (item && indexOf.get(itemKey(item))) ?? []) failed.push(index);
     }
   };
+  let failedByError = 0;
 
   const writeChunk = async (c: Chunk): Promise<void> => {
     const indexOf = new Map<string, number[]>();
@@ -162,7 +167,9 @@ export async function writeItems(
       if (pending.length === 0) return;
       if (fatal || attempt >= retry.maxAttempts) {
         lastError = `${reason} after ${attempt} attempt${attempt === 1 ? '' : 's'}`;
+        const before = failed.length;
         failPending(pending, indexOf);
+        failedByError += failed.length - before;
         return;
       }
       lastReason = reason;
@@ -177,6 +184,7 @@ export async function writeItems(
 
   await runPool(chunk(items), options.concurrency ?? 8, writeChunk);
   failed.sort((a, b) => a - b);
-  if (stopped) lastError = lastError === undefined ? 'stopped: stopWhen answered true' : `${lastError}; then stopped: stopWhen answered true`;
-  return lastError === undefined ? { failed, retries } : { failed, retries, lastError };
+  if (!stopped) return lastError === undefined ? { failed, retries } : { failed, retries, lastError };
+  lastError = lastError === undefined ? 'stopped: stopWhen answered true' : `${lastError}; then stopped: stopWhen answered true`;
+  return { failed, retries, lastError, stopped, failedByError };
 }

@@ -102,8 +102,8 @@ describe('consumerHealth', () => {
     ]);
   });
 
-  it('never builds AWS clients when the config points at emulators', async () => {
-    const cfg = loadConfig({ endpoints: { kinesis: 'http://127.0.0.1:1', dynamodb: 'http://127.0.0.1:2' } }, {});
+  it.each(['http://127.0.0.1:1', 'http://localstack:4566'])('never builds AWS clients when the config points at emulators (%s)', async (endpoint) => {
+    const cfg = loadConfig({ endpoints: { kinesis: endpoint, dynamodb: endpoint } }, {});
     const health = await consumerHealth(cfg, {}, NOW);
     expect(health.lag).toEqual({ unavailable: expect.stringMatching(/^not asked: .*CloudWatch/) });
     expect(health.queues.every((q) => 'unavailable' in q && /^not asked: .*SQS/.test(q.unavailable))).toBe(true);

@@ -153,9 +153,9 @@ describe('wellwatch status (AWS mode, Kinesis API of kinesalite)', () => {
       ['shardId-000000000002', 'open'],
     ]);
     expect(io.outLines.slice(5)).toEqual([
-      'consumer lag: unavailable (not asked: the other services are emulators and CloudWatch has no endpoint override)',
-      'bad lines: unavailable for wellwatch-dead-letters (not asked: the other services are emulators and SQS has no endpoint override)',
-      'failed batches: unavailable for wellwatch-failed-batches (not asked: the other services are emulators and SQS has no endpoint override)',
+      'consumer lag: unavailable (not asked: the other services have endpoint overrides (emulators) and CloudWatch has none)',
+      'bad lines: unavailable for wellwatch-dead-letters (not asked: the other services have endpoint overrides (emulators) and SQS has none)',
+      'failed batches: unavailable for wellwatch-failed-batches (not asked: the other services have endpoint overrides (emulators) and SQS has none)',
       expect.stringMatching(/^backlog in records: not visible through the Kinesis API; the consumer lag \(the stream's iterator age/),
     ]);
   });

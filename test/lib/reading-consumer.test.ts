@@ -180,6 +180,7 @@ describe('ReadingConsumer validation', () => {
     ['retries -1', { eventSource: { retryAttempts: -1 } }, 'retryAttempts must be 0–10000, got -1'],
     ['record age 59 s', { eventSource: { maxRecordAgeSeconds: 59 } }, 'maxRecordAgeSeconds must be 60–604800, got 59'],
     ['starting position', { eventSource: { startingPosition: 'AT_TIMESTAMP' as never } }, 'startingPosition must be TRIM_HORIZON or LATEST'],
+    ['partial batch responses off', { eventSource: { reportBatchItemFailures: false } }, 'reportBatchItemFailures must stay true'],
     ['retention -1', { retentionDays: -1 }, 'retentionDays must be 0–36500, got -1'],
     ['offset 5', { sourceUtcOffset: '5' }, 'sourceUtcOffset must look like +HH:MM or -HH:MM, got "5"'],
     ['rule op', { alertRules: [{ name: 'x', field: 'psi', op: '!=' as never, threshold: 1 }] }, 'alert rule x: op must be one of'],

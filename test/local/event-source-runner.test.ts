@@ -331,6 +331,25 @@ describe('EventSourceRunner', () => {
     expect(next.calls.flatMap(decode)).toEqual(texts('s', 10).map((t) => t.text).slice(4));
   });
 
+  it('on stop, names the error of a handler that failed, and moves no checkpoint', async () => {
+    const stream = await newStream(1);
+    const file = path.join(dir, `checkpoints-${stream}.json`);
+    await put(stream, texts('e', 3));
+    const logs: string[] = [];
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const handler: KinesisBatchHandler = async (_event, context) => {
+      entered();
+      while (context.getRemainingTimeInMillis() > 0) await new Promise((r) => setTimeout(r, 5));
+      throw new Error('boom: real bug');
+    };
+    const runner = await run(stream, handler, { checkpoints: new CheckpointStore({ file }), log: (l) => logs.push(l) });
+    await inside;
+    await runner.stop();
+    expect(logs).toContainEqual(expect.stringMatching(/stopping with 3 of 3 records of the batch left for the next start \(the handler failed: .*boom: real bug\)/));
+    expect(fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')).streams?.[stream] : undefined).toBeUndefined();
+  });
+
   it('discards checkpoints of a stream that was re-created', () => {
     const file = path.join(dir, 'recreated.json');
     const a = new CheckpointStore({ file });

@@ -240,6 +240,35 @@ describe('consumer handler', () => {
     expect(await scanTable(db.client, db.cfg.readingsTable)).toHaveLength(100);
   });
 
+  it('reports a write error that happened before the cut as an error, not only as the cut', async () => {
+    await setup({ writeConcurrency: 1 });
+    let remainingMs = 60_000;
+    const context = { getRemainingTimeInMillis: () => remainingMs } as Context;
+    intercept(db.client, async (command, next) => {
+      if (command instanceof BatchWriteItemCommand && command.input.RequestItems?.[db.cfg.readingsTable]) {
+        remainingMs = 5_000;
+        throw Object.assign(new Error('One or more parameter values were invalid'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+      }
+      return next(command);
+    });
+    const event = kinesisEvent(Array.from({ length: 60 }, (_, i) => ({ data: line('ALPHA', '2014-03-10', i + 1, 50) })));
+    expect(await consumer('2014-03-10T12:00:00Z')(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }] });
+    expect(captured.logs).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'batch cut short near the invocation deadline', unwritten: 60 }));
+    expect(captured.logs).toContainEqual(
+      expect.objectContaining({ level: 'ERROR', message: 'readings not written after retries', failed: 25, error: expect.stringMatching(/^ValidationException/) }),
+    );
+    expect(metricValues(captured, 'BatchCutShort')).toEqual([1]);
+    expect(metricValues(captured, 'BatchFailures')).toEqual([1]);
+  });
+
+  it('writes nothing when the invocation starts with no time left', async () => {
+    await setup();
+    const event = kinesisEvent([{ data: line('ALPHA', '2014-03-10', 1, 50) }]);
+    const context = { getRemainingTimeInMillis: () => 0 } as Context;
+    expect(await consumer('2014-03-10T12:00:00Z')(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }] });
+    expect(await scanTable(db.client, db.cfg.readingsTable)).toEqual([]);
+  });
+
   it('keeps at most a quarter of the starting time in reserve, and never cuts without a context', () => {
     let remaining = 8_000;
     const check = deadlineCheck({ getRemainingTimeInMillis: () => remaining })!;

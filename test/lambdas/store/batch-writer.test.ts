@@ -114,6 +114,7 @@ describe('writeItems', () => {
     });
     const result = await writeItems(db.client, 'no-such-table', items(30), { maxAttempts: 5, ...noSleep });
     expect(result.failed).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(result.stopped).toBeUndefined();
     expect(calls).toBe(2);
     expect(result.lastError).toMatch(/ResourceNotFoundException/);
   });
@@ -167,6 +168,7 @@ describe('writeItems', () => {
     expect(calls).toBe(2);
     expect(result.failed).toEqual(input.map((_, i) => i).slice(50));
     expect(result.lastError).toBe('stopped: stopWhen answered true');
+    expect(result).toMatchObject({ stopped: true, failedByError: 0 });
     const stored = await scanTable(db.client, table);
     expect(stored.map((i) => Number(i.v!.N)).sort((a, b) => a - b)).toEqual(input.map((_, i) => i).slice(0, 50));
   });
@@ -185,6 +187,8 @@ describe('writeItems', () => {
     expect(result.failed).toEqual(Array.from({ length: 10 }, (_, i) => i));
     expect(result.lastError).toBe('ProvisionedThroughputExceededException: Rate exceeded after 1 attempt; then stopped: stopWhen answered true');
     expect(result.retries).toBe(0);
+    // Interrupted while it would still have been retried: stopped, not given up on an error.
+    expect(result).toMatchObject({ stopped: true, failedByError: 0 });
   });
 
   it('takes concurrency and retry settings from the configuration', () => {
