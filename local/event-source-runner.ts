@@ -485,9 +485,16 @@ export class EventSourceRunner {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const pollMs = options.pollMs ?? 50;
     const deadline = Date.now() + timeoutMs;
+    // Idle twice in a row, pollMs apart: one answer can fall into a transition (a closed shard handing over to its
+    // children, a poll between two pages), as `wellwatch push --wait` does on the status API.
+    let idleSeen = 0;
     for (;;) {
       if (this.stopping) throw new Error('event source runner stopped before it became idle');
-      if (await this.isIdle()) return;
+      if (await this.isIdle()) {
+        if (++idleSeen >= 2) return;
+      } else {
+        idleSeen = 0;
+      }
       if (Date.now() > deadline) {
         const left = await this.backlog({ limit: 10_000 }).catch(() => []);
         const detail = left.map((b) => `${b.shardId}: ${b.backlog}${b.truncated ? '+' : ''}`).join(', ');

@@ -97,9 +97,18 @@ describe('startEmulators in a worker thread', () => {
   test('calls onThreadFailure when the thread dies after start', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-emu-'));
     const module = path.join(dir, 'crash.js');
-    fs.writeFileSync(module, "setTimeout(() => { throw new Error('emulator exploded'); }, 300);\n");
+    // The thread blows up when told to, after it is ready (a timer could fire before a slow start finished).
+    const channelName = `wellwatch-crash-${process.pid}-${Date.now()}`;
+    fs.writeFileSync(
+      module,
+      `const c = new (require('node:worker_threads').BroadcastChannel)(${JSON.stringify(channelName)});\n` +
+        "c.unref();\nc.onmessage = () => setImmediate(() => { throw new Error('emulator exploded'); });\n",
+    );
     const failures: string[] = [];
     const emu = await startEmulators({ memory: true, thread: 'worker', threadPreload: [module], onThreadFailure: (m) => failures.push(m) });
+    const trigger = new BroadcastChannel(channelName);
+    trigger.postMessage('go');
+    trigger.close();
     try {
       for (let i = 0; i < 100 && failures.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
       expect(failures.join('\n')).toMatch(/emulator exploded/);
