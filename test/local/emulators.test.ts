@@ -69,7 +69,7 @@ describe.each<EmulatorThread>(['inline', 'worker'])('startEmulators (thread: %s)
 });
 
 describe('startEmulators in a worker thread', () => {
-  test('reports a preload module that cannot load, naming it, and leaves no thread behind', async () => {
+  test('reports a preload module that cannot load, naming it', async () => {
     await expect(startEmulators({ memory: true, thread: 'worker', threadPreload: ['/nonexistent/observer.ts'] })).rejects.toThrow(
       /cannot load \/nonexistent\/observer\.ts in the emulator thread/,
     );
