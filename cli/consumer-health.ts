@@ -136,21 +136,13 @@ function skipReason(cfg: WellwatchConfig, endpoint: string | undefined, service:
  */
 export async function consumerHealth(cfg: WellwatchConfig, clients: HealthClients = {}, now = new Date()): Promise<ConsumerHealth> {
   const owned: { destroy(): void }[] = [];
+  // A client given by the caller, else one built here (and destroyed at the end) unless the service is skipped.
+  const own = <C extends Sender & { destroy(): void }>(client: C): C => (owned.push(client), client);
   try {
     const cwSkip = clients.cloudWatch ? undefined : skipReason(cfg, undefined, 'CloudWatch');
-    let cloudWatch = clients.cloudWatch;
-    if (!cloudWatch && !cwSkip) {
-      const c = new CloudWatchClient(clientSettings(cfg, undefined, { maxAttempts: 2 }));
-      owned.push(c);
-      cloudWatch = c;
-    }
+    const cloudWatch = clients.cloudWatch ?? (cwSkip ? undefined : own(new CloudWatchClient(clientSettings(cfg, undefined, { maxAttempts: 2 }))));
     const sqsSkip = clients.sqs ? undefined : skipReason(cfg, cfg.endpoints.sqs, 'SQS');
-    let sqs = clients.sqs;
-    if (!sqs && !sqsSkip) {
-      const c = sqsClient(cfg, { maxAttempts: 2 });
-      owned.push(c);
-      sqs = c;
-    }
+    const sqs = clients.sqs ?? (sqsSkip ? undefined : own(sqsClient(cfg, { maxAttempts: 2 })));
     const queues = [
       { queue: cfg.names.deadLetterQueue, purpose: 'bad lines', url: cfg.deadLetterUrl },
       { queue: cfg.names.failedBatchQueue, purpose: 'failed batches', url: undefined },

@@ -184,10 +184,11 @@ async function awsStatus(target: Target, format: string, io: CliIO, clients: Hea
       );
       return 0;
     }
+    const openShards = summary?.OpenShardCount ?? rows.filter((r) => r.state === 'open').length;
     const facts = [
       summary?.StreamStatus ?? 'status unknown',
       summary?.StreamModeDetails?.StreamMode,
-      ((n) => `${n} open shard${n === 1 ? '' : 's'}`)(summary?.OpenShardCount ?? rows.filter((r) => r.state === 'open').length),
+      `${openShards} open shard${openShards === 1 ? '' : 's'}`,
       summary?.RetentionPeriodHours !== undefined ? `retention ${summary.RetentionPeriodHours} h` : undefined,
     ].filter((f) => f !== undefined);
     io.out(`stream ${cfg.streamName} in ${cfg.region}: ${facts.join(', ')}`);

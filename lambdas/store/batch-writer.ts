@@ -112,7 +112,8 @@ function chunk(items: readonly Item[]): Chunk[] {
  * Chunks run with at most `concurrency` requests in flight. Each chunk gets `maxAttempts` attempts; after a
  * partial success only the `UnprocessedItems` are sent again, after a retryable error (throttling, 5xx, timeout,
  * network) the whole remainder is. A non-retryable error (validation, missing table) fails the chunk at once.
- * `stopWhen` ends the run early, reporting what is unwritten. Never throws for write failures: the caller decides what a failed index means.
+ * `stopWhen` ends the run early, reporting what is unwritten. Never throws for write failures: the caller decides
+ * what a failed index means.
  *
  * @example
  * const { failed } = await writeItems(ddb, cfg.readingsTable, readings.map((r) => readingItem(r)), {
@@ -138,6 +139,7 @@ export async function writeItems(
     }
   };
   let failedByError = 0;
+  const gaveUp = (reason: string, attempt: number): string => `${reason} after ${attempt} attempt${attempt === 1 ? '' : 's'}`;
 
   const writeChunk = async (c: Chunk): Promise<void> => {
     const indexOf = new Map<string, number[]>();
@@ -147,7 +149,7 @@ export async function writeItems(
     let lastReason: string | undefined;
     const stop = (): void => {
       stopped = true;
-      if (lastReason !== undefined) lastError = `${lastReason} after ${attempt} attempt${attempt === 1 ? '' : 's'}`;
+      if (lastReason !== undefined) lastError = gaveUp(lastReason, attempt);
       failPending(pending, indexOf);
     };
     if (options.stopWhen?.()) return stop();
@@ -166,7 +168,7 @@ export async function writeItems(
       }
       if (pending.length === 0) return;
       if (fatal || attempt >= retry.maxAttempts) {
-        lastError = `${reason} after ${attempt} attempt${attempt === 1 ? '' : 's'}`;
+        lastError = gaveUp(reason, attempt);
         const before = failed.length;
         failPending(pending, indexOf);
         failedByError += failed.length - before;
