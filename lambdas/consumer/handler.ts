@@ -30,6 +30,9 @@ import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { utcDay } from '../store/days';
 import { describeError, type RetryOptions } from '../store/retry';
 import { tuneV8 } from '../runtime/v8-tuning';
+import { createAlarmStore } from '../store/alarm-store';
+import { createNotifier, type Notifier } from '../store/notifier';
+import { createAlarmStep, type AlarmStep } from './alarm-step';
 
 tuneV8();
 
@@ -53,6 +56,10 @@ export interface ConsumerDeps {
   readonly log?: (line: string) => void;
   /** Overrides of the backoff (tests pass a no-op sleep). @default - from the config */
   readonly retry?: RetryOptions;
+  /** Where alarm notifications go. @default - `createNotifier(cfg)` (SNS topic, JSONL file or the log) */
+  readonly notifier?: Notifier;
+  /** The alarm step. @default - `createAlarmStep(cfg, createAlarmStore(dynamo, cfg), notifier)` */
+  readonly alarms?: AlarmStep;
 }
 
 /** The consumer's Lambda handler type. */
@@ -103,6 +110,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? ((line: string) => console.error(line));
   const metricsSink = deps.metricsSink;
+  const alarmStep = deps.alarms ?? createAlarmStep(cfg, createAlarmStore(dynamo ?? dynamoClient(cfg), cfg, { clock }), deps.notifier ?? createNotifier(cfg));
 
   const logLine = (level: 'WARN' | 'ERROR', message: string, fields: Record<string, unknown>): void => {
     log(JSON.stringify({ level, message, service: cfg.names.serviceName, ...fields }));
@@ -222,6 +230,23 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
           requestId,
         });
       }
+
+      // 3b. Alarms, on the readings now stored (see alarm-step.ts); a pump whose state was not written fails its first record.
+      const alarmed = await alarmStep.run(
+        readings.filter((_, i) => !failedReadings.has(i)),
+        { shardId: shardOf(records[0]?.eventID), now },
+      );
+      if (alarmed.failedPumps.length > 0) {
+        const failedPumps = new Set(alarmed.failedPumps);
+        readings.forEach((r, i) => {
+          if (failedPumps.has(r.pump)) fail(origin[i]!);
+        });
+        failedOnError = true;
+        logLine('ERROR', 'alarm states not written', { pumps: alarmed.failedPumps.slice(0, 10), error: alarmed.lastError, requestId });
+      } else if (alarmed.lastError) {
+        logLine('WARN', 'alarm notifications pending (retried by the next evaluation or the scheduled sweep)', { error: alarmed.lastError, requestId });
+      }
+      if (alarmed.transitions > 0) metrics.count(METRIC_NAMES.alarmTransitions, alarmed.transitions);
 
       // 4. Metrics.
       const stored = readings.filter((_, i) => !failedReadings.has(i));
