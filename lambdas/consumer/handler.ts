@@ -110,6 +110,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? ((line: string) => console.error(line));
   const metricsSink = deps.metricsSink;
+
   const alarmStep = deps.alarms ?? createAlarmStep(cfg, createAlarmStore(dynamo ?? dynamoClient(cfg), cfg, { clock }), deps.notifier ?? createNotifier(cfg));
 
   const logLine = (level: 'WARN' | 'ERROR', message: string, fields: Record<string, unknown>): void => {
