@@ -13,6 +13,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   push: { summary: 'push <file…|-> — send sensor CSV (files, .gz or stdin) into the stream', load: () => require('../cli/push').pushCommand },
   query: { summary: 'query readings|alerts|stats|deadletters — read stored data (csv or json)', load: () => require('../cli/query').queryCommand },
   rollup: { summary: 'rollup --date D | --from D --to D | --pending — compute daily stats', load: () => require('../cli/rollup').rollupCommand },
+  alarms: {
+    summary: 'alarms [--open] | ack|shelve|unshelve|history <id> — list alarms and act on them',
+    load: () => require('../cli/alarms').alarmsCommand,
+  },
+  pumps: { summary: 'pumps out-of-service|in-service <pump> — maintenance: no alarms for the pump', load: () => require('../cli/pumps').pumpsCommand },
   status: { summary: 'status — per-shard backlog (records pushed but not yet processed)', load: () => require('../cli/status').statusCommand },
   local: { summary: 'local [--data-dir DIR] [--port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
   generate: { summary: 'generate --pumps N --days D --seed S — deterministic sample readings', load: () => require('../cli/generate').generateCommand },

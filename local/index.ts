@@ -13,6 +13,7 @@
  * | `failed-batches.jsonl` | batches the event source gave up on (on-failure destination) |
  * | `metrics.jsonl` | the handlers' EMF metric lines (CloudWatch would ingest these in AWS) |
  * | `handler-log.jsonl` | the handlers' structured warnings and errors (errors are also passed to `log`) |
+ * | `notifications.jsonl` | alarm notifications, one JSON line per transition (SNS in AWS); each also goes to `notify` |
  * | `kinesis/`, `dynamodb/` | emulator data (absent with `memory: true`) |
  */
 import * as fs from 'node:fs';
@@ -22,11 +23,14 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
 import { createConsumerHandler } from '../lambdas/consumer/handler';
+import { createAlarmCheckHandler, type AlarmCheckResult } from '../lambdas/alarms/handler';
+import { ALARM_DEFAULTS } from '../lambdas/config';
+import { createNotifier, type AlarmNotification } from '../lambdas/store/notifier';
 import { createRollupHandler, type RollupEvent, type RollupResult } from '../lambdas/rollup/handler';
 import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
 import { ensureTables } from '../lambdas/store/tables';
 import { CheckpointStore } from './checkpoints';
-import { acquireLocalLock, type LocalInfo, writeLocalInfo } from './discovery';
+import { acquireLocalLock, LOCAL_NOTIFICATIONS_FILE, type LocalInfo, writeLocalInfo } from './discovery';
 import { ensureStream, LOCAL_HOST, startEmulators, type EmulatorThread, type Emulators } from './emulators';
 import { EventSourceRunner, type ShardBacklog } from './event-source-runner';
 import { ROLLUP_SCHEDULE, Scheduler } from './scheduler';
@@ -43,7 +47,16 @@ export const LOCAL_FILES = {
   failedBatches: 'failed-batches.jsonl',
   metrics: 'metrics.jsonl',
   handlerLog: 'handler-log.jsonl',
+  notifications: LOCAL_NOTIFICATIONS_FILE,
 } as const;
+
+/** The scheduled alarm check's rule (EventBridge every 5 minutes in AWS). */
+export const ALARM_CHECK_SCHEDULE = [{ name: 'alarm-check', cron: ALARM_DEFAULTS.noDataSchedule, event: {} }] as const;
+
+/** The one line `wellwatch local` prints for an alarm notification. */
+export function notificationLine(n: AlarmNotification): string {
+  return `alarm: ${n.subject} — ${n.alarm} at ${n.at}${n.type === 'raised' ? ` (ack: wellwatch alarms ack ${n.alarm} --by NAME --local)` : ''}`;
+}
 
 /** Options of {@link startLocal}. */
 export interface StartLocalOptions {
@@ -90,6 +103,8 @@ export interface StartLocalOptions {
   readonly emulatorThread?: EmulatorThread;
   /** Modules loaded in the emulators' worker thread before they start (observers). @default - none */
   readonly emulatorPreload?: readonly string[];
+  /** Receives one line per alarm notification (they are also appended to notifications.jsonl). @default - stdout */
+  readonly notify?: (line: string) => void;
 }
 
 /** A running local mode. */
@@ -104,6 +119,8 @@ export interface LocalRuntime {
   readonly dataDir: string;
   readonly runner: EventSourceRunner;
   readonly scheduler: Scheduler<RollupEvent, RollupResult>;
+  /** Runs the scheduled alarm check (no-data, shelf expiry, pending notifications) every 5 minutes, and on demand. */
+  readonly alarmCheck: Scheduler<unknown, AlarmCheckResult>;
   /** Stops everything in reverse order and removes `local.json`. Idempotent. */
   stop(): Promise<void>;
   /** Resolves when every record put so far has been processed (see {@link EventSourceRunner.waitForIdle}). */
@@ -174,6 +191,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     const config = loadConfig({
       region: 'us-east-1',
       deadLetterUrl: pathToFileURL(deadLettersFile).href,
+      alarms: { notifications: pathToFileURL(file(LOCAL_FILES.notifications)).href },
       endpoints: { kinesis: emulators.kinesisEndpoint, dynamodb: emulators.dynamodbEndpoint },
       eventSource: { ...DEFAULT_EVENT_SOURCE, ...(opts.eventSource ?? {}) },
     });
@@ -197,7 +215,10 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       // Errors (writes failing after retries) matter to whoever runs local mode; warnings stay in the file.
       if (/"level"\s*:\s*"ERROR"/.test(line)) log(`${source}: ${line}`);
     };
-    const consumer = createConsumerHandler(config, { dynamo, metricsSink: metrics.write, log: handlerLogLine('consumer') });
+    const notify = opts.notify ?? ((line: string) => void process.stdout.write(`${line}\n`));
+    const notifier = createNotifier(config, { onPublish: (n) => notify(notificationLine(n)) });
+    const consumer = createConsumerHandler(config, { dynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('consumer') });
+    const check = createAlarmCheckHandler(config, { dynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('alarm-check') });
     const rollup = createRollupHandler(config, { dynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
 
     const checkpoints = new CheckpointStore({ file: opts.memory ? undefined : file(LOCAL_FILES.checkpoints), log });
@@ -221,6 +242,9 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     });
     cleanups.push(() => scheduler.stop());
     if (opts.schedule !== false) scheduler.start();
+    const alarmCheck = new Scheduler<unknown, AlarmCheckResult>({ handler: (event) => check(event), rules: ALARM_CHECK_SCHEDULE, log });
+    cleanups.push(() => alarmCheck.stop());
+    if (opts.schedule !== false) alarmCheck.start();
 
     const server: LocalServer = await startServer(
       { config, dynamo, runner, scheduler, deadLettersFile, failedBatchesFile },
@@ -249,6 +273,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       dataDir,
       runner,
       scheduler,
+      alarmCheck,
       stop: () => {
         stopped ??= cleanup();
         return stopped;
