@@ -15,6 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConfigError, NAMES } from '../lambdas/config';
 import { SERVICE_DIMENSION } from '../lambdas/core/metrics';
+import { SEVERITIES } from '../lambdas/core/alarm-rules';
 import { ALARM_DEFAULTS, METRIC_NAMES } from './defaults';
 import { checkDurationSeconds, checkPattern } from './validate';
 
@@ -66,6 +67,18 @@ export interface ObservabilityProps {
    */
   readonly alarmEmail?: string;
   /**
+   * Topic every alarm notifies (the stack's alarm topic, see `Notifications`). Takes the place of `alarmEmail`.
+   *
+   * @default - a topic of its own when `alarmEmail` is given, else none
+   */
+  readonly topic?: sns.ITopic;
+  /**
+   * Show the pump alarms (open alarms by severity, transitions per hour) published by the alarm check and the consumer.
+   *
+   * @default true
+   */
+  readonly pumpAlarms?: boolean;
+  /**
    * Iterator age above which the consumer counts as falling behind, 1 minute–7 days.
    *
    * @default Duration.minutes(5)
@@ -93,13 +106,16 @@ export class Observability extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   /** All alarms, by purpose; empty when `alarms` is false. */
   public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
-  /** Topic the alarms notify, when an e-mail address was given. */
-  public readonly topic?: sns.Topic;
+  /** Topic the alarms notify (given, or created for an e-mail address). */
+  public readonly topic?: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     const alarmsOn = props.alarms ?? true;
     checkPattern('alarmEmail', props.alarmEmail, /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an e-mail address');
+    if (props.alarmEmail !== undefined && props.topic !== undefined) {
+      throw new ConfigError('give the alarm topic or an alarmEmail for a topic of its own, not both (subscribe the address to the given topic)');
+    }
     if (props.alarmEmail !== undefined && !alarmsOn) {
       throw new ConfigError(`alarmEmail requires alarms, got alarms=false and alarmEmail=${JSON.stringify(props.alarmEmail)}`);
     }
@@ -170,6 +186,29 @@ export class Observability extends Construct {
       graph('Queues: messages visible', [m.deadLetters, m.failedBatches]),
       graph('Consumer: batches failed, cut short near the deadline', [m.batchFailures, m.batchCutShort]),
     );
+    if (props.pumpAlarms ?? true) {
+      // Pump alarms (issue 9): the alarm check gauges the open alarms per severity every 5 minutes; the consumer and the
+      // check count the transitions they make.
+      const open = SEVERITIES.map((s) => custom(`${METRIC_NAMES.openAlarms}${s[0]!.toUpperCase()}${s.slice(1)}`, 'Maximum', s));
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({ title: 'Pump alarms: open, by severity', left: open, stacked: true, width: 12, height: 6 }),
+        new cloudwatch.GraphWidget({
+          title: 'Pump alarms: transitions per hour',
+          left: [
+            new cloudwatch.Metric({
+              namespace: NAMES.metricNamespace,
+              metricName: METRIC_NAMES.alarmTransitions,
+              dimensionsMap: { [SERVICE_DIMENSION]: props.serviceName ?? NAMES.serviceName },
+              statistic: 'Sum',
+              period: Duration.hours(1),
+              label: 'transitions',
+            }),
+          ],
+          width: 12,
+          height: 6,
+        }),
+      );
+    }
 
     if (!alarmsOn) {
       this.alarms = {};
@@ -197,7 +236,11 @@ export class Observability extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
     );
 
-    if (props.alarmEmail !== undefined) {
+    if (props.topic !== undefined) {
+      this.topic = props.topic;
+      const action = new actions.SnsAction(props.topic);
+      for (const a of Object.values(this.alarms)) a.addAlarmAction(action);
+    } else if (props.alarmEmail !== undefined) {
       // CloudWatch cannot publish to a topic encrypted with the AWS managed key alias/aws/sns (its key policy
       // cannot be changed), so the topic gets its own key that CloudWatch may use.
       const key = new kms.Key(this, 'AlarmTopicKey', {
@@ -206,9 +249,10 @@ export class Observability extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       });
       key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-      this.topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true });
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-      const action = new actions.SnsAction(this.topic);
+      const topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true });
+      topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      this.topic = topic;
+      const action = new actions.SnsAction(topic);
       for (const a of Object.values(this.alarms)) a.addAlarmAction(action);
     }
   }

@@ -7,6 +7,8 @@ import { Construct, type Node } from 'constructs';
 import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
 import { CONTEXT_KEYS, STREAM_MODES, type StreamModeName } from './defaults';
+import { AlarmLayer } from './alarm-layer';
+import { Notifications } from './notifications';
 import { Observability } from './observability';
 import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
@@ -112,6 +114,10 @@ export class WellwatchStack extends Stack {
   public readonly rollup: RollupSchedule;
   /** Dashboard and alarms. */
   public readonly observability: Observability;
+  /** The alarm topic (pump alarm transitions and the CloudWatch alarms). */
+  public readonly notifications: Notifications;
+  /** The alarms table and the scheduled alarm check. */
+  public readonly alarmLayer: AlarmLayer;
 
   constructor(scope: Construct, id: string, props: WellwatchStackProps = {}) {
     super(scope, id, {
@@ -158,17 +164,28 @@ export class WellwatchStack extends Stack {
       logRetention: props.logRetention,
       removalPolicy,
     });
+    this.notifications = new Notifications(this, 'Notifications', { deployment: props.deployment, alarmEmail: props.alarmEmail });
+    const topic = this.notifications.topic;
+    this.alarmLayer = new AlarmLayer(this, 'Alarms', {
+      readingsTable,
+      topic,
+      deployment: props.deployment,
+      logRetention: props.logRetention,
+      removalPolicy,
+    });
+    this.alarmLayer.grantEvaluate(this.consumer.function, topic);
+
     this.observability = new Observability(this, 'Observability', {
       stream: this.sensors.stream,
       consumer: this.consumer.fn,
       rollup: this.rollup.fn,
-      tables: { readings: readingsTable, stats: statsTable, catalog: catalogTable },
+      tables: { readings: readingsTable, stats: statsTable, catalog: catalogTable, alarms: this.alarmLayer.table },
       deadLetterQueue: this.consumer.deadLetterQueue,
       failedBatchQueue: this.consumer.failedBatchQueue,
       dashboardName: names.serviceName,
       serviceName: names.serviceName,
       alarms: props.alarms,
-      alarmEmail: props.alarmEmail,
+      topic,
     });
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
@@ -179,6 +196,8 @@ export class WellwatchStack extends Stack {
     output('CatalogTableName', catalogTable.tableName, 'DynamoDB table of days, pump-days and pending re-rollups');
     output('DeadLetterQueueUrl', this.consumer.deadLetterQueue.queueUrl, 'SQS queue of bad sensor lines');
     output('FailedBatchQueueUrl', this.consumer.failedBatchQueue.queueUrl, 'SQS queue of Kinesis batches the consumer gave up on');
+    output('AlarmsTableName', this.alarmLayer.table.tableName, 'DynamoDB table of pump alarm states, archived alarms and per-pump items');
+    output('AlarmTopicArn', topic.topicArn, 'SNS topic of pump alarm transitions and CloudWatch alarms');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
   }
 }
