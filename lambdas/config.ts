@@ -152,8 +152,6 @@ export const METRIC_NAMES = {
   batchCutShort: 'BatchCutShort',
   /** Alarm transitions (raised, cleared, latched, acknowledged, shelved, unshelved) made by the consumer or the check. */
   alarmTransitions: 'AlarmTransitions',
-  /** Open alarms by severity, gauged by the scheduled alarm check (dimension `severity`). */
-  openAlarms: 'OpenAlarms',
 } as const;
 
 /** Rollup schedule (EventBridge cron expressions, UTC). */
@@ -382,6 +380,14 @@ export const ALARM_KEYS = {
   leaseSort: 'L',
   openAlarms: { indexName: 'openAlarms', partitionKey: 'ob', sortKey: 'os', prefix: 'O#' },
   alarmHistory: { indexName: 'alarmHistory', partitionKey: 'hb', sortKey: 'hs', prefix: 'H#' },
+} as const;
+
+/** Open pump alarms per severity, gauged by the scheduled alarm check every 5 minutes (one metric per severity). */
+export const OPEN_ALARM_METRICS = {
+  critical: 'OpenAlarmsCritical',
+  major: 'OpenAlarmsMajor',
+  minor: 'OpenAlarmsMinor',
+  advisory: 'OpenAlarmsAdvisory',
 } as const;
 
 /** Defaults of the alarm layer. */

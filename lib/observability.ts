@@ -13,7 +13,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConfigError, NAMES } from '../lambdas/config';
+import { ConfigError, NAMES, OPEN_ALARM_METRICS } from '../lambdas/config';
 import { SERVICE_DIMENSION } from '../lambdas/core/metrics';
 import { SEVERITIES } from '../lambdas/core/alarm-rules';
 import { ALARM_DEFAULTS, METRIC_NAMES } from './defaults';
@@ -189,7 +189,7 @@ export class Observability extends Construct {
     if (props.pumpAlarms ?? true) {
       // Pump alarms (issue 9): the alarm check gauges the open alarms per severity every 5 minutes; the consumer and the
       // check count the transitions they make.
-      const open = SEVERITIES.map((s) => custom(`${METRIC_NAMES.openAlarms}${s[0]!.toUpperCase()}${s.slice(1)}`, 'Maximum', s));
+      const open = SEVERITIES.map((s) => custom(OPEN_ALARM_METRICS[s], 'Maximum', s));
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({ title: 'Pump alarms: open, by severity', left: open, stacked: true, width: 12, height: 6 }),
         new cloudwatch.GraphWidget({

@@ -17,7 +17,7 @@
  * 2× the interval for intervals of 5 minutes or more.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
+import { METRIC_NAMES, NAMES, OPEN_ALARM_METRICS, loadConfig, type WellwatchConfig } from '../config';
 import { inForce, type PumpInfo } from '../core/alarm-keys';
 import { NO_DATA_RULE, noDataPolicy, SEVERITIES, type ConditionSample, type Severity } from '../core/alarm-rules';
 import { alarmId, evaluateAlarm, expireShelf, type AlarmState } from '../core/alarm-state';
@@ -165,7 +165,7 @@ export function createAlarmCheckHandler(cfg: WellwatchConfig, deps: AlarmCheckDe
         }
       }
     });
-    for (const s of SEVERITIES) metrics.gauge(`${METRIC_NAMES.openAlarms}${s[0]!.toUpperCase()}${s.slice(1)}`, open[s], 'Count');
+    for (const s of SEVERITIES) metrics.gauge(OPEN_ALARM_METRICS[s], open[s], 'Count');
     if (noDataRaised + unshelved > 0) metrics.count(METRIC_NAMES.alarmTransitions, noDataRaised + unshelved);
     metrics.flush();
     return { pumps, noDataRaised, unshelved, delivered, open, errors };

@@ -48,6 +48,11 @@ const ids = {
   consumerLogs: logicalId(stack.consumer.function.logGroup),
   rollupRole: logicalId(stack.rollup.function.role),
   rollupLogs: logicalId(stack.rollup.function.logGroup),
+  alarms: logicalId(stack.alarmLayer.table),
+  checkRole: logicalId(stack.alarmLayer.function.role),
+  checkLogs: logicalId(stack.alarmLayer.function.logGroup),
+  topic: logicalId(stack.notifications.topic),
+  topicKey: logicalId(stack.notifications.key),
   dashboard: logicalId(stack.observability.dashboard),
 };
 
@@ -100,14 +105,16 @@ const READ_WRITE = cdkTableGrant('grantReadWriteData');
 describe('WellwatchStack composition', () => {
   it('creates one of each core resource', () => {
     template.resourceCountIs('AWS::Kinesis::Stream', 1);
-    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 3);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.resourceCountIs('AWS::Events::Rule', 3);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
-    template.resourceCountIs('AWS::SNS::Topic', 0);
+    // The alarm topic always exists, and every CloudWatch alarm notifies it.
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmActions).toEqual([{ Ref: ids.topic }]);
   });
 
   it('is environment-agnostic (no account, no region, no lookups)', () => {
@@ -142,20 +149,22 @@ describe('WellwatchStack composition', () => {
     expect(variant.stackName).toBe('Wellwatch-staging');
     variantTemplate.hasResourceProperties('AWS::Kinesis::Stream', { Name: 'wellwatch-staging-readings' });
     const tables = Object.values(variantTemplate.findResources('AWS::DynamoDB::Table')).map((t) => t.Properties.TableName);
-    expect(tables.sort()).toEqual(['wellwatch-staging-catalog', 'wellwatch-staging-readings', 'wellwatch-staging-stats']);
+    expect(tables.sort()).toEqual(['wellwatch-staging-alarms', 'wellwatch-staging-catalog', 'wellwatch-staging-readings', 'wellwatch-staging-stats']);
+    variantTemplate.hasResourceProperties('AWS::SNS::Topic', { TopicName: staging.alarmTopic });
     const queues = Object.values(variantTemplate.findResources('AWS::SQS::Queue')).map((q) => q.Properties.QueueName);
     expect(queues.sort()).toEqual([staging.deadLetterQueue, staging.failedBatchQueue].sort());
     variantTemplate.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'wellwatch-staging' });
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
-    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging']);
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging', 'staging']);
     // No physical name is shared with the default deployment.
     const physical = (t: Template): string[] =>
       Object.values(t.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap((r) =>
-        ['Name', 'TableName', 'QueueName', 'DashboardName'].map((k) => r.Properties?.[k]).filter((v): v is string => typeof v === 'string'),
+        ['Name', 'TableName', 'QueueName', 'DashboardName', 'TopicName'].map((k) => r.Properties?.[k]).filter((v): v is string => typeof v === 'string'),
       );
     expect(physical(variantTemplate).filter((n) => physical(template).includes(n))).toEqual([]);
     // The default deployment's functions carry no deployment variable (their names are NAMES').
     expect(Object.values(template.findResources('AWS::Lambda::Function')).map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual([
+      undefined,
       undefined,
       undefined,
     ]);
@@ -172,7 +181,7 @@ describe('WellwatchStack composition', () => {
     variantTemplate.resourceCountIs('AWS::SNS::Topic', 1);
     variantTemplate.resourceCountIs('AWS::SNS::Subscription', 1);
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
-    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_RETENTION_DAYS)).toEqual(['365', '365']);
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_RETENTION_DAYS)).toEqual(['365', '365', undefined]);
   });
 });
 
@@ -191,16 +200,17 @@ describe('WellwatchStack least privilege', () => {
 
   it('grants no action or resource wildcard in any IAM policy of the stack', () => {
     const all = Object.values(template.findResources('AWS::IAM::Role')).length;
-    expect(all).toBe(2);
-    for (const roleId of [ids.consumerRole, ids.rollupRole]) {
+    expect(all).toBe(3);
+    for (const roleId of [ids.consumerRole, ids.rollupRole, ids.checkRole]) {
       for (const g of grantsOf(template, roleId)) {
-        expect(g.action).not.toContain('*');
+        // The one action wildcard: kms:GenerateDataKey* on the alarm topic's own key (topic.grantPublish).
+        if (g.action.includes('*')) expect(g).toEqual({ action: 'kms:GenerateDataKey*', resource: arn(ids.topicKey) });
         expect(g.resource).not.toBe('*');
         // The only wildcard is the index suffix CDK's table grants add, limited to one table.
         if (g.resource.includes('*')) expect(g.resource).toMatch(/^[A-Za-z0-9]+\.Arn\/index\/\*$/);
       }
     }
-    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(2);
+    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(3);
   });
 
   it('attaches no managed policy to either function role', () => {
@@ -214,7 +224,7 @@ describe('WellwatchStack least privilege', () => {
     expect(actionsOn(consumer, index(ids.readings))).toEqual(WRITE);
     expect(actionsOn(consumer, arn(ids.catalog))).toEqual(WRITE);
     expect(consumer.filter((g) => g.resource.startsWith(ids.stats))).toEqual([]);
-    expect(consumer.filter((g) => /Scan|Query|GetItem|BatchGetItem/.test(g.action))).toEqual([]);
+    expect(consumer.filter((g) => /Scan|Query|GetItem|BatchGetItem/.test(g.action) && !g.resource.startsWith(ids.alarms))).toEqual([]);
   });
 
   it('lets the consumer only send to the dead-letter queue and only read the stream', () => {
@@ -229,9 +239,25 @@ describe('WellwatchStack least privilege', () => {
   });
 
   it('gives the consumer nothing else', () => {
-    const allowed = new Set([ids.stream, ids.readings, ids.catalog, ids.deadLetters, ids.failedBatches, ids.consumerLogs].map(arn));
-    allowed.add(index(ids.readings));
+    const allowed = new Set([ids.stream, ids.readings, ids.catalog, ids.deadLetters, ids.failedBatches, ids.consumerLogs, ids.alarms, ids.topicKey].map(arn));
+    allowed.add(index(ids.readings)).add(index(ids.alarms)).add(ids.topic);
     expect(consumer.filter((g) => !allowed.has(g.resource))).toEqual([]);
+  });
+
+  it('lets the consumer evaluate alarms: read/write the alarms table and publish to the alarm topic, nothing more', () => {
+    expect(actionsOn(consumer, arn(ids.alarms))).toEqual(READ_WRITE);
+    expect(actionsOn(consumer, ids.topic)).toEqual(['sns:Publish']);
+    expect(actionsOn(consumer, arn(ids.topicKey))).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+  });
+
+  it('lets the alarm check read readings, read/write alarms and publish; nothing on stats, catalog, stream or queues', () => {
+    const check = grantsOf(template, ids.checkRole);
+    expect(actionsOn(check, arn(ids.readings))).toEqual(READ);
+    expect(actionsOn(check, arn(ids.alarms))).toEqual(READ_WRITE);
+    expect(actionsOn(check, ids.topic)).toEqual(['sns:Publish']);
+    const allowed = new Set([ids.readings, ids.alarms, ids.topicKey, ids.checkLogs].map(arn));
+    allowed.add(index(ids.readings)).add(index(ids.alarms)).add(ids.topic);
+    expect(check.filter((g) => !allowed.has(g.resource))).toEqual([]);
   });
 
   it('lets the rollup read readings, never write them', () => {
@@ -277,7 +303,7 @@ describe('WellwatchStack cdk-nag (AwsSolutions)', () => {
     expect(rules).toEqual(['AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-SQS3']);
     for (const [id, reason] of acknowledged) {
       expect(reason.length).toBeGreaterThan(40);
-      if (id.startsWith('AwsSolutions-IAM5')) expect(id).toMatch(/^AwsSolutions-IAM5\[Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*\]$/);
+      if (id.startsWith('AwsSolutions-IAM5')) expect(id).toMatch(/^AwsSolutions-IAM5\[(Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*|Action::kms:GenerateDataKey\*)\]$/);
     }
   });
 
