@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -360,6 +360,39 @@ describe('stackPropsFromContext', () => {
   it('leaves range checks to the constructs (shards 0 fails when the stack is built)', () => {
     const a = new App({ context: { [CONTEXT_KEYS.shards]: '0' } });
     expect(() => new WellwatchStack(a, 'W', stackPropsFromContext(a.node))).toThrow('shardCount must be 1–500, got 0');
+  });
+});
+
+describe('WellwatchStack alarm layer', () => {
+  it('keys the alarms table like local mode: pk/sk, sparse bucketed GSIs openAlarms and alarmHistory, TTL on markers', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: NAMES.alarmsTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: KEYS.ttlAttribute, Enabled: true },
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'openAlarms', KeySchema: [{ AttributeName: 'ob', KeyType: 'HASH' }, { AttributeName: 'os', KeyType: 'RANGE' }] }),
+        Match.objectLike({ IndexName: 'alarmHistory', KeySchema: [{ AttributeName: 'hb', KeyType: 'HASH' }, { AttributeName: 'hs', KeyType: 'RANGE' }] }),
+      ],
+    });
+  });
+
+  it('runs the alarm check every 5 minutes and tells the consumer and the check where alarms live and go', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(*/5 * * * ? *)' });
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment.Variables);
+    const withAlarms = fns.filter((v) => v.WELLWATCH_ALARMS_TABLE !== undefined);
+    expect(withAlarms).toHaveLength(2);
+    for (const v of withAlarms) {
+      expect(v.WELLWATCH_ALARMS_TABLE).toEqual({ Ref: ids.alarms });
+      expect(v.WELLWATCH_ALARM_NOTIFICATIONS).toEqual({ Ref: ids.topic });
+      expect(v.WELLWATCH_NO_DATA_MINUTES).toBe('30');
+    }
+  });
+
+  it('encrypts the alarm topic with its own rotated key and refuses non-TLS publishing', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: NAMES.alarmTopic, KmsMasterKeyId: { 'Fn::GetAtt': [ids.topicKey, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0]!;
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
   });
 });
 
