@@ -26,6 +26,7 @@ import { createConsumerHandler } from '../lambdas/consumer/handler';
 import { createAlarmCheckHandler, type AlarmCheckResult } from '../lambdas/alarms/handler';
 import { ALARM_DEFAULTS } from '../lambdas/config';
 import { createNotifier, type AlarmNotification } from '../lambdas/store/notifier';
+import type { AlertRule } from '../lambdas/core/types';
 import { createRollupHandler, type RollupEvent, type RollupResult } from '../lambdas/rollup/handler';
 import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
 import { ensureTables } from '../lambdas/store/tables';
@@ -103,6 +104,8 @@ export interface StartLocalOptions {
   readonly emulatorThread?: EmulatorThread;
   /** Modules loaded in the emulators' worker thread before they start (observers). @default - none */
   readonly emulatorPreload?: readonly string[];
+  /** Alert/alarm rules of this local mode. @default - from WELLWATCH_ALERT_RULES, else DEFAULT_ALERT_RULES */
+  readonly alertRules?: readonly AlertRule[];
   /** Receives one line per alarm notification (they are also appended to notifications.jsonl). @default - stdout */
   readonly notify?: (line: string) => void;
 }
@@ -192,6 +195,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       region: 'us-east-1',
       deadLetterUrl: pathToFileURL(deadLettersFile).href,
       alarms: { notifications: pathToFileURL(file(LOCAL_FILES.notifications)).href },
+      ...(opts.alertRules ? { alertRules: opts.alertRules } : {}),
       endpoints: { kinesis: emulators.kinesisEndpoint, dynamodb: emulators.dynamodbEndpoint },
       eventSource: { ...DEFAULT_EVENT_SOURCE, ...(opts.eventSource ?? {}) },
     });
