@@ -95,12 +95,17 @@ export class AlarmLayer extends Construct {
       timeToLiveAttribute: KEYS.ttlAttribute,
       removalPolicy,
     });
-    for (const index of [ALARM_KEYS.openAlarms, ALARM_KEYS.alarmHistory]) {
+    // openAlarms is keys-only (each write of an open alarm's state writes it too: 1 unit, not the item's size again);
+    // alarmHistory holds each closed alarm once and serves listings, so it projects everything.
+    for (const [index, projectionType] of [
+      [ALARM_KEYS.openAlarms, dynamodb.ProjectionType.KEYS_ONLY],
+      [ALARM_KEYS.alarmHistory, dynamodb.ProjectionType.ALL],
+    ] as const) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
+        projectionType,
       });
     }
 

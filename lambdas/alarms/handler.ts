@@ -92,7 +92,10 @@ export function createAlarmCheckHandler(cfg: WellwatchConfig, deps: AlarmCheckDe
     if (now.getTime() - Date.parse(info.lastSeen) <= intervalMs) return false;
     const detectedAt = now.toISOString();
     const id = alarmId(info.pump, NO_DATA_RULE, detectedAt.replace(/\.\d+Z$/, 'Z'));
-    // Mark first: a reading stored from now on sees the mark and clears whatever this check raises.
+    // The persisted last-seen lags by design: most candidates are alive, and one read tells (cheaper than writes).
+    if (now.getTime() - Date.parse(await newestReading(info.pump, info.lastSeen, now)) <= intervalMs) return false;
+    // Silent: mark the pump, then look again. A reading stored after this second look sees the mark and clears
+    // whatever this check raises; one stored before it is found by the second look.
     await store.setNoDataAlarm(info.pump, id);
     const newest = await newestReading(info.pump, info.lastSeen, now);
     if (now.getTime() - Date.parse(newest) <= intervalMs) {

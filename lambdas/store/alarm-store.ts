@@ -367,7 +367,17 @@ export function createAlarmStore(client: DynamoDBClient, cfg: WellwatchConfig, o
         ExpressionAttributeNames: { '#b': idx.partitionKey },
         ExpressionAttributeValues: { ':b': { S: idx.prefix + bucket } },
       });
-      for await (const item of q) yield alarmStateFromItem(item);
+      // The index holds keys only: read the states themselves, a page of keys at a time.
+      let keys: Record<string, AttributeValue>[] = [];
+      const flush = async function* (): AsyncGenerator<AlarmState> {
+        for (const item of await batchGet(keys)) yield alarmStateFromItem(item);
+        keys = [];
+      };
+      for await (const item of q) {
+        keys.push({ [PK]: item[PK]!, [SK]: item[SK]! });
+        if (keys.length === 100) yield* flush();
+      }
+      if (keys.length > 0) yield* flush();
     },
 
     async *listPumpStates(pump) {

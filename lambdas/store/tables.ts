@@ -72,7 +72,9 @@ export function tableDefinitions(cfg: WellwatchConfig): CreateTableCommandInput[
         AttributeType: S,
       })),
       KeySchema: primary,
-      GlobalSecondaryIndexes: [index(openAlarms), index(alarmHistory)],
+      // openAlarms projects keys only: every write of an open alarm's state also writes the index, and a keys-only
+      // entry costs one write unit where a full copy would cost the item's size again.
+      GlobalSecondaryIndexes: [{ ...index(openAlarms), Projection: { ProjectionType: 'KEYS_ONLY' as const } }, index(alarmHistory)],
     },
   ];
 }

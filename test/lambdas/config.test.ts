@@ -70,7 +70,7 @@ describe('loadConfig names', () => {
 
 describe('alarm settings', () => {
   it('defaults to a 30-minute no-data interval and 16 buckets, read from the environment when set', () => {
-    expect(loadConfig({}, {}).alarms).toMatchObject({ enabled: true, table: 'wellwatch-alarms', noDataMinutes: 30, buckets: 16, lastSeenRefreshShare: 0.5 });
+    expect(loadConfig({}, {}).alarms).toMatchObject({ enabled: true, table: 'wellwatch-alarms', noDataMinutes: 30, buckets: 16, lastSeenRefreshShare: 1 });
     expect(loadConfig({}, { WELLWATCH_NO_DATA_MINUTES: '45', WELLWATCH_ALARM_BUCKETS: '64', WELLWATCH_ALARMS: 'off' }).alarms).toMatchObject({ enabled: false, noDataMinutes: 45, buckets: 64 });
   });
 
