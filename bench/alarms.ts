@@ -35,6 +35,7 @@ import { listOpenShards } from '../cli/shard-map';
 import { Producer, putRecordsWith } from '../cli/producer';
 import { kinesisClient } from '../lambdas/store/clients';
 import { PRICES } from './cost-model';
+import { summariseInvocations, timeInvocations } from './invocations';
 import { percentile, round, sleep } from './stats';
 
 /** Request counts and billed units, by what they were for. */
@@ -264,6 +265,7 @@ export async function runAlarmLatency(options: { rate?: number; seconds?: number
     },
   });
   const kinesis = kinesisClient(runtime.config);
+  const invocations = timeInvocations(runtime.runner);
   try {
     const shards = await listOpenShards(kinesis, runtime.config.streamName);
     const producer = new Producer({ streamName: runtime.config.streamName, putRecords: putRecordsWith(kinesis), format: 'kpl', shards, lingerMs: 50, ratePerSecond: rate });
@@ -298,6 +300,7 @@ export async function runAlarmLatency(options: { rate?: number; seconds?: number
       if (seen !== undefined) latencies.push(seen - at);
     }
     latencies.sort((a, b) => a - b);
+    log(`  alarms latency: invocations ${JSON.stringify(summariseInvocations(invocations))}; first durations ${invocations.durationsMs.slice(0, 12).map(Math.round).join(' ')}`);
     log(`  alarms latency: ${latencies.length}/${scheduled.size} notified, p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(percentile(latencies, 99))} ms`);
     return {
       rate,

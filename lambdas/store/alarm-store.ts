@@ -38,6 +38,7 @@ import { emptyAlarmState, withoutOutbox, type AlarmEpisode, type AlarmState, typ
 import { WellwatchError } from '../core/errors';
 import type { Notifier } from './notifier';
 import { queryAll } from './paginate';
+import { runPool } from './retry';
 
 const PK = KEYS.partitionKey;
 const SK = KEYS.sortKey;
@@ -153,11 +154,13 @@ export function createAlarmStore(client: DynamoDBClient, cfg: WellwatchConfig, o
     return out.Item;
   };
 
-  /** BatchGetItem in chunks of 100 keys, re-requesting unprocessed keys. */
+  /** BatchGetItem in chunks of 100 keys (up to 8 in flight: a cold container reads a whole batch's states at once), re-requesting unprocessed keys. */
   const batchGet = async (keys: Record<string, AttributeValue>[]): Promise<Record<string, AttributeValue>[]> => {
     const items: Record<string, AttributeValue>[] = [];
-    for (let i = 0; i < keys.length; i += 100) {
-      let pending: Record<string, AttributeValue>[] | undefined = keys.slice(i, i + 100);
+    const chunks: Record<string, AttributeValue>[][] = [];
+    for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+    await runPool(chunks, 8, async (chunk) => {
+      let pending: Record<string, AttributeValue>[] | undefined = chunk;
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
         if (attempt > 8) throw new WellwatchError(`alarms table ${table}: ${pending.length} keys unread after 8 retries`);
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt) * Math.random()));
@@ -166,7 +169,7 @@ export function createAlarmStore(client: DynamoDBClient, cfg: WellwatchConfig, o
         items.push(...(out.Responses?.[table] ?? []));
         pending = out.UnprocessedKeys?.[table]?.Keys as Record<string, AttributeValue>[] | undefined;
       }
-    }
+    });
     return items;
   };
 
