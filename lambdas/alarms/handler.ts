@@ -87,7 +87,13 @@ export function createAlarmCheckHandler(cfg: WellwatchConfig, deps: AlarmCheckDe
 
   const checkPump = async (info: PumpInfo, now: Date): Promise<boolean> => {
     const intervalMs = (info.noDataMinutes ?? cfg.alarms.noDataMinutes) * 60_000;
-    if (info.lastSeen === undefined || info.noDataAlarm !== undefined) return false;
+    if (info.lastSeen === undefined) return false;
+    if (info.noDataAlarm !== undefined) {
+      // Marked: normally its no-data alarm is open, and silence must not raise it again. A mark without that open
+      // alarm was left by a check that died between marking and raising: look at the pump afresh.
+      const state = await store.getState({ pump: info.pump, rule: NO_DATA_RULE, kind: policy.kind });
+      if (state.alarm?.id === info.noDataAlarm || state.outbox.some((t) => t.alarm.id === info.noDataAlarm)) return false;
+    }
     if (inForce(info.outOfService, now.toISOString())) return false;
     if (now.getTime() - Date.parse(info.lastSeen) <= intervalMs) return false;
     const detectedAt = now.toISOString();

@@ -234,4 +234,19 @@ describe('alarm layer through the consumer', () => {
     await handler(205)(kinesisEvent([{ data: `${live(205)}\n`, partitionKey: 'LIVE' }]));
     expect(sent).toEqual(['raised:no-data', 'cleared:no-data']);
   });
+
+  it('a no-data check that died between marking a pump and raising its alarm does not keep that pump from being raised', async () => {
+    await setup({ alarms: { noDataMinutes: 30, notifications: undefined } });
+    const sent: string[] = [];
+    const sink = { description: 'test', publish: async (t: { type: string; alarm: { rule: string } }) => void sent.push(`${t.type}:${t.alarm.rule}`) };
+    const at = (minutes: number) => new Date(Date.parse('2026-11-30T10:00:00Z') + minutes * 60_000);
+    await createConsumerHandler(db.cfg, { dynamo: db.client, clock: () => at(0), metricsSink: () => undefined, log: () => undefined, notifier: sink })(
+      kinesisEvent([{ data: 'GONE,2026-11-30,10:00,10,1,800,1,80,1\n', partitionKey: 'GONE' }]),
+    );
+    const { createAlarmStore } = await import('../../../lambdas/store/alarm-store');
+    await createAlarmStore(db.client, db.cfg).setNoDataAlarm('GONE', 'GONE.no-data.20261130T103500Z');
+    const r = await createAlarmCheckHandler(db.cfg, { dynamo: db.client, clock: () => at(40), notifier: sink, metricsSink: () => undefined, log: () => undefined })();
+    expect(r.noDataRaised).toBe(1);
+    expect(sent).toEqual(['raised:no-data']);
+  });
 });
