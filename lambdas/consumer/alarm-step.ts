@@ -17,12 +17,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WellwatchConfig } from '../config';
-import { alarmRuleOf, NO_DATA_RULE, noDataPolicy, thresholdSamples, type AlarmRule, type ConditionSample } from '../core/alarm-rules';
+import { alarmRuleOf, NO_DATA_RULE, noDataPolicy, thresholdSource, type AlarmPolicy, type ConditionSample, type ConditionSource } from '../core/alarm-rules';
 import { inForce, type PumpInfo } from '../core/alarm-keys';
 import { evaluateAlarm, type AlarmState } from '../core/alarm-state';
 import type { Reading } from '../core/types';
 import type { AlarmStore } from '../store/alarm-store';
 import type { Notifier } from '../store/notifier';
+import { WellwatchError } from '../core/errors';
 
 /** Outcome of one batch's alarm step. */
 export interface AlarmStepResult {
@@ -59,14 +60,27 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
 }
 
 /**
- * Builds the alarm step for a configuration.
+ * Builds the alarm step for a configuration. `sources` default to the configured threshold rules; the early-warning
+ * detectors join as further {@link ConditionSource}s (their rule names must not clash with the threshold rules').
  *
+ * @throws WellwatchError when two sources emit the same rule name.
  * @example
  * const step = createAlarmStep(cfg, createAlarmStore(ddb, cfg), createNotifier(cfg));
  * await step.run(storedReadings, { shardId, now: new Date() });
  */
-export function createAlarmStep(cfg: WellwatchConfig, store: AlarmStore, notifier: Notifier): AlarmStep {
-  const rules: AlarmRule[] = cfg.alertRules.map(alarmRuleOf);
+export function createAlarmStep(
+  cfg: WellwatchConfig,
+  store: AlarmStore,
+  notifier: Notifier,
+  sources: readonly ConditionSource[] = [thresholdSource(cfg.alertRules.map(alarmRuleOf))],
+): AlarmStep {
+  const policyOf = new Map<string, AlarmPolicy>();
+  for (const source of sources) {
+    for (const [rule, policy] of source.policies) {
+      if (policyOf.has(rule) || rule === NO_DATA_RULE) throw new WellwatchError(`alarm rule name ${JSON.stringify(rule)} is used twice`);
+      policyOf.set(rule, policy);
+    }
+  }
   const owner = randomBytes(8).toString('hex');
   const caches = new Map<string, ShardCache>();
   const refreshMs = (info: PumpInfo | undefined) => (info?.noDataMinutes ?? cfg.alarms.noDataMinutes) * 60_000 * cfg.alarms.lastSeenRefreshShare;
@@ -87,13 +101,16 @@ export function createAlarmStep(cfg: WellwatchConfig, store: AlarmStore, notifie
       // Samples per (pump, rule), and each pump's newest reading.
       const byState = new Map<string, ConditionSample[]>();
       const newest = new Map<string, string>();
-      for (const r of readings) {
-        for (const s of thresholdSamples(rules, r)) {
+      for (const source of sources) {
+        for (const s of source.samples(readings)) {
+          if (!source.policies.has(s.rule)) throw new WellwatchError(`a condition source emitted rule ${JSON.stringify(s.rule)} without a policy for it`);
           const key = `${s.pump}\u0000${s.rule}`;
           const list = byState.get(key);
           if (list) list.push(s);
           else byState.set(key, [s]);
         }
+      }
+      for (const r of readings) {
         const n = newest.get(r.pump);
         if (n === undefined || r.ts > n) newest.set(r.pump, r.ts);
       }
@@ -112,7 +129,6 @@ export function createAlarmStep(cfg: WellwatchConfig, store: AlarmStore, notifie
       let transitions = 0;
       let notified = 0;
       let lastError: string | undefined;
-      const policyOf = new Map(rules.map((r) => [r.name, r.policy]));
 
       const work = [...byState.entries()];
       await pool(work, cfg.writeConcurrency, async ([key, samples]) => {

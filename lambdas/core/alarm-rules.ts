@@ -216,3 +216,30 @@ export function thresholdSamples(rules: readonly AlarmRule[], reading: Reading):
     };
   });
 }
+
+/**
+ * A source of condition samples for the alarm layer: the threshold rules, and later the early-warning detectors.
+ *
+ * The consumer's alarm step asks every source for the samples of a batch's readings and runs each (pump, rule)
+ * through the same state machine with the source's policy for that rule, so every source gets the same lifecycle,
+ * de-duplication and notifications.
+ */
+export interface ConditionSource {
+  /** The policy of every rule the source emits samples for, by rule name. */
+  readonly policies: ReadonlyMap<string, AlarmPolicy>;
+  /** Samples for the readings (any order; one pump's readings may come in several calls). */
+  samples(readings: readonly Reading[]): ConditionSample[];
+}
+
+/**
+ * The threshold rules as a {@link ConditionSource}.
+ *
+ * @example
+ * const source = thresholdSource(cfg.alertRules.map(alarmRuleOf));
+ */
+export function thresholdSource(rules: readonly AlarmRule[]): ConditionSource {
+  return {
+    policies: new Map(rules.map((r) => [r.name, r.policy])),
+    samples: (readings) => readings.flatMap((r) => thresholdSamples(rules, r)),
+  };
+}

@@ -249,4 +249,29 @@ describe('alarm layer through the consumer', () => {
     expect(r.noDataRaised).toBe(1);
     expect(sent).toEqual(['raised:no-data']);
   });
+
+  it('runs another condition source (kind early-warning) through the same lifecycle, next to the threshold rules', async () => {
+    await setup();
+    const { createAlarmStep } = await import('../../../lambdas/consumer/alarm-step');
+    const { createAlarmStore } = await import('../../../lambdas/store/alarm-store');
+    const { alarmRuleOf, thresholdSource } = await import('../../../lambdas/core/alarm-rules');
+    const sent: string[] = [];
+    const policy = { rule: 'psi-drift', kind: 'early-warning' as const, severity: 'advisory' as const, forReadings: 2, forSeconds: 0, clearForReadings: 1, latch: false, notify: true, worse: 'higher' as const };
+    // A stand-in detector: flags readings whose psi is below 50 (a real one keeps EWMA/CUSUM state per pump).
+    const drift = {
+      policies: new Map([['psi-drift', policy]]),
+      samples: (readings: readonly import('../../../lambdas/core/types').Reading[]) =>
+        readings.map((r) => ({ pump: r.pump, rule: 'psi-drift', kind: 'early-warning' as const, severity: 'advisory' as const, ts: r.ts, value: 80 - r.values.psi, raise: r.values.psi < 50, clear: r.values.psi >= 50 })),
+    };
+    const step = createAlarmStep(db.cfg, createAlarmStore(db.client, db.cfg), { description: 't', publish: async (t) => void sent.push(`${t.type}:${t.alarm.rule}:${t.alarm.kind}`) }, [
+      thresholdSource(db.cfg.alertRules.map(alarmRuleOf)),
+      drift,
+    ]);
+    const reading = (m: number, psi: number) => ({ pump: 'P', day: '2014-03-10', time: `00:0${m}:00`, ts: `2014-03-10T00:0${m}:00Z`, values: { hz: 1, disp: 1, flo: 1, sedPPM: 1, psi, chlPPM: 1 } });
+    await step.run([reading(0, 80), reading(1, 40), reading(2, 30), reading(3, 2), reading(4, 80)], { shardId: 's', now: new Date('2014-03-10T00:05:00Z') });
+    // (pump, rule) states are evaluated concurrently: compare per rule.
+    expect(sent.filter((x) => x.includes('psi-drift'))).toEqual(['raised:psi-drift:early-warning', 'cleared:psi-drift:early-warning']);
+    expect(sent.filter((x) => x.includes('low-psi'))).toEqual(['raised:low-psi:threshold', 'cleared:low-psi:threshold']);
+    expect(() => createAlarmStep(db.cfg, createAlarmStore(db.client, db.cfg), { description: 't', publish: async () => undefined }, [drift, drift])).toThrow('alarm rule name "psi-drift" is used twice');
+  });
 });
