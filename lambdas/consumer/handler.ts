@@ -5,7 +5,8 @@
  * 1. decode and parse every record (KPL-aware, never throws; bad lines become dead letters);
  * 2. write all readings (BatchWriteItem with bounded retries) while the dead letters go to their sink;
  * 3. write the catalog markers of the pump-days that now hold data — after the readings, so a rollup that sees
- *    a pending marker also sees the readings behind it;
+ *    a pending marker also sees the readings behind it; then evaluate the alarms of the stored readings
+ *    (alarm-step.ts: conditional state writes, notifications once per transition);
  * 4. report, as a partial batch response, the first record (in event order) with anything not durably handled.
  *
  * Near the invocation's timeout (see CONSUMER_DEADLINE) step 2 stops starting writes; the unwritten readings count as
