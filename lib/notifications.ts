@@ -11,7 +11,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { NAMES } from '../lambdas/config';
 import { encryptionKey } from './encryption-key';
-import { checkPattern } from './validate';
+import { checkPattern, EMAIL_RE } from './validate';
 
 /** Properties of {@link Notifications}. */
 export interface NotificationsProps {
@@ -62,7 +62,7 @@ export class Notifications extends Construct {
 
   constructor(scope: Construct, id: string, props: NotificationsProps = {}) {
     super(scope, id);
-    checkPattern('alarm e-mail', props.email, /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an e-mail address');
+    checkPattern('email', props.email, EMAIL_RE, 'an e-mail address');
     const stack = Stack.of(this);
 
     this.key = encryptionKey(this, 'Key', {

@@ -34,6 +34,9 @@ export function checkDurationSeconds(name: string, value: Duration | undefined, 
   }
 }
 
+/** What the stack accepts as an e-mail address for the ops topic: something@domain.tld, no spaces. */
+export const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
 /**
  * Throws unless the string is non-empty and matches `pattern`; tokens pass.
  *

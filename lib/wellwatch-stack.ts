@@ -15,7 +15,7 @@ import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
 import { RollupSchedule } from './rollup-schedule';
 import { SensorStream } from './sensor-stream';
-import { checkOneOf, parseVpcPlacement, type VpcPlacement } from './validate';
+import { checkOneOf, checkPattern, EMAIL_RE, parseVpcPlacement, type VpcPlacement } from './validate';
 
 /** Properties of {@link WellwatchStack}. Without any, the stack is the documented production setup. */
 export interface WellwatchStackProps extends StackProps {
@@ -137,6 +137,7 @@ export class WellwatchStack extends Stack {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const names = deploymentNames(props.deployment);
     checkOneOf('logRetention', props.logRetention, LOG_DEFAULTS.retentionDays);
+    checkPattern('alarmEmail', props.alarmEmail, EMAIL_RE, 'an e-mail address');
 
     this.notifications = new Notifications(this, 'Notifications', {
       topicName: names.alarmTopic,

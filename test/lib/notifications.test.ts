@@ -99,7 +99,7 @@ describe('Notifications topic', () => {
 
   it('rejects a malformed e-mail address with a clear error', () => {
     expect(() => new Notifications(new Stack(new App(), 'Bad'), 'N', { email: 'not-an-address' })).toThrow(
-      'alarm e-mail must be an e-mail address, got "not-an-address"',
+      'email must be an e-mail address, got "not-an-address"',
     );
   });
 });

@@ -360,6 +360,11 @@ describe('stackPropsFromContext', () => {
     expect(() => read(context)).toThrow(message);
   });
 
+  it('rejects a malformed alarm e-mail address when the stack is built, naming the setting', () => {
+    const a = new App({ context: { [CONTEXT_KEYS.alarmEmail]: 'oncall' } });
+    expect(() => new WellwatchStack(a, 'W', stackPropsFromContext(a.node))).toThrow('alarmEmail must be an e-mail address, got "oncall"');
+  });
+
   it('leaves range checks to the constructs (shards 0 fails when the stack is built)', () => {
     const a = new App({ context: { [CONTEXT_KEYS.shards]: '0' } });
     expect(() => new WellwatchStack(a, 'W', stackPropsFromContext(a.node))).toThrow('shardCount must be 1–500, got 0');
