@@ -75,17 +75,14 @@ export interface LogsEncryptionKeyProps extends EncryptionKeyProps {
 export function logsEncryptionKey(scope: Construct, id: string, props: LogsEncryptionKeyProps): kms.Key {
   const key = encryptionKey(scope, id, props);
   const stack = Stack.of(key);
+  const logGroups = `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${props.logGroupNamePrefix}/*`;
   key.addToResourcePolicy(
     new iam.PolicyStatement({
       sid: 'AllowCloudWatchLogsForTheseLogGroups',
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
       actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
       resources: ['*'],
-      conditions: {
-        ArnLike: {
-          'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${props.logGroupNamePrefix}/*`,
-        },
-      },
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': logGroups } },
     }),
   );
   return key;

@@ -55,6 +55,7 @@ export class FunctionNetwork extends Construct {
       description: 'wellwatch functions: no inbound, outbound HTTPS to AWS APIs only',
       allowAllOutbound: false,
     });
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(VPC_DEFAULTS.egressPort), 'HTTPS to AWS service endpoints');
+    const https = ec2.Port.tcp(VPC_DEFAULTS.egressPort);
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), https, 'HTTPS to AWS service endpoints');
   }
 }

@@ -29,8 +29,8 @@ export interface WellwatchFunctionSettings {
    */
   readonly memorySize?: number;
   /**
-   * How long the function's logs are kept, one of the periods CloudWatch Logs accepts. Shorter than a year fails
-   * Control Tower control CT.CLOUDWATCH.PR.2 and is therefore acknowledged on the log group, naming the setting.
+   * How long the function's logs are kept, one of the periods CloudWatch Logs accepts (or `INFINITE`). Shorter than
+   * a year fails Control Tower control CT.CLOUDWATCH.PR.2 and is therefore acknowledged on the log group.
    *
    * @default RetentionDays.ONE_YEAR
    */
@@ -98,7 +98,8 @@ export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
  *
  * @example
  * const rollup = new WellwatchFunction(this, 'Fn', {
- *   entry: 'lambdas/rollup/handler.ts', description: 'rollup', environment: {}, timeout: Duration.minutes(5),
+ *   name: 'rollup', entry: 'lambdas/rollup/handler.ts', description: 'rollup', environment: {},
+ *   timeout: Duration.minutes(5),
  * });
  * statsTable.grantWriteData(rollup.fn);
  */
@@ -114,7 +115,8 @@ export class WellwatchFunction extends Construct {
     super(scope, id);
     checkIntRange('memorySize', props.memorySize, FUNCTION_DEFAULTS.minMemorySizeMb, FUNCTION_DEFAULTS.maxMemorySizeMb);
     checkDurationSeconds('timeout', props.timeout, 1, FUNCTION_DEFAULTS.maxTimeoutSeconds);
-    checkOneOf('logRetention', props.logRetention, LOG_DEFAULTS.retentionDays);
+    // RetentionDays.INFINITE omits the retention (logs never expire), which CloudWatch Logs and CT.CLOUDWATCH.PR.2 accept.
+    checkOneOf('logRetention', props.logRetention, [...LOG_DEFAULTS.retentionDays, logs.RetentionDays.INFINITE]);
     const names = deploymentNames(props.deployment); // throws a ConfigError naming a malformed deployment name
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 

@@ -2,7 +2,7 @@
  * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, dashboard, alarms and their topic.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type Node } from 'constructs';
 import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
@@ -136,7 +136,7 @@ export class WellwatchStack extends Stack {
     });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const names = deploymentNames(props.deployment);
-    checkOneOf('logRetention', props.logRetention, LOG_DEFAULTS.retentionDays);
+    checkOneOf('logRetention', props.logRetention, [...LOG_DEFAULTS.retentionDays, logs.RetentionDays.INFINITE]);
     checkPattern('alarmEmail', props.alarmEmail, EMAIL_RE, 'an e-mail address');
 
     this.notifications = new Notifications(this, 'Notifications', {

@@ -90,8 +90,14 @@ describe('WellwatchFunction log group', () => {
 
   it('rejects a retention CloudWatch Logs does not accept, naming the allowed values', () => {
     expect(() => build({ logRetention: 100 as logs.RetentionDays })).toThrow(
-      'logRetention must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, got 100',
+      'logRetention must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, 9999, got 100',
     );
+  });
+
+  it('accepts logs that never expire (no retention, which the control accepts too)', () => {
+    const forever = build({ logRetention: logs.RetentionDays.INFINITE });
+    forever.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.absent() });
+    expect(acknowledged(forever.fn.logGroup)).toEqual([]);
   });
 });
 
