@@ -410,6 +410,18 @@ describe('WellwatchStack Control Tower controls (template)', () => {
     for (const g of groups) expect(g.Properties.RetentionInDays).toBe(365);
   });
 
+  it('lets CloudWatch Logs use each deployment’s logs key for that deployment’s log groups only', () => {
+    const condition = (t: Template): string => {
+      const keyId: string = Object.values(t.findResources('AWS::Logs::LogGroup'))[0]!.Properties.KmsKeyId['Fn::GetAtt'][0];
+      const statement = t.toJSON().Resources[keyId].Properties.KeyPolicy.Statement.find(
+        (st: { Sid?: string }) => st.Sid === 'AllowCloudWatchLogsForTheseLogGroups',
+      );
+      return renderResource(statement.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']);
+    };
+    expect(condition(template)).toBe('arn:AWS::Partition:logs:AWS::Region:AWS::AccountId:log-group:/wellwatch/*');
+    expect(condition(variantTemplate)).toBe('arn:AWS::Partition:logs:AWS::Region:AWS::AccountId:log-group:/wellwatch-staging/*');
+  });
+
   it('takes a shorter log retention for a test deployment', () => {
     for (const g of Object.values(vpcTemplate.findResources('AWS::Logs::LogGroup'))) expect(g.Properties.RetentionInDays).toBe(30);
   });
