@@ -2,31 +2,29 @@
  * The ops notification topic: the SNS topic every wellwatch alarm notifies, with an optional e-mail subscription.
  */
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { NAMES } from '../lambdas/config';
+import { deploymentNames } from '../lambdas/config';
 import { encryptionKey } from './encryption-key';
 import { checkPattern, EMAIL_RE } from './validate';
 
 /** Properties of {@link Notifications}. */
 export interface NotificationsProps {
   /**
-   * Physical name of the topic.
+   * Deployment name; the topic is `deploymentNames(deployment).alarmTopic` (`wellwatch[-NAME]-alarms`).
    *
-   * @default NAMES.alarmTopic (`wellwatch-alarms`)
+   * @default - the default deployment (`wellwatch-alarms`)
    */
-  readonly topicName?: string;
+  readonly deployment?: string;
   /**
-   * E-mail address subscribed to the topic (AWS sends it a confirmation mail first).
+   * E-mail address subscribed to the topic (context key `wellwatch:alarmEmail`; AWS first sends it a confirmation).
    *
    * @default - no subscription; subscribe a pager, chat or ticketing integration to `topic` yourself
    */
-  readonly email?: string;
+  readonly alarmEmail?: string;
   /**
    * What happens to the topic's key when it is removed from the stack.
    *
@@ -49,20 +47,18 @@ export interface NotificationsProps {
  * CloudWatch to publish for alarms of this account only (`aws:SourceAccount`, confused-deputy protection).
  *
  * @example
- * const notifications = new Notifications(this, 'Notifications', { email: 'oncall@example.com' });
- * notifications.notify(alarm);
+ * const notifications = new Notifications(this, 'Notifications', { alarmEmail: 'oncall@example.com' });
+ * alarm.addAlarmAction(new actions.SnsAction(notifications.topic));
  */
 export class Notifications extends Construct {
   /** The topic the alarms publish to. */
   public readonly topic: sns.Topic;
-  /** The key encrypting the topic; grant publishers `kms:GenerateDataKey*`/`kms:Decrypt` on it. */
+  /** The key encrypting the topic (`topic.grantPublish(fn)` also grants the publisher its use). */
   public readonly key: kms.Key;
-  /** The CloudWatch alarm action publishing to {@link Notifications.topic}. */
-  public readonly alarmAction: cloudwatch.IAlarmAction;
 
   constructor(scope: Construct, id: string, props: NotificationsProps = {}) {
     super(scope, id);
-    checkPattern('email', props.email, EMAIL_RE, 'an e-mail address');
+    checkPattern('alarmEmail', props.alarmEmail, EMAIL_RE, 'an e-mail address');
     const stack = Stack.of(this);
 
     this.key = encryptionKey(this, 'Key', {
@@ -82,7 +78,7 @@ export class Notifications extends Construct {
     );
 
     this.topic = new sns.Topic(this, 'Topic', {
-      topicName: props.topicName ?? NAMES.alarmTopic,
+      topicName: deploymentNames(props.deployment).alarmTopic,
       displayName: 'wellwatch alarms',
       masterKey: this.key,
       enforceSSL: true,
@@ -96,22 +92,6 @@ export class Notifications extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
-    if (props.email !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
-    this.alarmAction = new actions.SnsAction(this.topic);
-  }
-
-  /**
-   * Makes the topic the alarm's action, and its OK action unless `recovery` is false.
-   *
-   * Send recovery for conditions that end by themselves (a consumer falling behind, then catching up); skip it where
-   * "OK" would only mean "nothing new in the last period" rather than "the problem is gone".
-   *
-   * @example
-   * notifications.notify(consumerErrors);                      // alarm and OK
-   * notifications.notify(pumpAlerts, { recovery: false });      // alarm only
-   */
-  public notify(alarm: cloudwatch.Alarm, options: { readonly recovery?: boolean } = {}): void {
-    alarm.addAlarmAction(this.alarmAction);
-    if (options.recovery ?? true) alarm.addOkAction(this.alarmAction);
+    if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
   }
 }

@@ -3,9 +3,11 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { NAMES } from '../lambdas/config';
@@ -56,11 +58,12 @@ export interface ObservabilityProps {
    */
   readonly alarms?: boolean;
   /**
-   * Where every alarm sends its notifications (alarm state, and recovery where it means something).
+   * Topic every alarm notifies (alarm state, and recovery where it means something): the stack's ops topic, see
+   * {@link Notifications}. If it is encrypted, its key must let `cloudwatch.amazonaws.com` use it.
    *
-   * @default - a {@link Notifications} topic of its own, without subscription
+   * @default - the topic of a {@link Notifications} of its own, without subscription
    */
-  readonly notifications?: Notifications;
+  readonly topic?: sns.ITopic;
   /**
    * Iterator age above which the consumer counts as falling behind, 1 minute–7 days.
    *
@@ -82,7 +85,7 @@ export interface ObservabilityProps {
  * @example
  * new Observability(this, 'Observability', {
  *   stream, consumer: consumer.fn, rollup: rollup.fn, tables: { readings, stats, catalog },
- *   deadLetterQueue, failedBatchQueue, notifications,
+ *   deadLetterQueue, failedBatchQueue, topic: notifications.topic,
  * });
  */
 export class Observability extends Construct {
@@ -90,8 +93,8 @@ export class Observability extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   /** All alarms, by purpose; empty when `alarms` is false. */
   public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
-  /** Where the alarms notify; undefined when `alarms` is false. */
-  public readonly notifications?: Notifications;
+  /** The topic the alarms notify; undefined when `alarms` is false. */
+  public readonly topic?: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -193,9 +196,11 @@ export class Observability extends Construct {
     // Every alarm has an action (Control Tower control CT.CLOUDWATCH.PR.1). Recovery (OK) is sent for the
     // pipeline's health alarms; not for pump alerts, whose "OK" would only mean "no alert in the last period" and
     // could be read as "the pump recovered" (issue 9 builds per-pump alert notifications on the same topic).
-    this.notifications = props.notifications ?? new Notifications(this, 'Notifications');
+    this.topic = props.topic ?? new Notifications(this, 'Notifications').topic;
+    const action = new actions.SnsAction(this.topic);
     for (const [purpose, a] of Object.entries(this.alarms)) {
-      this.notifications.notify(a, { recovery: purpose !== 'pumpAlerts' });
+      a.addAlarmAction(action);
+      if (purpose !== 'pumpAlerts') a.addOkAction(action);
     }
   }
 }

@@ -68,8 +68,12 @@ export interface WellwatchFunctionSettings {
 export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
   /** Path of the handler file relative to the repository root, e.g. `lambdas/consumer/handler.ts`. */
   readonly entry: string;
-  /** Short name of the function within its deployment (`consumer`, `rollup`): its log group is `<prefix>/<name>`. */
-  readonly name: string;
+  /**
+   * Short name of the function within its deployment (`consumer`, `rollup`): its log group is `<prefix>/<name>`.
+   *
+   * @default - the construct id in lower case (`Check` → `/wellwatch/check`)
+   */
+  readonly name?: string;
   /** What the function does, shown in the Lambda console. */
   readonly description: string;
   /** Environment variables (names from `ENV` in `lambdas/config.ts`). */
@@ -121,13 +125,14 @@ export class WellwatchFunction extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     const retention = props.logRetention ?? FUNCTION_DEFAULTS.logRetention;
+    const logGroupName = `${names.logGroupPrefix}/${props.name ?? id.toLowerCase()}`;
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `${names.logGroupPrefix}/${props.name}`,
+      logGroupName,
       retention,
       encryptionKey:
         props.logEncryptionKey ??
         logsEncryptionKey(this, 'LogsKey', {
-          description: `wellwatch: encrypts the logs of ${names.logGroupPrefix}/${props.name}`,
+          description: `wellwatch: encrypts the logs of ${logGroupName}`,
           logGroupNamePrefix: names.logGroupPrefix,
           removalPolicy,
         }),

@@ -15,7 +15,7 @@ import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
 import { RollupSchedule } from './rollup-schedule';
 import { SensorStream } from './sensor-stream';
-import { checkOneOf, checkPattern, EMAIL_RE, parseVpcPlacement, type VpcPlacement } from './validate';
+import { checkOneOf, parseVpcPlacement, type VpcPlacement } from './validate';
 
 /** Properties of {@link WellwatchStack}. Without any, the stack is the documented production setup. */
 export interface WellwatchStackProps extends StackProps {
@@ -137,11 +137,10 @@ export class WellwatchStack extends Stack {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const names = deploymentNames(props.deployment);
     checkOneOf('logRetention', props.logRetention, [...LOG_DEFAULTS.retentionDays, logs.RetentionDays.INFINITE]);
-    checkPattern('alarmEmail', props.alarmEmail, EMAIL_RE, 'an e-mail address');
 
     this.notifications = new Notifications(this, 'Notifications', {
-      topicName: names.alarmTopic,
-      email: props.alarmEmail,
+      deployment: props.deployment,
+      alarmEmail: props.alarmEmail,
       removalPolicy,
     });
     // One key for the log groups of both functions, usable only for this deployment's log groups.
@@ -202,7 +201,7 @@ export class WellwatchStack extends Stack {
       dashboardName: names.serviceName,
       serviceName: names.serviceName,
       alarms: props.alarms,
-      notifications: this.notifications,
+      topic: this.notifications.topic,
     });
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });

@@ -3,19 +3,21 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { NAMES } from '../../lambdas/config';
+import { deploymentNames, NAMES } from '../../lambdas/config';
 import { Notifications } from '../../lib/notifications';
 
 const stack = new Stack(new App(), 'Main');
-const notifications = new Notifications(stack, 'Notifications', { email: 'oncall@example.com' });
+const notifications = new Notifications(stack, 'Notifications', { alarmEmail: 'oncall@example.com' });
 const template = Template.fromStack(stack);
 const keyId = stack.getLogicalId(notifications.key.node.defaultChild as never);
 const topicId = stack.getLogicalId(notifications.topic.node.defaultChild as never);
 
 describe('Notifications topic', () => {
-  it('is named from NAMES.alarmTopic by default', () => {
+  it('is named from NAMES.alarmTopic, per deployment', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { TopicName: NAMES.alarmTopic });
+    const s = new Stack(new App(), 'Staging');
+    new Notifications(s, 'N', { deployment: 'staging' });
+    Template.fromStack(s).hasResourceProperties('AWS::SNS::Topic', { TopicName: deploymentNames('staging').alarmTopic });
   });
 
   it('is encrypted with its own customer-managed key, rotated yearly', () => {
@@ -70,36 +72,19 @@ describe('Notifications topic', () => {
   it('subscribes the e-mail address when one is given, and nobody otherwise', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: topicId } });
     const bare = new Stack(new App(), 'Bare');
-    new Notifications(bare, 'Notifications', { topicName: 'wellwatch-x-alarms' });
+    new Notifications(bare, 'Notifications');
     const t = Template.fromStack(bare);
     t.resourceCountIs('AWS::SNS::Topic', 1);
     t.resourceCountIs('AWS::SNS::Subscription', 0);
-    t.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'wellwatch-x-alarms' });
   });
 
   it('keeps its key when removed from the stack by default (what it encrypted stays readable)', () => {
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('notify() sets the alarm action, and the OK action unless recovery is off', () => {
-    const s = new Stack(new App(), 'Alarms');
-    const n = new Notifications(s, 'N');
-    const metric = new cloudwatch.Metric({ namespace: 'Test', metricName: 'M' });
-    const withRecovery = new cloudwatch.Alarm(s, 'A', { metric, threshold: 0, evaluationPeriods: 1 });
-    const withoutRecovery = new cloudwatch.Alarm(s, 'B', { metric, threshold: 0, evaluationPeriods: 1 });
-    n.notify(withRecovery);
-    n.notify(withoutRecovery, { recovery: false });
-    const resources = Template.fromStack(s).toJSON().Resources;
-    const topic = { Ref: s.getLogicalId(n.topic.node.defaultChild as never) };
-    const props = (a: cloudwatch.Alarm) => resources[s.getLogicalId(a.node.defaultChild as never)].Properties;
-    expect(props(withRecovery)).toMatchObject({ AlarmActions: [topic], OKActions: [topic] });
-    expect(props(withoutRecovery).AlarmActions).toEqual([topic]);
-    expect(props(withoutRecovery).OKActions).toBeUndefined();
-  });
-
   it('rejects a malformed e-mail address with a clear error', () => {
-    expect(() => new Notifications(new Stack(new App(), 'Bad'), 'N', { email: 'not-an-address' })).toThrow(
-      'email must be an e-mail address, got "not-an-address"',
+    expect(() => new Notifications(new Stack(new App(), 'Bad'), 'N', { alarmEmail: 'not-an-address' })).toThrow(
+      'alarmEmail must be an e-mail address, got "not-an-address"',
     );
   });
 });

@@ -162,12 +162,12 @@ describe('Observability alarms', () => {
     quietTemplate.resourceCountIs('AWS::SNS::Topic', 0);
     quietTemplate.resourceCountIs('AWS::KMS::Key', 0);
     expect(quietObservability.alarms).toEqual({});
-    expect(quietObservability.notifications).toBeUndefined();
+    expect(quietObservability.topic).toBeUndefined();
   });
 
   it('makes the ops topic the action of every alarm (Control Tower CT.CLOUDWATCH.PR.1)', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
-    const topic = { Ref: main.stack.getLogicalId(observability.notifications!.topic.node.defaultChild as never) };
+    const topic = main.stack.resolve(observability.topic!.topicArn);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(6);
     for (const a of alarms) {
@@ -177,7 +177,7 @@ describe('Observability alarms', () => {
   });
 
   it('notifies recovery of the pipeline alarms, but not of pump alerts ("OK" there only means "no alert lately")', () => {
-    const topic = { Ref: main.stack.getLogicalId(observability.notifications!.topic.node.defaultChild as never) };
+    const topic = main.stack.resolve(observability.topic!.topicArn);
     const okActions = (purpose: string) =>
       template.toJSON().Resources[main.stack.getLogicalId(observability.alarms[purpose]!.node.defaultChild as never)].Properties.OKActions;
     for (const purpose of ['consumerErrors', 'iteratorAge', 'deadLetters', 'failedBatches', 'rollupErrors']) {
@@ -186,13 +186,13 @@ describe('Observability alarms', () => {
     expect(okActions('pumpAlerts')).toBeUndefined();
   });
 
-  it('notifies a given Notifications topic instead of creating its own', () => {
+  it('notifies a given topic instead of creating its own', () => {
     const f = fixture(new App(), 'Shared');
     const notifications = new Notifications(f.stack, 'Ops');
-    const o = new Observability(f.stack, 'Observability', { ...f.props, notifications });
+    const o = new Observability(f.stack, 'Observability', { ...f.props, topic: notifications.topic });
     const t = Template.fromStack(f.stack);
     t.resourceCountIs('AWS::SNS::Topic', 1);
-    expect(o.notifications).toBe(notifications);
+    expect(o.topic).toBe(notifications.topic);
     const topic = { Ref: f.stack.getLogicalId(notifications.topic.node.defaultChild as never) };
     for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmActions).toEqual([topic]);
   });

@@ -37,6 +37,7 @@ describe('WellwatchFunction log group', () => {
   it('is named <deployment log prefix>/<name> and keeps events a year by default', () => {
     plain.template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/wellwatch/rollup', RetentionInDays: 365 });
     build({ deployment: 'staging' }).template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/wellwatch-staging/rollup' });
+    build({ name: undefined }).template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/wellwatch/fn' }); // construct id 'Fn'
   });
 
   it('is encrypted with a rotated KMS key that CloudWatch Logs may use for this deployment’s log groups only', () => {
