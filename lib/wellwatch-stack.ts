@@ -2,6 +2,7 @@
  * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, dashboard, alarms and their topic.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type Node } from 'constructs';
 import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
@@ -128,6 +129,11 @@ export class WellwatchStack extends Stack {
   public readonly notifications: Notifications;
   /** Subnets and security group of the functions, when `vpc` is set. */
   public readonly network?: FunctionNetwork;
+  /**
+   * The key of this deployment's log groups: CloudWatch Logs may use it for log groups named under
+   * `deploymentNames(deployment).logGroupPrefix` only, so a new log group must be named there to use it.
+   */
+  public readonly logEncryptionKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: WellwatchStackProps = {}) {
     super(scope, id, {
@@ -144,7 +150,7 @@ export class WellwatchStack extends Stack {
       removalPolicy,
     });
     // One key for the log groups of both functions, usable only for this deployment's log groups.
-    const logEncryptionKey = logsEncryptionKey(this, 'LogsKey', {
+    this.logEncryptionKey = logsEncryptionKey(this, 'LogsKey', {
       description: `wellwatch: encrypts the function logs under ${names.logGroupPrefix}/`,
       logGroupNamePrefix: names.logGroupPrefix,
       removalPolicy,
@@ -153,7 +159,7 @@ export class WellwatchStack extends Stack {
     const functionSettings = {
       deployment: props.deployment,
       logRetention: props.logRetention,
-      logEncryptionKey,
+      logEncryptionKey: this.logEncryptionKey,
       network: this.network,
       removalPolicy,
     };

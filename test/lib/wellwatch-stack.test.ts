@@ -406,7 +406,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
     const keys = new Set(groups.map((g) => JSON.stringify(g.Properties.KmsKeyId)));
     expect(keys.size).toBe(1);
     const keyId: string = groups[0]!.Properties.KmsKeyId['Fn::GetAtt'][0];
-    expect(template.toJSON().Resources[keyId].Type).toBe('AWS::KMS::Key');
+    expect(keyId).toBe(logicalId(stack.logEncryptionKey));
     for (const g of groups) expect(g.Properties.RetentionInDays).toBe(365);
   });
 
