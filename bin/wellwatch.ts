@@ -62,14 +62,27 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('wellwatch.js')) {
-  main(process.argv.slice(2)).then(
+/**
+ * Runs the CLI on this process's arguments and sets its exit code.
+ *
+ * The launcher (bin/wellwatch.js) calls this explicitly: npm runs bins through links (`node_modules/.bin/wellwatch`,
+ * a global `wellwatch`), so neither `require.main` nor the script's path tells reliably that the CLI was launched.
+ * An error that escapes `main` is a bug; it still becomes one line and exit 1, never silence.
+ *
+ * @example
+ * require('./wellwatch.ts').run();
+ */
+export function run(argv: string[] = process.argv.slice(2)): Promise<void> {
+  return main(argv).then(
     (code) => {
       process.exitCode = code;
     },
-    (e) => {
-      console.error(`wellwatch: ${(e as Error).message}`);
+    (e: unknown) => {
+      console.error(`wellwatch: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       process.exitCode = 1;
     },
   );
 }
+
+// `tsx bin/wellwatch.ts …` runs this file directly.
+if (require.main === module) void run();
