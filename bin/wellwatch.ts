@@ -4,7 +4,7 @@
  * Every command returns an exit code; anything thrown becomes one clear line on stderr and a non-zero exit.
  */
 import { processIO, type CliIO } from '../cli/io';
-import { describeError } from '../cli/errors';
+import { explainError } from '../cli/errors';
 
 type Command = (argv: string[], io: CliIO) => Promise<number>;
 
@@ -56,7 +56,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   try {
     return await command.load()(rest, io);
   } catch (e) {
-    const { message, exitCode } = describeError(e);
+    const { message, exitCode } = explainError(e);
     io.err(`wellwatch ${name}: ${message}`);
     return exitCode;
   }

@@ -28,7 +28,7 @@ import * as zlib from 'node:zlib';
 import type { PutRecordsCommandInput, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { LIMITS } from '../lambdas/config';
-import { WellwatchError } from '../lambdas/core/errors';
+import { ConfigError, describeError, InternalError, WellwatchError } from '../lambdas/core/errors';
 import { AggregateBuilder, KPL_OVERHEAD_BYTES } from '../lambdas/core/kpl';
 import { parseLine, type ParseOptions } from '../lambdas/core/parse-reading';
 import { backoffDelay, isRetryableError, resolveRetry, type ResolvedRetry } from '../lambdas/store/retry';
@@ -294,7 +294,7 @@ class OpenRecord {
     if (this.parts.length === 0 || this.builder === undefined) return;
     const data = Buffer.from(this.parts.length === 1 ? this.parts[0]! : this.parts.join('\n'), 'utf8');
     if (!this.builder.tryAdd(this.partsPump, data)) {
-      throw new Error(`internal: KPL packing overflow for ${this.route.partitionKey} (${this.builder.size}+${data.length} > ${this.builder.maxBytes})`);
+      throw new InternalError(`KPL packing overflow for ${this.route.partitionKey} (${this.builder.size}+${data.length} > ${this.builder.maxBytes})`);
     }
     this.userRecords++;
     this.parts = [];
@@ -309,10 +309,10 @@ class OpenRecord {
     } else {
       this.commitGroup();
       data = this.builder.build();
-      if (data.length !== this.size) throw new Error(`internal: KPL size estimate ${this.size} != encoded ${data.length}`);
+      if (data.length !== this.size) throw new InternalError(`KPL size estimate ${this.size} != encoded ${data.length}`);
     }
     const bytes = data.length + this.route.pkBytes;
-    if (bytes > this.budget) throw new Error(`internal: record of ${bytes} bytes exceeds the ${this.budget}-byte budget`);
+    if (bytes > this.budget) throw new InternalError(`record of ${bytes} bytes exceeds the ${this.budget}-byte budget`);
     return {
       route: this.route,
       data,
@@ -339,18 +339,6 @@ export class ProducerError extends WellwatchError {
     super(message, options);
     this.name = 'ProducerError';
   }
-}
-
-function errorSummary(e: unknown): string {
-  const err = e as { name?: string; code?: string; message?: string };
-  if (err && typeof err === 'object') {
-    const code = typeof err.code === 'string' ? err.code : undefined;
-    const name = err.name && err.name !== 'Error' ? err.name : undefined;
-    const msg = err.message ?? '';
-    const head = code ?? name;
-    return head && !msg.includes(head) ? `${head}: ${msg}` : msg || head || String(e);
-  }
-  return String(e);
 }
 
 /**
@@ -422,7 +410,7 @@ export class Producer {
     this.format = options.format ?? 'kpl';
     this.recordBytes = options.recordBytes ?? 64 * 1024;
     if (!(Number.isInteger(this.recordBytes) && this.recordBytes >= 256 && this.recordBytes <= LIMITS.kinesisMaxRecordBytes)) {
-      throw new RangeError(`recordBytes must be an integer 256–${LIMITS.kinesisMaxRecordBytes}, got ${this.recordBytes}`);
+      throw new ConfigError(`recordBytes must be an integer 256–${LIMITS.kinesisMaxRecordBytes}, got ${this.recordBytes}`);
     }
     this.groupBytes = options.userRecordBytes ?? 1024;
     this.lingerMs = options.lingerMs ?? 200;
@@ -437,12 +425,12 @@ export class Producer {
     this.maxQueuedBytes = options.maxQueuedBytes ?? Math.max(8 * 1024 * 1024, this.concurrency * PUT_RECORDS_MAX_BYTES);
     this.maxOpenBytes = options.maxOpenBytes ?? 16 * 1024 * 1024;
     this.rate = options.ratePerSecond;
-    if (this.rate !== undefined && !(this.rate > 0)) throw new RangeError(`ratePerSecond must be > 0, got ${this.rate}`);
+    if (this.rate !== undefined && !(this.rate > 0)) throw new ConfigError(`ratePerSecond must be > 0, got ${this.rate}`);
     if (options.shards !== undefined) this.useShards(options.shards);
   }
 
   private useShards(shards: readonly ShardRange[]): void {
-    if (shards.length === 0) throw new RangeError('shards must list at least one open shard');
+    if (shards.length === 0) throw new ConfigError('shards must list at least one open shard');
     this.shards = shards;
     this.shardRoutes = new Map(
       shards.map((shard) => [
@@ -491,11 +479,6 @@ export class Producer {
       });
   }
 
-  /** Lines accepted but not yet acknowledged or given up on. */
-  get pending(): number {
-    return this.stats.accepted - this.stats.sent - this.stats.failed;
-  }
-
   /**
    * Takes one line. Returns a promise only when the caller must wait (queue full or rate pacing).
    *
@@ -503,7 +486,7 @@ export class Producer {
    */
   add(line: string, source: string, lineNumber: number): void | Promise<void> {
     if (this.fatal) throw this.fatal;
-    if (this.closed) throw new Error('Producer.add after close');
+    if (this.closed) throw new InternalError('Producer.add after close');
     const stats = this.stats;
     stats.linesRead++;
     let pump: string;
@@ -734,7 +717,7 @@ export class Producer {
       }
       if (output === undefined) {
         if (this.fatal) return;
-        const reason = errorSummary(callError);
+        const reason = describeError(callError);
         if (!retryable) {
           this.stop(new ProducerError(`PutRecords to ${this.options.streamName} failed: ${reason}`, { cause: callError }));
           return;
@@ -793,7 +776,7 @@ export class Producer {
   private dequeue(rec: SealedRecord): void {
     const key = rec.route.partitionKey;
     const queue = this.queues.get(key)!;
-    if (queue[0] !== rec) throw new Error(`internal: record of ${key} acknowledged out of order`);
+    if (queue[0] !== rec) throw new InternalError(`record of ${key} acknowledged out of order`);
     queue.shift();
     if (queue.length === 0) this.queues.delete(key);
     this.queuedBytes -= rec.bytes;
@@ -975,14 +958,14 @@ export function openInput(file: string, stdin: NodeJS.ReadableStream): InputSour
   } catch (e) {
     if (e instanceof WellwatchError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorSummary(e);
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : describeError(e);
     throw new WellwatchError(`cannot read ${file}: ${why}`);
   }
   const lines = (async function* () {
     try {
       yield* linesOf(gunzipIfNeeded(counted(fs.createReadStream(file, { highWaterMark: 256 * 1024 }))));
     } catch (e) {
-      throw new WellwatchError(`cannot read ${file}: ${errorSummary(e)}`, { cause: e });
+      throw new WellwatchError(`cannot read ${file}: ${describeError(e)}`, { cause: e });
     }
   })();
   return { name: file, size, bytesRead: () => read, lines };
@@ -1018,7 +1001,7 @@ export async function produce(
       }
     }
   } catch (e) {
-    if (!(e instanceof ProducerError)) producer.abort(errorSummary(e));
+    if (!(e instanceof ProducerError)) producer.abort(describeError(e));
     await producer.close().catch(() => undefined);
     throw e;
   }

@@ -296,3 +296,21 @@ describe('push reports the lines it refuses, with file:line and reason, and send
     expect(errors[0]).toMatch(new RegExp(`^wellwatch push: cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
   });
 });
+
+describe('explainError: the CLI top level tells errors apart by type', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { explainError, UsageError } = require('../../cli/errors') as typeof import('../../cli/errors');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ConfigError, InternalError, WellwatchError } = require('../../lambdas/core/errors') as typeof import('../../lambdas/core/errors');
+
+  it.each<[string, unknown, { message: string; exitCode: number }]>([
+    ['a usage mistake exits 2', new UsageError('--pumps is required'), { message: '--pumps is required', exitCode: 2 }],
+    ['a configuration mistake exits 2, marked as configuration', new ConfigError('batchSize must be 1–10000, got 0'), { message: 'configuration: batchSize must be 1–10000, got 0', exitCode: 2 }],
+    ['a bug exits 1 and says it is one', new InternalError('record of A acknowledged out of order'), { message: 'internal error (a bug in wellwatch, please report it): record of A acknowledged out of order', exitCode: 1 }],
+    ['a wellwatch error keeps its message', new WellwatchError('cannot read x.csv: no such file'), { message: 'cannot read x.csv: no such file', exitCode: 1 }],
+    ['an error merely named UsageError is not a usage mistake', Object.assign(new Error('looks like one'), { name: 'UsageError' }), { message: 'UsageError: looks like one', exitCode: 1 }],
+    ['an unknown error is described by name and message', new TypeError('x is not a function'), { message: 'TypeError: x is not a function', exitCode: 1 }],
+  ])('%s', (_what, error, expected) => {
+    expect(explainError(error)).toEqual(expected);
+  });
+});
