@@ -3,7 +3,7 @@
  *
  * Files are streamed (plain or gzip), stdin with `-`. Each line is checked with the consumer's parser first: bad
  * lines are reported with `file:line` and a reason and not sent (`--no-validate` sends them anyway, so the consumer
- * dead-letters them). See cli/producer.ts for packing, ordering and retries.
+ * dead-letters them). See cli/producer/ for packing, ordering and retries.
  */
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { LIMITS } from '../lambdas/config';

@@ -165,7 +165,8 @@ export function isWellwatchError(e: unknown): e is WellwatchError {
  * One line describing any error, for logs, reports and failure reasons.
  *
  * `code: message` for errors that carry a string code (Node's system errors), `Name: message` for named errors
- * (SDK exceptions, wellwatch's subclasses), and the head is left out when the message already contains it. The
+ * (SDK exceptions, wellwatch's subclasses), the bare message for a plain `Error` or `WellwatchError`, and the head is
+ * left out when the message already contains it. The
  * one helper every layer uses, so a reason reads the same in a dead letter, a log line and the CLI.
  *
  * @example
@@ -175,7 +176,8 @@ export function describeError(e: unknown): string {
   if (typeof e !== 'object' || e === null) return String(e);
   const err = e as { name?: unknown; code?: unknown; message?: unknown };
   const code = typeof err.code === 'string' ? err.code : undefined;
-  const name = typeof err.name === 'string' && err.name !== 'Error' ? err.name : undefined;
+  // The generic class names say nothing a reader can use; a specific one (ThrottlingException, ParseError) does.
+  const name = typeof err.name === 'string' && err.name !== 'Error' && err.name !== 'WellwatchError' ? err.name : undefined;
   const message = typeof err.message === 'string' ? err.message : '';
   const head = code ?? name;
   if (!head) return message || String(e);

@@ -42,6 +42,7 @@ describe('describeError', () => {
     ['a system error whose message lacks the code', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'ECONNRESET: socket hang up'],
     ['a plain Error by its message alone', new Error('something broke'), 'something broke'],
     ['a wellwatch error by its class and message', new ParseError('bad offset'), 'ParseError: bad offset'],
+    ['a plain WellwatchError by its message alone', new WellwatchError('cannot read x.csv'), 'cannot read x.csv'],
     ['an error without a message by its name', Object.assign(new Error(''), { name: 'TimeoutError' }), 'TimeoutError'],
     ['a thrown string', 'just text', 'just text'],
     ['undefined', undefined, 'undefined'],
