@@ -7,14 +7,13 @@
  */
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { LIMITS } from '../lambdas/config';
-import { WellwatchError } from '../lambdas/core/errors';
+import { isWellwatchError, WellwatchError } from '../lambdas/core/errors';
 import { parseUtcOffset } from '../lambdas/core/parse-reading';
 import { kinesisClient } from '../lambdas/store/clients';
-import { UsageError } from './errors';
+import { explainError, UsageError } from './errors';
 import { intOption, numberOption, parseCommandArgs, type CliIO } from './io';
 import {
   PAYLOAD_FORMATS,
-  ProducerError,
   openInput,
   produce,
   putRecordsWith,
@@ -269,8 +268,9 @@ export async function sendLines(
       for (const line of summaryLines(stats, format, elapsedMs, inputs.length)) print(line);
     }
     if (fatal !== undefined) {
-      if (fatal instanceof ProducerError || fatal instanceof WellwatchError) {
-        io.err(`wellwatch ${command}: ${(fatal as Error).message}`);
+      if (isWellwatchError(fatal)) {
+        // explainError labels a bug (InternalError) as one, so a user can tell it from a Kinesis problem.
+        io.err(`wellwatch ${command}: ${explainError(fatal).message}`);
         return { code: interrupted ? 130 : 1, stats, elapsedMs };
       }
       throw fatal;

@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
+import { describeError } from '../lambdas/core/errors';
 import { createConsumerHandler } from '../lambdas/consumer/handler';
 import { createRollupHandler, type RollupEvent, type RollupResult } from '../lambdas/rollup/handler';
 import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
@@ -112,18 +113,25 @@ export interface LocalRuntime {
   backlog(): Promise<ShardBacklog[]>;
 }
 
-/** An append-only line file that never throws into the caller (handlers log through it). */
-function lineFile(file: string): { write: (line: string) => void; close: () => Promise<void> } {
+/**
+ * An append-only line file that never throws into the caller (handlers log through it).
+ *
+ * A file that cannot be written (a directory in its place, a full disk) is reported once through `log` — the lines
+ * after that are dropped, but whoever runs local mode knows — instead of failing silently.
+ */
+function lineFile(file: string, log: (line: string) => void): { write: (line: string) => void; close: () => Promise<void> } {
   const stream = fs.createWriteStream(file, { flags: 'a' });
   let broken = false;
-  stream.on('error', () => {
+  stream.on('error', (e) => {
+    if (!broken) log(`local: cannot write ${file} (${describeError(e)}); its lines are dropped until restart`);
     broken = true;
   });
   return {
     write: (line) => {
       if (!broken) stream.write(line.endsWith('\n') ? line : `${line}\n`);
     },
-    close: () => new Promise<void>((resolve) => stream.end(() => resolve())),
+    // A broken stream may never call back from end(); close() must not wait for it.
+    close: () => (broken || stream.destroyed ? Promise.resolve() : new Promise<void>((resolve) => stream.end(() => resolve()))),
   };
 }
 
@@ -189,8 +197,8 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     if (stream.created) log(`local: created stream ${config.streamName} with ${opts.shards ?? 2} shard(s)`);
     if (createdTables.length) log(`local: created tables ${createdTables.join(', ')}`);
 
-    const metrics = lineFile(file(LOCAL_FILES.metrics));
-    const handlerLog = lineFile(file(LOCAL_FILES.handlerLog));
+    const metrics = lineFile(file(LOCAL_FILES.metrics), log);
+    const handlerLog = lineFile(file(LOCAL_FILES.handlerLog), log);
     cleanups.push(() => Promise.all([metrics.close(), handlerLog.close()]).then(() => undefined));
     const handlerLogLine = (source: string) => (line: string) => {
       handlerLog.write(line);

@@ -23,7 +23,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { WellwatchConfig } from '../lambdas/config';
-import { InternalError, isWellwatchError, WellwatchError, WriteError } from '../lambdas/core/errors';
+import { describeError, InternalError, isWellwatchError, WellwatchError, WriteError } from '../lambdas/core/errors';
 import { RollupError } from '../lambdas/rollup/handler';
 import type { DailyStats, EvaluatedReading } from '../lambdas/core/types';
 import { listDays, listPumps, queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
@@ -351,7 +351,10 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
   };
 
   const server = http.createServer((req, res) => {
-    void (async () => {
+    // Detached from the server (it takes no promise); the catch below answers every error, and whatever escapes it
+    // (an answer that cannot be sent, e.g. after the dashboard's headers went out) is logged and the connection
+    // dropped — never an unhandled rejection, which would end local mode.
+    (async () => {
       try {
         if (!isLoopbackHost(req.headers.host)) throw new HttpError(403, 'forbidden-host', 'only loopback host names are served');
         const url = new URL(req.url ?? '/', 'http://localhost');
@@ -385,7 +388,10 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
           send(res, 500, { error: (e as Error)?.message ?? String(e), code: 'internal' });
         }
       }
-    })();
+    })().catch((e: unknown) => {
+      log(`api: ${req.method} ${req.url} failed and could not be answered: ${describeError(e)}`);
+      res.destroy();
+    });
   });
   server.keepAliveTimeout = 5_000;
 

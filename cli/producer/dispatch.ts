@@ -40,6 +40,13 @@ export interface DispatchContext {
   readonly stopped: () => WellwatchError | undefined;
   /** Stops the run. */
   readonly stop: (error: WellwatchError) => void;
+  /**
+   * Stops the run on an unexpected error (a bug, or a callback that threw) in the send loop.
+   *
+   * The send loop runs detached from whoever feeds the producer, so an error thrown there would be lost and the run
+   * would wait forever for records nobody sends; it must reach the run instead.
+   */
+  readonly fail: (error: unknown) => void;
   /** Called after every call settles (queues and calls in flight changed). */
   readonly onSettled: () => void;
 }
@@ -122,7 +129,9 @@ export class Dispatcher {
       if (batch.length === 0) break;
       for (const rec of batch) this.waiting.delete(rec.route.partitionKey);
       this.inFlight++;
-      void this.send(batch);
+      // Detached on purpose (calls run concurrently); send() reports its own errors, and anything escaping it (its
+      // finally block) still stops the run instead of becoming an unhandled rejection.
+      this.send(batch).catch((e: unknown) => this.ctx.fail(e));
     }
     if (earliest < Infinity && earliest < this.retryAt) {
       if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
@@ -130,7 +139,11 @@ export class Dispatcher {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.retryAt = Infinity;
-        this.kick();
+        try {
+          this.kick();
+        } catch (e) {
+          this.ctx.fail(e);
+        }
       }, Math.max(0, earliest - now));
     }
   }
@@ -197,6 +210,9 @@ export class Dispatcher {
           this.giveUp(rec);
         }
       }
+    } catch (e) {
+      // An invariant broke (e.g. an acknowledgement out of order) or onFailed threw: the run cannot go on safely.
+      this.ctx.fail(e);
     } finally {
       this.inFlight--;
       for (const rec of batch) {

@@ -15,7 +15,7 @@
  * 6. rate-limiter.ts — optional pacing to N readings per second.
  */
 import { LIMITS } from '../../lambdas/config';
-import { ConfigError, describeError, InternalError, type WellwatchError } from '../../lambdas/core/errors';
+import { ConfigError, describeError, InternalError, isWellwatchError, type WellwatchError } from '../../lambdas/core/errors';
 import { parseLine } from '../../lambdas/core/parse-reading';
 import { resolveRetry } from '../../lambdas/store/retry';
 import { Dispatcher } from './dispatch';
@@ -104,6 +104,7 @@ export class Producer {
       onMisrouted: () => this.refreshShardMap(),
       stopped: () => this.fatal,
       stop: (error) => this.stop(error),
+      fail: (error) => this.fail(error),
       onSettled: () => this.notify(),
     });
   }
@@ -116,6 +117,8 @@ export class Producer {
     refresh()
       .then(
         (shards) => {
+          // An empty map (a stream being deleted) routes nothing: keep the old one, like a failed refresh.
+          if (shards.length === 0 || this.fatal) return;
           // Seal what is open so each queue's records go out before the new routes' records are made.
           for (const key of [...this.open.keys()]) this.seal(key);
           this.router.useShards(shards);
@@ -123,6 +126,7 @@ export class Producer {
         },
         () => undefined, // keep the old map: records still arrive, on the shard that owns their hash key
       )
+      .catch((e: unknown) => this.fail(e))
       .finally(() => {
         this.refreshing = false;
       });
@@ -253,23 +257,32 @@ export class Producer {
     const delay = Math.max(0, oldest.value.firstAt + this.lingerMs - Date.now());
     this.lingerTimer = setTimeout(() => {
       this.lingerTimer = undefined;
-      const now = Date.now();
-      if (this.dispatcher.queuedBytes > this.maxQueuedBytes) {
-        // Input is paused until the queue drains: sealing now would not send anything sooner, only make records
-        // smaller. Look again later.
-        this.lingerTimer = setTimeout(() => {
-          this.lingerTimer = undefined;
-          this.scheduleLinger();
-        }, this.lingerMs);
-        return;
+      try {
+        this.lingerElapsed();
+      } catch (e) {
+        this.fail(e);
       }
-      for (const [key, rec] of this.open) {
-        if (rec.firstAt + this.lingerMs > now) break;
-        this.seal(key);
-      }
-      this.dispatcher.kick();
-      this.scheduleLinger();
     }, delay);
+  }
+
+  /** Seals the records that have lingered long enough and sends them. */
+  private lingerElapsed(): void {
+    const now = Date.now();
+    if (this.dispatcher.queuedBytes > this.maxQueuedBytes) {
+      // Input is paused until the queue drains: sealing now would not send anything sooner, only make records
+      // smaller. Look again later.
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.scheduleLinger();
+      }, this.lingerMs);
+      return;
+    }
+    for (const [key, rec] of this.open) {
+      if (rec.firstAt + this.lingerMs > now) break;
+      this.seal(key);
+    }
+    this.dispatcher.kick();
+    this.scheduleLinger();
   }
 
   /** Takes one token of the rate limiter, synchronously when one is there, else after sleeping until one is. */
@@ -281,6 +294,11 @@ export class Producer {
         if (this.fatal) throw this.fatal;
       } while (!bucket.take());
     })();
+  }
+
+  /** Stops the run on an unexpected error from a timer, a callback or the send loop; close() then throws it. */
+  private fail(error: unknown): void {
+    this.stop(isWellwatchError(error) ? error : new InternalError(`the producer failed unexpectedly: ${describeError(error)}`, { cause: error }));
   }
 
   private stop(error: WellwatchError): void {
