@@ -14,7 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   query: { summary: 'query readings|alerts|stats|deadletters — read stored data (csv or json)', load: () => require('../cli/query').queryCommand },
   rollup: { summary: 'rollup --date D | --from D --to D | --pending — compute daily stats', load: () => require('../cli/rollup').rollupCommand },
   status: { summary: 'status — per-shard backlog (records pushed but not yet processed)', load: () => require('../cli/status').statusCommand },
-  local: { summary: 'local [--data-dir DIR] [--port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
+  local: { summary: 'local [--data-dir DIR] [--port N] [--kinesis-port N] [--dynamodb-port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
   generate: { summary: 'generate --pumps N --days D --seed S — deterministic sample readings', load: () => require('../cli/generate').generateCommand },
   demo: { summary: 'demo [--once] — local pipeline on sample-data, prints a summary', load: () => require('../cli/demo').demoCommand },
 };

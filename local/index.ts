@@ -7,7 +7,8 @@
  *
  * | file | content |
  * |---|---|
- * | `local.json` | discovery info for CLI commands (`--local`), and the lock against a second instance |
+ * | `local.json` | discovery info for CLI commands (`--local`) and scripts; written complete and atomically once everything listens (the ready signal), removed on stop |
+ * | `local.lock` | `{pid}` of the running instance, the lock against a second one on the data dir |
  * | `checkpoints.json` | per-shard checkpoints of the event source |
  * | `dead-letters.jsonl` | bad lines (the consumer's dead-letter sink) |
  * | `failed-batches.jsonl` | batches the event source gave up on (on-failure destination) |
@@ -27,7 +28,7 @@ import { createRollupHandler, type RollupEvent, type RollupResult } from '../lam
 import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
 import { ensureTables } from '../lambdas/store/tables';
 import { CheckpointStore } from './checkpoints';
-import { acquireLocalLock, type LocalInfo, writeLocalInfo } from './discovery';
+import { acquireLocalLock, LOCAL_INFO_FILE, LOCAL_LOCK_FILE, type LocalInfo, removeLocalInfo, writeLocalInfo } from './discovery';
 import { ensureStream, LOCAL_HOST, startEmulators, type EmulatorThread, type Emulators } from './emulators';
 import { EventSourceRunner, type ShardBacklog } from './event-source-runner';
 import { ROLLUP_SCHEDULE, Scheduler } from './scheduler';
@@ -38,7 +39,8 @@ export type { ShardBacklog, RunnerCounters } from './event-source-runner';
 
 /** Names of the files local mode keeps in its data dir. */
 export const LOCAL_FILES = {
-  info: 'local.json',
+  info: LOCAL_INFO_FILE,
+  lock: LOCAL_LOCK_FILE,
   checkpoints: 'checkpoints.json',
   deadLetters: 'dead-letters.jsonl',
   failedBatches: 'failed-batches.jsonl',
@@ -105,7 +107,7 @@ export interface LocalRuntime {
   readonly dataDir: string;
   readonly runner: EventSourceRunner;
   readonly scheduler: Scheduler<RollupEvent, RollupResult>;
-  /** Stops everything in reverse order and removes `local.json`. Idempotent. */
+  /** Stops everything in reverse order and removes `local.json` and `local.lock`. Idempotent. */
   stop(): Promise<void>;
   /** Resolves when every record put so far has been processed (see {@link EventSourceRunner.waitForIdle}). */
   waitForIdle(options?: { timeoutMs?: number }): Promise<void>;
@@ -246,7 +248,10 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       dataDir,
       startedAt: new Date().toISOString(),
     };
+    // The ready signal: everything listens, so publish the endpoints — complete, in one atomic rename. Stopping
+    // withdraws it first, before anything closes.
     writeLocalInfo(dataDir, info);
+    cleanups.push(() => removeLocalInfo(dataDir));
 
     let stopped: Promise<void> | undefined;
     return {
