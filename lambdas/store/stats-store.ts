@@ -1,13 +1,13 @@
 /**
  * The stats table: one item per pump-day, keyed `pk = PUMP`, `sk = YYYY-MM-DD`.
  */
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { WellwatchConfig } from '../config';
-import { statsFromItem, statsItem, statsKey, ttlFor } from '../core/keys';
+import { statsItem, ttlFor } from '../core/keys';
 import type { DailyStats } from '../core/types';
 import { writeItems, writeOptionsFrom, type WriteItemsOptions, type WriteItemsResult } from './batch-writer';
 
-/** Writes and reads daily statistics. */
+/** Writes daily statistics (reads go through lambdas/store/queries.ts). */
 export interface StatsStore {
   /** Name of the table. */
   readonly table: string;
@@ -17,8 +17,6 @@ export interface StatsStore {
    * The item holds only the statistics (no write time), so recomputing a day writes an identical item.
    */
   put(stats: readonly DailyStats[]): Promise<WriteItemsResult>;
-  /** Reads one row (strongly consistent); `undefined` when the pump-day has none. */
-  get(pump: string, date: string): Promise<DailyStats | undefined>;
 }
 
 /**
@@ -37,10 +35,6 @@ export function createStatsStore(client: DynamoDBClient, cfg: WellwatchConfig, o
     put(stats) {
       const items = stats.map((s) => statsItem(s, retention > 0 ? ttlFor(`${s.date}T00:00:00Z`, retention) : undefined));
       return writeItems(client, table, items, writeOptions);
-    },
-    async get(pump, date) {
-      const out = await client.send(new GetItemCommand({ TableName: table, Key: statsKey(pump, date), ConsistentRead: true }));
-      return out.Item ? statsFromItem(out.Item) : undefined;
     },
   };
 }

@@ -19,9 +19,10 @@ describe('deploymentNames', () => {
       statsTable: 'wellwatch-staging-stats',
       catalogTable: 'wellwatch-staging-catalog',
       alarmsTable: 'wellwatch-staging-alarms',
-      alarmTopic: 'wellwatch-staging-alarms',
       deadLetterQueue: 'wellwatch-staging-dead-letters',
       failedBatchQueue: 'wellwatch-staging-failed-batches',
+      alarmTopic: 'wellwatch-staging-alarms',
+      logGroupPrefix: '/wellwatch-staging',
       serviceName: 'wellwatch-staging',
     });
   });
