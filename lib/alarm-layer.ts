@@ -119,6 +119,7 @@ export class AlarmLayer extends Construct {
     loadConfig({}, environment);
 
     this.function = new WellwatchFunction(this, 'Check', {
+      name: 'alarm-check',
       entry: 'lambdas/alarms/handler.ts',
       description: 'wellwatch: alarm check (no data, shelf expiry, pending notifications) every 5 minutes',
       environment,
@@ -126,6 +127,8 @@ export class AlarmLayer extends Construct {
       timeout: props.timeout ?? Duration.minutes(4),
       deployment: props.deployment,
       logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+      network: props.network,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.fn = this.function.fn;

@@ -462,7 +462,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
 
   it('keeps function logs a year, encrypted with the stack’s logs key (CT.CLOUDWATCH.PR.2, PR.3)', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(2);
+    expect(groups).toHaveLength(3);
     const keys = new Set(groups.map((g) => JSON.stringify(g.Properties.KmsKeyId)));
     expect(keys.size).toBe(1);
     const keyId: string = groups[0]!.Properties.KmsKeyId['Fn::GetAtt'][0];
@@ -495,7 +495,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
   it('places both functions in the given subnets with one security group when a VPC is set (CT.LAMBDA.PR.3)', () => {
     const sg = { 'Fn::GetAtt': [vpcVariant.getLogicalId(vpcVariant.network!.securityGroup.node.defaultChild as never), 'GroupId'] };
     const fns = Object.values(vpcTemplate.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(2);
+    expect(fns).toHaveLength(3);
     for (const f of fns) expect(f.Properties.VpcConfig).toEqual({ SubnetIds: [...VPC.subnetIds], SecurityGroupIds: [sg] });
     vpcTemplate.resourceCountIs('AWS::EC2::SecurityGroup', 1);
     for (const f of Object.values(template.findResources('AWS::Lambda::Function'))) expect(f.Properties.VpcConfig).toBeUndefined();
@@ -553,10 +553,15 @@ describe('WellwatchStack under both validators (cdk-nag and cfn-guard), as bin/a
     expect(suppressed).toEqual(
       [
         // No VPC in the default and the staging deployment: CT.LAMBDA.PR.3 acknowledged on each function.
-        ...['Wellwatch', 'Wellwatch-staging'].flatMap((s) => [`lambda_inside_vpc_check ${s}/Consumer/Consumer/Function`, `lambda_inside_vpc_check ${s}/Rollup/Rollup/Function`]),
+        ...['Wellwatch', 'Wellwatch-staging'].flatMap((s) => [
+          `lambda_inside_vpc_check ${s}/Consumer/Consumer/Function`,
+          `lambda_inside_vpc_check ${s}/Rollup/Rollup/Function`,
+          `lambda_inside_vpc_check ${s}/Alarms/Check/Function`,
+        ]),
         // One-month logs asked for in the `vpc` test deployment: CT.CLOUDWATCH.PR.2 acknowledged on each log group.
         'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Consumer/Consumer/Logs',
         'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Rollup/Rollup/Logs',
+        'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Alarms/Check/Logs',
       ].sort(),
     );
     for (const v of guard.suppressedViolations ?? []) expect(v.reason.length).toBeGreaterThan(40);
