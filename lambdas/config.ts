@@ -344,10 +344,11 @@ export function loadConfig(overrides: Partial<WellwatchConfig> = {}, env: NodeJS
  *
  * Why these values (tuned on generated data with `npm run bench -- --only early-warning`, seeds apart from the ones
  * reported; see bench/early-warning.ts):
- * - psi and hz are flat on a healthy pump: a flat baseline, CUSUM drift and step. The slack of 0.5 spread ignores
- *   noise; the threshold is high because readings a minute apart are strongly correlated (a noise excursion lasts
- *   tens of readings), so the CUSUM needs a sustained shift of ~1 spread over a few hours, or a large one over tens
- *   of readings, to fire.
+ * - psi and hz are flat on a healthy pump: a flat baseline, CUSUM drift and step. Readings a minute or two apart are
+ *   strongly correlated (a noise excursion lasts tens of readings), so the textbook CUSUM (slack 0.5, threshold ~5)
+ *   fires on noise all day: with slack 0.5 and threshold 60 the tuning seeds gave 1,700 false warnings per 1,000
+ *   healthy pump-days. Slack 1.25 spreads and threshold 150 spread-readings gave none, with every episode warned:
+ *   a sustained 2-spread shift fires in ~200 readings (~5 h), a 5-spread one in ~40.
  * - disp and flo follow the daily demand cycle: a daily baseline (hourly slots, learnt over the first day) and CUSUM
  *   drift only; the step check would mistake the cycle's morning ramp for a step.
  * - sedPPM and chlPPM are slow water-quality sensors unrelated to pump wear; they are not in the default set.
@@ -361,8 +362,8 @@ export const DETECTOR_DEFAULTS: Readonly<Record<Measure, DetectorSpec>> = (() =>
     baseline: 'flat',
     warmupReadings: 240,
     halfLifeReadings: 1440,
-    driftSlack: 0.5,
-    driftThreshold: 60,
+    driftSlack: 1.25,
+    driftThreshold: 150,
     stepSpreads: 4,
     stepReadings: 5,
     clearSpreads: 1,
