@@ -36,6 +36,8 @@ export const Z_CLIP = 4;
 export const FAST_ALPHA = 0.2;
 /** Weight of the newest residual in the medium EWMA (~50 readings) that the step check compares the fast one with. */
 export const MEDIUM_ALPHA = 0.02;
+/** Residuals are clipped to this many spreads before they reach the fast and medium levels. */
+export const STEP_CLIP = 8;
 /** Residuals are clipped to this many spreads when they update the baseline. */
 const UPDATE_CLIP = 3;
 /** E|X| = σ·√(2/π) for a normal X: scales a mean absolute deviation to a standard deviation. */
@@ -100,7 +102,7 @@ export interface SeriesState {
   squares?: number[];
   /** The baseline at the last judged reading. */
   base: number;
-  /** Fast and medium EWMAs of the residual. */
+  /** Fast and medium EWMAs of the residual (clipped to ±{@link STEP_CLIP} spreads). */
   fast: number;
   medium: number;
   /** CUSUM sums (upward and downward) and the time each was last zero. */
@@ -232,6 +234,9 @@ function warmup(s: SeriesState, spec: CompiledSpec, x: number, t: number): boole
   }
   s.fast = 0;
   s.medium = 0;
+  // The sums start at zero here: a deviation found later began after this reading.
+  s.upSince = t;
+  s.downSince = t;
   return true;
 }
 
@@ -264,8 +269,12 @@ export function judge(s: SeriesState, spec: CompiledSpec, x: number, t: number):
   const z = r / spread;
   const zc = z > Z_CLIP ? Z_CLIP : z < -Z_CLIP ? -Z_CLIP : z;
   s.n++;
-  s.fast += FAST_ALPHA * (r - s.fast);
-  s.medium += MEDIUM_ALPHA * (r - s.medium);
+  // The level EWMAs see the residual clipped to ±STEP_CLIP spreads: a single wild reading moves the fast level by
+  // at most 0.2 × 8 = 1.6 spreads, while a real step of any size still drives it far past stepSpreads.
+  const slim = STEP_CLIP * spread;
+  const rs = r > slim ? slim : r < -slim ? -slim : r;
+  s.fast += FAST_ALPHA * (rs - s.fast);
+  s.medium += MEDIUM_ALPHA * (rs - s.medium);
 
   // Drift: two-sided CUSUM, capped so a long-lasting deviation keeps the state small and bounded.
   const cap = 2 * spec.driftThreshold;

@@ -69,7 +69,7 @@ export interface DetectorDetail {
   readonly detector: DetectorKind;
   /** The baseline at this reading (the level the series is judged against). */
   readonly baseline: number;
-  /** The short-term level (a fast EWMA of the readings). */
+  /** The short-term level: a fast EWMA of the readings (each clipped to 8 spreads from the baseline). */
   readonly level: number;
   /** The baseline spread. */
   readonly spread: number;
