@@ -265,7 +265,8 @@ function episodeMinutes(pumps: number, days: number, seed: number, share: number
  * The degradation episodes (ground truth) of a generator run: which pumps degrade, how, from when, and when they fail.
  *
  * Same options, same episodes as {@link generateReadings} produces. An episode needs 36 h of history before its start
- * and must fail at least an hour before the run ends, so runs shorter than about 2.5 days have none.
+ * and must fail at least an hour before the run ends, so a run of 39 hours or less has none, and sags and drifts
+ * (12–48 h) need runs of 2.6–3.6 days.
  *
  * @throws WellwatchError for options out of range.
  * @example
