@@ -1,10 +1,13 @@
 /**
  * The detectors of one (pump, measure) series: a robust baseline, a two-sided CUSUM and a rate-of-change check.
  *
- * Everything a series needs fits in one small, JSON-able {@link SeriesState} (about 20 numbers; a `daily` baseline
- * adds 24 slot levels), updated purely sequentially, one reading at a time, with no clock and no randomness: the same
- * readings in the same order give bit-identical states and verdicts however they were batched, and a state
- * round-tripped through JSON (JavaScript prints doubles exactly) continues exactly where it stopped.
+ * Everything a series needs is a fixed run of numbers ({@link SERIES_FIELDS} fields; a `daily` baseline adds 24
+ * slot levels and, during its warm-up, 3 × 24 sums), updated purely sequentially, one reading at a time, with no
+ * clock and no randomness: the same readings in the same order give bit-identical states and verdicts however they
+ * were batched. The live state sits in a Float64Array (one per pump, all its series side by side: contiguous, no
+ * boxed numbers to chase, which made the detectors three times cheaper inside the consumer's loop than plain
+ * objects); {@link readSeries} and {@link writeSeries} convert to and from the JSON-able {@link SeriesState}, and a
+ * state round-tripped through JSON (JavaScript prints doubles exactly) continues exactly where it stopped.
  *
  * Per judged reading `x` at time `t`:
  * 1. Warm-up: the first `warmupReadings` readings (a `daily` baseline: until every hourly slot has seen enough, about
@@ -59,6 +62,8 @@ export interface CompiledSpec extends DetectorSpec {
   /** Readings each hourly slot needs before a daily baseline leaves warm-up. */
   readonly warmupPerSlot: number;
   readonly relearnMs: number;
+  /** Numbers this series takes in a state array ({@link seriesWidth}). */
+  readonly width: number;
 }
 
 /**
@@ -77,11 +82,12 @@ export function compileSpec(spec: DetectorSpec): CompiledSpec {
     slotAlpha: 1 - Math.pow(2, -DAILY_SLOTS / spec.halfLifeReadings),
     warmupPerSlot: Math.max(3, Math.ceil(spec.warmupReadings / DAILY_SLOTS)),
     relearnMs: spec.relearnAfterStopMinutes * MINUTE_MS,
+    width: seriesWidth(spec.baseline),
   };
 }
 
 /**
- * The state of one series: plain numbers (and arrays of numbers for a daily baseline), JSON-able as it is.
+ * The state of one series in JSON-able form (checkpoints, `wellwatch explain`, tests).
  *
  * Times are epoch milliseconds; -1 means "none".
  */
@@ -92,14 +98,14 @@ export interface SeriesState {
   mean: number;
   /** Baseline spread (robust standard deviation); 0 until warm-up ends. */
   spread: number;
-  /** Warm-up sum of squared deviations (Welford), flat baseline. */
+  /** Warm-up sum of squared deviations (Welford). */
   m2: number;
-  /** Daily baseline: level of each hourly slot (absent until warm-up ends). */
-  slots?: number[];
-  /** Daily warm-up: per-slot count, sum and sum of squares (dropped when warm-up ends). */
-  counts?: number[];
-  sums?: number[];
-  squares?: number[];
+  /** Daily baseline: level of each hourly slot (null during warm-up, and for a flat baseline). */
+  slots: number[] | null;
+  /** Daily warm-up: per-slot count, sum and sum of squares (null outside a daily warm-up). */
+  counts: number[] | null;
+  sums: number[] | null;
+  squares: number[] | null;
   /** The baseline at the last judged reading. */
   base: number;
   /** Fast and medium EWMAs of the residual (clipped to ±{@link STEP_CLIP} spreads). */
@@ -113,7 +119,7 @@ export interface SeriesState {
   /** Consecutive readings beyond the step threshold, and the time of the first. */
   stepRun: number;
   stepSince: number;
-  /** The active warning's detector, or '' when none; when and why it began. */
+  /** The active warning's detector, or '' when none; when it began. */
   active: DetectorKind | '';
   activeSince: number;
   /** Consecutive calm readings while a warning is active. */
@@ -122,235 +128,366 @@ export interface SeriesState {
   stoppedSince: number;
 }
 
+// Offsets of the fields in a series' run of a state array. `active` is coded 0 (none), 1 (drift), 2 (step).
+const N = 0;
+const MEAN = 1;
+const SPREAD = 2;
+const M2 = 3;
+const BASE = 4;
+const FAST = 5;
+const MEDIUM = 6;
+const UP = 7;
+const DOWN = 8;
+const UP_SINCE = 9;
+const DOWN_SINCE = 10;
+const STEP_RUN = 11;
+const STEP_SINCE = 12;
+const ACTIVE = 13;
+const ACTIVE_SINCE = 14;
+const CALM = 15;
+const STOPPED_SINCE = 16;
+/** Numbers of a flat series; a daily one adds slots, counts, sums and squares (24 each) after them. */
+export const SERIES_FIELDS = 17;
+const SLOTS = SERIES_FIELDS;
+const COUNTS = SLOTS + DAILY_SLOTS;
+const SUMS = COUNTS + DAILY_SLOTS;
+const SQUARES = SUMS + DAILY_SLOTS;
+/** Codes of `active`. */
+const NO_WARNING = 0;
+const DRIFT = 1;
+const STEP = 2;
+const ACTIVE_NAMES: readonly (DetectorKind | '')[] = ['', 'drift', 'step'];
+
+/**
+ * Numbers a series of this baseline kind takes in a state array.
+ *
+ * @example
+ * seriesWidth('flat'); // → 17
+ */
+export function seriesWidth(baseline: BaselineKind): number {
+  return baseline === 'daily' ? SERIES_FIELDS + 4 * DAILY_SLOTS : SERIES_FIELDS;
+}
+
+/** The active warning's detector at offset `o`, or ''. */
+export function activeAt(a: Float64Array, o: number): DetectorKind | '' {
+  return ACTIVE_NAMES[a[o + ACTIVE]!]!;
+}
+
 /** What one reading did to a series. */
 export const VERDICT = { none: 0, raise: 1, clear: 2, warming: 3 } as const;
 export type Verdict = (typeof VERDICT)[keyof typeof VERDICT];
 
 /**
- * A fresh series state for a baseline kind.
+ * Writes a fresh series (nothing learnt, no warning) at offset `o`.
+ *
+ * @example
+ * const a = new Float64Array(spec.width); initSeries(a, 0, spec);
+ */
+export function initSeries(a: Float64Array, o: number, spec: CompiledSpec): void {
+  a.fill(0, o, o + spec.width);
+  a[o + UP_SINCE] = -1;
+  a[o + DOWN_SINCE] = -1;
+  a[o + STEP_SINCE] = -1;
+  a[o + ACTIVE_SINCE] = -1;
+  a[o + STOPPED_SINCE] = -1;
+}
+
+/** Forgets the learnt baseline and detector sums (warm-up again); keeps the active warning, if any. */
+function relearn(a: Float64Array, o: number, spec: CompiledSpec): void {
+  const active = a[o + ACTIVE]!;
+  const activeSince = a[o + ACTIVE_SINCE]!;
+  initSeries(a, o, spec);
+  a[o + ACTIVE] = active;
+  a[o + ACTIVE_SINCE] = activeSince;
+}
+
+const DAY_MS = 86_400_000;
+const SLOT_MS = SLOT_MINUTES * MINUTE_MS;
+
+/** Milliseconds since the UTC day's midnight (a floor and a multiply: a floating-point `%` costs more). */
+function msOfDay(t: number): number {
+  return t - Math.floor(t / DAY_MS) * DAY_MS;
+}
+
+/**
+ * Where `t` falls between the centres of two hourly slots: sets {@link slotLo} (the earlier slot) and
+ * {@link slotW} (the weight of the later one, 0–1). Module-level scratch instead of a returned object: no allocation
+ * on the hot path, and the judge is synchronous.
+ */
+let slotLo = 0;
+let slotW = 0;
+function locateSlot(t: number): void {
+  const p = msOfDay(t) / SLOT_MS - 0.5;
+  const lo = Math.floor(p);
+  slotW = p - lo;
+  slotLo = lo < 0 ? lo + DAILY_SLOTS : lo;
+}
+
+/** One warm-up reading; returns true when warm-up has just ended (the baseline is ready). */
+function warmup(a: Float64Array, o: number, spec: CompiledSpec, x: number, t: number): boolean {
+  const n = a[o + N]! + 1;
+  a[o + N] = n;
+  const mean = a[o + MEAN]!;
+  const d = x - mean;
+  const nextMean = mean + d / n;
+  a[o + MEAN] = nextMean;
+  a[o + M2] = a[o + M2]! + d * (x - nextMean);
+  if (!spec.daily) {
+    a[o + BASE] = nextMean;
+    if (n < spec.warmupReadings) return false;
+    a[o + SPREAD] = Math.max(spec.minSpread, Math.sqrt(a[o + M2]! / (n - 1)));
+  } else {
+    const slot = Math.floor(msOfDay(t) / SLOT_MS);
+    const count = ++a[o + COUNTS + slot]!;
+    a[o + SUMS + slot] = a[o + SUMS + slot]! + x;
+    a[o + SQUARES + slot] = a[o + SQUARES + slot]! + x * x;
+    a[o + BASE] = a[o + SUMS + slot]! / count;
+    if (n < spec.warmupReadings) return false;
+    for (let i = 0; i < DAILY_SLOTS; i++) if (a[o + COUNTS + i]! < spec.warmupPerSlot) return false;
+    // Slot levels are the slot means; the spread is the pooled within-slot standard deviation.
+    let ss = 0;
+    let dof = 0;
+    for (let i = 0; i < DAILY_SLOTS; i++) {
+      const c = a[o + COUNTS + i]!;
+      const sum = a[o + SUMS + i]!;
+      a[o + SLOTS + i] = sum / c;
+      ss += a[o + SQUARES + i]! - (sum * sum) / c;
+      dof += c - 1;
+    }
+    a.fill(0, o + COUNTS, o + SQUARES + DAILY_SLOTS);
+    a[o + SPREAD] = Math.max(spec.minSpread, Math.sqrt(Math.max(0, ss) / dof));
+  }
+  a[o + FAST] = 0;
+  a[o + MEDIUM] = 0;
+  // The sums start at zero here: a deviation found later began after this reading.
+  a[o + UP_SINCE] = t;
+  a[o + DOWN_SINCE] = t;
+  return true;
+}
+
+/**
+ * Judges one reading of the series at offset `o` of a state array and updates it; returns what happened.
+ *
+ * The caller guarantees readings arrive in strictly increasing time (PumpDetectors drops older ones). After
+ * `VERDICT.raise`, {@link activeAt} names the detector that fired; `VERDICT.clear` resets it, so a caller that wants
+ * to name the detector that cleared reads it before the call.
+ *
+ * @example
+ * const v = judgeAt(state, 0, spec, 41, Date.parse('2014-03-10T05:00:00Z'));
+ */
+export function judgeAt(a: Float64Array, o: number, spec: CompiledSpec, x: number, t: number): Verdict {
+  if (!(x > spec.stoppedAtOrBelow)) {
+    // Stopped (or NaN): not judged. Remember when the stop began to decide on re-learning when it ends.
+    if (a[o + STOPPED_SINCE]! < 0) a[o + STOPPED_SINCE] = t;
+    return VERDICT.none;
+  }
+  const stoppedSince = a[o + STOPPED_SINCE]!;
+  if (stoppedSince >= 0) {
+    if (t - stoppedSince >= spec.relearnMs) relearn(a, o, spec);
+    a[o + STOPPED_SINCE] = -1;
+  }
+  const spread = a[o + SPREAD]!;
+  if (spread === 0) return warmup(a, o, spec, x, t) ? VERDICT.none : VERDICT.warming;
+
+  let base = a[o + MEAN]!;
+  if (spec.daily) {
+    // The daily baseline: linear between the levels of the two nearest slot centres.
+    locateSlot(t);
+    base = a[o + SLOTS + slotLo]! * (1 - slotW) + a[o + SLOTS + (slotLo === DAILY_SLOTS - 1 ? 0 : slotLo + 1)]! * slotW;
+  }
+  a[o + BASE] = base;
+  const r = x - base;
+  const z = r / spread;
+  const zc = z > Z_CLIP ? Z_CLIP : z < -Z_CLIP ? -Z_CLIP : z;
+  a[o + N] = a[o + N]! + 1;
+  // The level EWMAs see the residual clipped to ±STEP_CLIP spreads: a single wild reading moves the fast level by
+  // at most 0.2 × 8 = 1.6 spreads, while a real step of any size still drives it far past stepSpreads.
+  const slim = STEP_CLIP * spread;
+  const rs = r > slim ? slim : r < -slim ? -slim : r;
+  const fast = a[o + FAST]! + FAST_ALPHA * (rs - a[o + FAST]!);
+  const medium = a[o + MEDIUM]! + MEDIUM_ALPHA * (rs - a[o + MEDIUM]!);
+  a[o + FAST] = fast;
+  a[o + MEDIUM] = medium;
+
+  // Drift: two-sided CUSUM, capped so a long-lasting deviation keeps the state small and bounded.
+  const threshold = spec.driftThreshold;
+  const cap = 2 * threshold;
+  const k = spec.driftSlack;
+  let up = a[o + UP]! + zc - k;
+  if (up <= 0) {
+    up = 0;
+    a[o + UP_SINCE] = t;
+  } else if (up > cap) up = cap;
+  let down = a[o + DOWN]! - zc - k;
+  if (down <= 0) {
+    down = 0;
+    a[o + DOWN_SINCE] = t;
+  } else if (down > cap) down = cap;
+  a[o + UP] = up;
+  a[o + DOWN] = down;
+
+  // Step: rate of change, fast level against medium level (skipped when the spec has no step detector).
+  let stepRun = 0;
+  if (spec.step) {
+    const score = (fast - medium) / spread;
+    stepRun = a[o + STEP_RUN]!;
+    if (score > spec.stepSpreads || score < -spec.stepSpreads) {
+      if (stepRun === 0) a[o + STEP_SINCE] = t;
+      stepRun++;
+    } else stepRun = 0;
+    a[o + STEP_RUN] = stepRun;
+  }
+
+  let verdict: Verdict = VERDICT.none;
+  if (a[o + ACTIVE] === NO_WARNING) {
+    if (stepRun >= spec.stepReadings) {
+      a[o + ACTIVE] = STEP;
+      a[o + ACTIVE_SINCE] = a[o + STEP_SINCE]!;
+      verdict = VERDICT.raise;
+    } else if (spec.drift && (up > threshold || down > threshold)) {
+      a[o + ACTIVE] = DRIFT;
+      a[o + ACTIVE_SINCE] = up >= down ? a[o + UP_SINCE]! : a[o + DOWN_SINCE]!;
+      verdict = VERDICT.raise;
+    }
+  } else {
+    const dev = fast / spread;
+    const calm = dev < spec.clearSpreads && dev > -spec.clearSpreads ? a[o + CALM]! + 1 : 0;
+    a[o + CALM] = calm;
+    if (calm >= spec.clearReadings) {
+      a[o + ACTIVE] = NO_WARNING;
+      a[o + ACTIVE_SINCE] = -1;
+      a[o + CALM] = 0;
+      a[o + UP] = 0;
+      a[o + DOWN] = 0;
+      a[o + UP_SINCE] = t;
+      a[o + DOWN_SINCE] = t;
+      a[o + STEP_RUN] = 0;
+      return VERDICT.clear;
+    }
+    return verdict;
+  }
+
+  // Baseline update, frozen while a warning is active or a drift is building up.
+  if (verdict === VERDICT.none && up <= threshold / 2 && down <= threshold / 2) {
+    const lim = UPDATE_CLIP * spread;
+    const rc = r > lim ? lim : r < -lim ? -lim : r;
+    if (spec.daily) {
+      // slotLo and slotW still hold this reading's position (set above).
+      const hi = slotLo === DAILY_SLOTS - 1 ? 0 : slotLo + 1;
+      a[o + SLOTS + slotLo] = a[o + SLOTS + slotLo]! + spec.slotAlpha * (1 - slotW) * rc;
+      a[o + SLOTS + hi] = a[o + SLOTS + hi]! + spec.slotAlpha * slotW * rc;
+    } else {
+      a[o + MEAN] = a[o + MEAN]! + spec.alpha * rc;
+    }
+    const abs = r < 0 ? -r : r;
+    const next = spread + spec.alpha * ((abs > lim ? lim : abs) * MAD_TO_SD - spread);
+    a[o + SPREAD] = next > spec.minSpread ? next : spec.minSpread;
+  }
+  return verdict;
+}
+
+/** The step score at offset `o`: (fast − medium) / spread, 0 during warm-up. */
+export function stepScoreAt(a: Float64Array, o: number): number {
+  const spread = a[o + SPREAD]!;
+  return spread === 0 ? 0 : (a[o + FAST]! - a[o + MEDIUM]!) / spread;
+}
+
+const slice = (a: Float64Array, from: number): number[] => Array.from(a.subarray(from, from + DAILY_SLOTS));
+
+/**
+ * The series at offset `o` in JSON-able form.
+ *
+ * @example
+ * JSON.stringify(readSeries(state, 0, spec));
+ */
+export function readSeries(a: Float64Array, o: number, spec: CompiledSpec): SeriesState {
+  const warming = a[o + SPREAD] === 0;
+  return {
+    n: a[o + N]!,
+    mean: a[o + MEAN]!,
+    spread: a[o + SPREAD]!,
+    m2: a[o + M2]!,
+    slots: spec.daily && !warming ? slice(a, o + SLOTS) : null,
+    counts: spec.daily && warming ? slice(a, o + COUNTS) : null,
+    sums: spec.daily && warming ? slice(a, o + SUMS) : null,
+    squares: spec.daily && warming ? slice(a, o + SQUARES) : null,
+    base: a[o + BASE]!,
+    fast: a[o + FAST]!,
+    medium: a[o + MEDIUM]!,
+    up: a[o + UP]!,
+    down: a[o + DOWN]!,
+    upSince: a[o + UP_SINCE]!,
+    downSince: a[o + DOWN_SINCE]!,
+    stepRun: a[o + STEP_RUN]!,
+    stepSince: a[o + STEP_SINCE]!,
+    active: ACTIVE_NAMES[a[o + ACTIVE]!]!,
+    activeSince: a[o + ACTIVE_SINCE]!,
+    calm: a[o + CALM]!,
+    stoppedSince: a[o + STOPPED_SINCE]!,
+  };
+}
+
+/**
+ * Writes a JSON-form series at offset `o` (restoring a checkpoint).
+ *
+ * @example
+ * writeSeries(state, 0, spec, JSON.parse(saved));
+ */
+export function writeSeries(a: Float64Array, o: number, spec: CompiledSpec, s: SeriesState): void {
+  initSeries(a, o, spec);
+  a[o + N] = s.n;
+  a[o + MEAN] = s.mean;
+  a[o + SPREAD] = s.spread;
+  a[o + M2] = s.m2;
+  a[o + BASE] = s.base;
+  a[o + FAST] = s.fast;
+  a[o + MEDIUM] = s.medium;
+  a[o + UP] = s.up;
+  a[o + DOWN] = s.down;
+  a[o + UP_SINCE] = s.upSince;
+  a[o + DOWN_SINCE] = s.downSince;
+  a[o + STEP_RUN] = s.stepRun;
+  a[o + STEP_SINCE] = s.stepSince;
+  a[o + ACTIVE] = Math.max(0, ACTIVE_NAMES.indexOf(s.active));
+  a[o + ACTIVE_SINCE] = s.activeSince;
+  a[o + CALM] = s.calm;
+  a[o + STOPPED_SINCE] = s.stoppedSince;
+  if (spec.daily) {
+    if (s.slots) a.set(s.slots, o + SLOTS);
+    if (s.counts) a.set(s.counts, o + COUNTS);
+    if (s.sums) a.set(s.sums, o + SUMS);
+    if (s.squares) a.set(s.squares, o + SQUARES);
+  }
+}
+
+/**
+ * A fresh series state in JSON form (tests and tools; the consumer's path keeps states in arrays).
  *
  * @example
  * const state = newSeriesState('flat');
  */
 export function newSeriesState(baseline: BaselineKind): SeriesState {
-  const s: SeriesState = {
-    n: 0,
-    mean: 0,
-    spread: 0,
-    m2: 0,
-    base: 0,
-    fast: 0,
-    medium: 0,
-    up: 0,
-    down: 0,
-    upSince: -1,
-    downSince: -1,
-    stepRun: 0,
-    stepSince: -1,
-    active: '',
-    activeSince: -1,
-    calm: 0,
-    stoppedSince: -1,
-  };
-  if (baseline === 'daily') startDailyWarmup(s);
-  return s;
-}
-
-function startDailyWarmup(s: SeriesState): void {
-  s.counts = new Array<number>(DAILY_SLOTS).fill(0);
-  s.sums = new Array<number>(DAILY_SLOTS).fill(0);
-  s.squares = new Array<number>(DAILY_SLOTS).fill(0);
-  delete s.slots;
-}
-
-/** Forgets the learnt baseline and detector sums (warm-up again); keeps the active warning, if any. */
-function relearn(s: SeriesState, spec: CompiledSpec): void {
-  s.n = 0;
-  s.mean = 0;
-  s.spread = 0;
-  s.m2 = 0;
-  s.fast = 0;
-  s.medium = 0;
-  s.up = 0;
-  s.down = 0;
-  s.upSince = -1;
-  s.downSince = -1;
-  s.stepRun = 0;
-  s.stepSince = -1;
-  s.calm = 0;
-  if (spec.daily) startDailyWarmup(s);
-}
-
-/** Minute of the UTC day, fractional. */
-function minuteOfDay(t: number): number {
-  const m = (t / MINUTE_MS) % 1440;
-  return m < 0 ? m + 1440 : m;
-}
-
-/** The daily baseline at `t`: linear between the centres of the two nearest hourly slots. */
-function dailyBase(slots: readonly number[], t: number): number {
-  const p = minuteOfDay(t) / SLOT_MINUTES - 0.5;
-  const lo = Math.floor(p);
-  const w = p - lo;
-  const i0 = (lo + DAILY_SLOTS) % DAILY_SLOTS;
-  const i1 = (i0 + 1) % DAILY_SLOTS;
-  return slots[i0]! * (1 - w) + slots[i1]! * w;
-}
-
-/** One warm-up reading; returns true when warm-up has just ended (the baseline is ready). */
-function warmup(s: SeriesState, spec: CompiledSpec, x: number, t: number): boolean {
-  s.n++;
-  const d = x - s.mean;
-  s.mean += d / s.n;
-  s.m2 += d * (x - s.mean);
-  if (!spec.daily) {
-    s.base = s.mean;
-    if (s.n < spec.warmupReadings) return false;
-    s.spread = Math.max(spec.minSpread, Math.sqrt(s.m2 / (s.n - 1)));
-  } else {
-    const counts = s.counts!;
-    const slot = Math.floor(minuteOfDay(t) / SLOT_MINUTES);
-    counts[slot]!++;
-    s.sums![slot]! += x;
-    s.squares![slot]! += x * x;
-    s.base = s.sums![slot]! / counts[slot]!;
-    if (s.n < spec.warmupReadings) return false;
-    for (let i = 0; i < DAILY_SLOTS; i++) if (counts[i]! < spec.warmupPerSlot) return false;
-    // Slot levels are the slot means; the spread is the pooled within-slot standard deviation.
-    let ss = 0;
-    let dof = 0;
-    const slots = new Array<number>(DAILY_SLOTS);
-    for (let i = 0; i < DAILY_SLOTS; i++) {
-      const c = counts[i]!;
-      slots[i] = s.sums![i]! / c;
-      ss += s.squares![i]! - (s.sums![i]! * s.sums![i]!) / c;
-      dof += c - 1;
-    }
-    s.slots = slots;
-    s.spread = Math.max(spec.minSpread, Math.sqrt(Math.max(0, ss) / dof));
-    delete s.counts;
-    delete s.sums;
-    delete s.squares;
-  }
-  s.fast = 0;
-  s.medium = 0;
-  // The sums start at zero here: a deviation found later began after this reading.
-  s.upSince = t;
-  s.downSince = t;
-  return true;
+  const spec = { daily: baseline === 'daily', width: seriesWidth(baseline) } as CompiledSpec;
+  const a = new Float64Array(spec.width);
+  initSeries(a, 0, spec);
+  return readSeries(a, 0, spec);
 }
 
 /**
- * Judges one reading of a series and updates its state; returns what happened.
- *
- * The caller guarantees readings arrive in strictly increasing time (see PumpDetectors, which drops older ones).
- * After `VERDICT.raise`, `state.active` names the detector that fired; `VERDICT.clear` resets it, so a caller that
- * wants to name the detector that cleared reads `state.active` before the call.
+ * Judges one reading of a JSON-form series in place (tests and tools): {@link judgeAt} on a copy, written back.
  *
  * @example
  * const v = judge(state, spec, 41, Date.parse('2014-03-10T05:00:00Z'));
  */
 export function judge(s: SeriesState, spec: CompiledSpec, x: number, t: number): Verdict {
-  if (!(x > spec.stoppedAtOrBelow)) {
-    // Stopped (or NaN): not judged. Remember when the stop began to decide on re-learning when it ends.
-    if (s.stoppedSince < 0) s.stoppedSince = t;
-    return VERDICT.none;
-  }
-  if (s.stoppedSince >= 0) {
-    if (t - s.stoppedSince >= spec.relearnMs) relearn(s, spec);
-    s.stoppedSince = -1;
-  }
-  if (s.spread === 0) return warmup(s, spec, x, t) ? VERDICT.none : VERDICT.warming;
-
-  const base = spec.daily ? dailyBase(s.slots!, t) : s.mean;
-  s.base = base;
-  const spread = s.spread;
-  const r = x - base;
-  const z = r / spread;
-  const zc = z > Z_CLIP ? Z_CLIP : z < -Z_CLIP ? -Z_CLIP : z;
-  s.n++;
-  // The level EWMAs see the residual clipped to ±STEP_CLIP spreads: a single wild reading moves the fast level by
-  // at most 0.2 × 8 = 1.6 spreads, while a real step of any size still drives it far past stepSpreads.
-  const slim = STEP_CLIP * spread;
-  const rs = r > slim ? slim : r < -slim ? -slim : r;
-  s.fast += FAST_ALPHA * (rs - s.fast);
-  s.medium += MEDIUM_ALPHA * (rs - s.medium);
-
-  // Drift: two-sided CUSUM, capped so a long-lasting deviation keeps the state small and bounded.
-  const cap = 2 * spec.driftThreshold;
-  const k = spec.driftSlack;
-  let up = s.up + zc - k;
-  if (up <= 0) {
-    up = 0;
-    s.upSince = t;
-  } else if (up > cap) up = cap;
-  let down = s.down - zc - k;
-  if (down <= 0) {
-    down = 0;
-    s.downSince = t;
-  } else if (down > cap) down = cap;
-  s.up = up;
-  s.down = down;
-
-  // Step: rate of change, fast level against medium level.
-  const stepScore = (s.fast - s.medium) / spread;
-  if (stepScore > spec.stepSpreads || stepScore < -spec.stepSpreads) {
-    if (s.stepRun === 0) s.stepSince = t;
-    s.stepRun++;
-  } else s.stepRun = 0;
-
-  let verdict: Verdict = VERDICT.none;
-  if (s.active === '') {
-    if (spec.step && s.stepRun >= spec.stepReadings) {
-      s.active = 'step';
-      s.activeSince = s.stepSince;
-      verdict = VERDICT.raise;
-    } else if (spec.drift && (up > spec.driftThreshold || down > spec.driftThreshold)) {
-      s.active = 'drift';
-      s.activeSince = up >= down ? s.upSince : s.downSince;
-      verdict = VERDICT.raise;
-    }
-  } else {
-    const dev = s.fast / spread;
-    if (dev < spec.clearSpreads && dev > -spec.clearSpreads) s.calm++;
-    else s.calm = 0;
-    if (s.calm >= spec.clearReadings) {
-      s.active = '';
-      s.activeSince = -1;
-      s.calm = 0;
-      s.up = 0;
-      s.down = 0;
-      s.upSince = t;
-      s.downSince = t;
-      s.stepRun = 0;
-      verdict = VERDICT.clear;
-    }
-  }
-
-  // Baseline update, frozen while a warning is active or a drift is building up.
-  if (s.active === '' && verdict === VERDICT.none && up <= spec.driftThreshold / 2 && down <= spec.driftThreshold / 2) {
-    const lim = UPDATE_CLIP * spread;
-    const rc = r > lim ? lim : r < -lim ? -lim : r;
-    if (spec.daily) {
-      const p = minuteOfDay(t) / SLOT_MINUTES - 0.5;
-      const lo = Math.floor(p);
-      const w = p - lo;
-      const i0 = (lo + DAILY_SLOTS) % DAILY_SLOTS;
-      const i1 = (i0 + 1) % DAILY_SLOTS;
-      const slots = s.slots!;
-      slots[i0] = slots[i0]! + spec.slotAlpha * (1 - w) * rc;
-      slots[i1] = slots[i1]! + spec.slotAlpha * w * rc;
-    } else {
-      s.mean += spec.alpha * rc;
-    }
-    const a = r < 0 ? -r : r;
-    const next = spread + spec.alpha * ((a > lim ? lim : a) * MAD_TO_SD - spread);
-    s.spread = next > spec.minSpread ? next : spec.minSpread;
-  }
+  const a = new Float64Array(spec.width);
+  writeSeries(a, 0, spec, s);
+  const verdict = judgeAt(a, 0, spec, x, t);
+  Object.assign(s, readSeries(a, 0, spec));
   return verdict;
 }
 
-/** The step score of a state: (fast − medium) / spread, 0 during warm-up. */
+/** The step score of a JSON-form state: (fast − medium) / spread, 0 during warm-up. */
 export function stepScore(s: SeriesState): number {
   return s.spread === 0 ? 0 : (s.fast - s.medium) / s.spread;
 }

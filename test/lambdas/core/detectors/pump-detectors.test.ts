@@ -19,7 +19,7 @@ const key = (c: DetectorCondition): string => `${c.pump} ${c.rule} ${c.ts} ${c.r
 function straight(): { conditions: string[]; detectors: PumpDetectors } {
   const detectors = new PumpDetectors(DEFAULT_DETECTORS);
   const conditions: string[] = [];
-  for (const r of READINGS) for (const c of detectors.observe(r.pump, r.ts, r.values)) conditions.push(key(c));
+  for (const r of READINGS) for (const c of detectors.observe(r)) conditions.push(key(c));
   return { conditions, detectors };
 }
 
@@ -37,7 +37,7 @@ describe('PumpDetectors', () => {
     const detectors = new PumpDetectors(DEFAULT_DETECTORS);
     let first: DetectorCondition | undefined;
     for (const r of READINGS) {
-      first ??= detectors.observe(r.pump, r.ts, r.values).find((c) => c.raise);
+      first ??= detectors.observe(r).find((c) => c.raise);
       if (first) break;
     }
     expect(first).toMatchObject({ kind: 'early-warning', severity: 'advisory', raise: true, clear: false });
@@ -56,7 +56,7 @@ describe('PumpDetectors', () => {
       const batch = READINGS.slice(i, (i += 1 + Math.floor(r() * 500)));
       for (let pass = 0; pass < 2; pass++) {
         for (const x of batch) {
-          for (const c of detectors.observe(x.pump, x.ts, x.values)) {
+          for (const c of detectors.observe(x)) {
             const k = key(c);
             if (!seen.has(k)) conditions.push(k);
             seen.add(k);
@@ -73,11 +73,11 @@ describe('PumpDetectors', () => {
     const a = new PumpDetectors(DEFAULT_DETECTORS);
     const b = new PumpDetectors(DEFAULT_DETECTORS);
     const one = READINGS.filter((r) => r.pump === READINGS[0]!.pump).slice(0, 400);
-    for (const r of one) a.observe(r.pump, r.ts, r.values);
+    for (const r of one) a.observe(r);
     one.forEach((r, i) => {
-      b.observe(r.pump, r.ts, r.values);
+      b.observe(r);
       // A late copy of an older reading with wild values, after every 50th reading.
-      if (i % 50 === 49) b.observe(r.pump, one[i - 10]!.ts, { ...r.values, psi: 99, hz: 10.5, disp: 6 });
+      if (i % 50 === 49) b.observe({ ...one[i - 10]!, values: { ...r.values, psi: 99, hz: 10.5, disp: 6 } });
     });
     expect(b.ignored).toBe(8);
     expect(b.checkpoint(one[0]!.pump)).toEqual(a.checkpoint(one[0]!.pump));
@@ -102,7 +102,7 @@ describe('PumpDetectors', () => {
       const batch = READINGS.slice(i, (i += 1 + Math.floor(r() * 800)));
       for (const x of batch) {
         stored.push(x);
-        emit(detectors.observe(x.pump, x.ts, x.values));
+        emit(detectors.observe(x));
       }
       // Amortised checkpoints, through JSON as they would be stored.
       for (const pump of detectors.takeDue()) checkpoints.set(pump, JSON.parse(JSON.stringify(detectors.checkpoint(pump))));
@@ -113,7 +113,7 @@ describe('PumpDetectors', () => {
         for (const [pump, cp] of checkpoints) detectors.restore(pump, cp);
         const replay = stored.filter((x) => !checkpoints.has(x.pump) || Date.parse(x.ts) > checkpoints.get(x.pump)!.lastTs);
         replay.sort((x, y) => (x.ts < y.ts ? -1 : x.ts > y.ts ? 1 : 0));
-        for (const x of replay) emit(detectors.observe(x.pump, x.ts, x.values));
+        for (const x of replay) emit(detectors.observe(x));
       }
     }
     expect(coldStarts).toBeGreaterThan(3);
@@ -124,15 +124,15 @@ describe('PumpDetectors', () => {
   it('asks for a checkpoint at once when it ignores a late reading newer than the last checkpoint', () => {
     const detectors = new PumpDetectors(DEFAULT_DETECTORS, { checkpointReadings: 1000 });
     const one = READINGS.filter((r) => r.pump === READINGS[0]!.pump).slice(0, 20);
-    for (const r of one.slice(0, 10)) detectors.observe(r.pump, r.ts, r.values);
+    for (const r of one.slice(0, 10)) detectors.observe(r);
     detectors.checkpoint(one[0]!.pump);
     expect(detectors.takeDue()).toEqual([]);
     // Older than the checkpoint: a replay would not see it either, nothing to do.
-    detectors.observe(one[0]!.pump, one[5]!.ts, one[5]!.values);
+    detectors.observe(one[5]!);
     expect(detectors.takeDue()).toEqual([]);
-    for (const r of one.slice(10, 15)) detectors.observe(r.pump, r.ts, r.values);
+    for (const r of one.slice(10, 15)) detectors.observe(r);
     // Newer than the checkpoint but older than the last reading: a replay would accept it, so checkpoint now.
-    detectors.observe(one[0]!.pump, one[12]!.ts, one[12]!.values);
+    detectors.observe(one[12]!);
     expect(detectors.takeDue()).toEqual([one[0]!.pump]);
   });
 
