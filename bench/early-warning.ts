@@ -19,10 +19,13 @@
  * The defaults were tuned on seeds {@link TUNING_SEEDS}; the section reports {@link REPORT_SEEDS}, which tuning
  * never saw.
  */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { DEFAULT_ALERT_RULES, DEFAULT_DETECTORS } from '../lambdas/config';
+import { V8_FLAGS } from '../lambdas/runtime/v8-tuning';
 import { PumpDetectors } from '../lambdas/core/detectors/pump-detectors';
 import type { DetectorSpec } from '../lambdas/core/detectors/types';
-import { degradationEpisodes, generateReadings, type DegradationEpisode, type GeneratorOptions } from '../lambdas/core/generator';
+import { degradationEpisodes, generateReadings, pumpName, type DegradationEpisode, type GeneratorOptions } from '../lambdas/core/generator';
 import { readingItem } from '../lambdas/core/keys';
 import { parseLine, splitLines } from '../lambdas/core/parse-reading';
 import { compileRules } from '../lambdas/core/rules';
@@ -32,6 +35,11 @@ import { median, percentile, round } from './stats';
 export const TUNING_SEEDS: readonly number[] = [101, 102, 103];
 /** Seeds reported (never used for tuning). */
 export const REPORT_SEEDS: readonly number[] = [201, 202, 203, 204];
+
+/** On-demand DynamoDB write price per million write request units, us-east-1 (as in bench/cost-model.ts). */
+const USD_PER_MILLION_WRU = 0.625;
+/** Bytes of a checkpoint item besides the JSON state: keys and attribute names (pk, sk, version, lastTs). */
+const CHECKPOINT_KEY_BYTES = 100;
 
 /** Generated data per seed: pumps × days. */
 export const EARLY_WARNING_DATA = { pumps: 120, days: 7, start: '2014-03-10' } as const;
@@ -52,6 +60,8 @@ export interface SeedOutcome {
   readonly byKind: Record<string, { episodes: number; detected: number }>;
   /** Warnings per rule. */
   readonly byRule: Record<string, number>;
+  /** JSON bytes of the largest pump checkpoint at the end of the run. */
+  readonly checkpointBytes: number;
 }
 
 /** Result of the section. */
@@ -67,6 +77,17 @@ export interface EarlyWarningResult {
   readonly falseWarningsPer1000HealthyPumpDays: number;
   readonly offEpisodeWarnings: number;
   readonly byKind: Record<string, { episodes: number; detected: number; recall: number }>;
+  /**
+   * Persisting the state: one checkpoint item per pump every `checkpointReadings` accepted readings (the
+   * PumpDetectors default), its size measured on a real pump at the end of a run, priced at the on-demand write
+   * price. The issue's budget is +10 % of the cost per million readings.
+   */
+  readonly checkpoint: {
+    readonly everyReadings: number;
+    readonly itemBytes: number;
+    readonly wruPerMillionReadings: number;
+    readonly usdPerMillionReadings: number;
+  };
   readonly throughput: {
     readonly lines: number;
     readonly offReadingsPerSecond: number;
@@ -74,6 +95,9 @@ export interface EarlyWarningResult {
     /** on / off. */
     readonly ratio: number;
     readonly rounds: number;
+    /** Readings per CPU-second of every pass, in order. */
+    readonly offRounds: number[];
+    readonly onRounds: number[];
   };
 }
 
@@ -110,6 +134,11 @@ export function evaluateSeed(options: GeneratorOptions, specs: readonly Detector
       } else if (!(c.ts >= e.failure && c.ts < e.repaired)) offEpisodeWarnings++;
     }
   }
+  let checkpointBytes = 0;
+  for (let p = 0; p < Math.min(options.pumps, 20); p++) {
+    const cp = detectors.checkpoint(pumpName(p));
+    if (cp !== undefined) checkpointBytes = Math.max(checkpointBytes, JSON.stringify(cp).length);
+  }
   const leadHours: number[] = [];
   const byKind: Record<string, { episodes: number; detected: number }> = {};
   for (const e of episodes) {
@@ -132,13 +161,19 @@ export function evaluateSeed(options: GeneratorOptions, specs: readonly Detector
     offEpisodeWarnings,
     byKind,
     byRule,
+    checkpointBytes,
   };
 }
 
 // Kept in a module-level slot so V8 cannot drop the work.
 let sink: unknown;
 
-function consumerPass(blocks: readonly string[], detectors: PumpDetectors | undefined): number {
+/**
+ * The consumer's per-reading CPU work without the detectors. The two passes are separate functions on purpose: one
+ * shared loop with an optional detector call gets re-optimised between passes, and the later passes of both
+ * variants ran on whichever compiled version won.
+ */
+function consumerPassOff(blocks: readonly string[]): number {
   const rules = compileRules(DEFAULT_ALERT_RULES);
   let n = 0;
   for (const block of blocks) {
@@ -148,7 +183,24 @@ function consumerPass(blocks: readonly string[], detectors: PumpDetectors | unde
       if (outcome.kind !== 'reading') continue;
       const r = outcome.reading;
       sink = readingItem({ pump: r.pump, day: r.day, time: r.time, ts: r.ts, values: r.values, alerts: rules(r.values) });
-      if (detectors !== undefined) sink = detectors.observe(r);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** The same work plus the detectors on every reading. */
+function consumerPassOn(blocks: readonly string[], detectors: PumpDetectors): number {
+  const rules = compileRules(DEFAULT_ALERT_RULES);
+  let n = 0;
+  for (const block of blocks) {
+    const lines = splitLines(block);
+    for (let i = 0; i < lines.length; i++) {
+      const outcome = parseLine(lines[i]!);
+      if (outcome.kind !== 'reading') continue;
+      const r = outcome.reading;
+      sink = readingItem({ pump: r.pump, day: r.day, time: r.time, ts: r.ts, values: r.values, alerts: rules(r.values) });
+      sink = detectors.observe(r);
       n++;
     }
   }
@@ -174,14 +226,14 @@ export function detectorThroughput(options: GeneratorOptions, specs: readonly De
   if (chunk.length) blocks.push(chunk.join('\n'));
   const off: number[] = [];
   const on: number[] = [];
-  consumerPass(blocks, undefined);
-  consumerPass(blocks, new PumpDetectors(specs));
+  consumerPassOff(blocks);
+  consumerPassOn(blocks, new PumpDetectors(specs));
   for (let i = 0; i < rounds; i++) {
     for (const withDetectors of i % 2 === 0 ? [false, true] : [true, false]) {
       // CPU time of this process, not wall time: on a shared machine a pass may wait for a core for a while, and that
       // wait says nothing about the work (GC threads' CPU counts, as it should).
       const started = process.cpuUsage();
-      const n = consumerPass(blocks, withDetectors ? new PumpDetectors(specs) : undefined);
+      const n = withDetectors ? consumerPassOn(blocks, new PumpDetectors(specs)) : consumerPassOff(blocks);
       const used = process.cpuUsage(started);
       const rate = n / ((used.user + used.system) / 1e6);
       (withDetectors ? on : off).push(rate);
@@ -190,18 +242,54 @@ export function detectorThroughput(options: GeneratorOptions, specs: readonly De
   const offRate = median(off);
   const onRate = median(on);
   void sink;
-  return { lines, offReadingsPerSecond: round(offRate, 0), onReadingsPerSecond: round(onRate, 0), ratio: round(onRate / offRate), rounds };
+  return {
+    lines,
+    offReadingsPerSecond: round(offRate, 0),
+    onReadingsPerSecond: round(onRate, 0),
+    ratio: round(onRate / offRate),
+    rounds,
+    offRounds: off.map((x) => round(x, 0)),
+    onRounds: on.map((x) => round(x, 0)),
+  };
 }
 
 /**
- * Runs the section: every seed's evaluation, then the throughput comparison on the first seed.
+ * {@link detectorThroughput} in a fresh Node process with the handlers' V8 flags, like section 1 (see
+ * `runCoreThroughputInChild`): the evaluation's garbage and JIT history in this process made the detector passes
+ * ~20 % slower than in the consumer's situation.
+ */
+export function detectorThroughputInChild(options: GeneratorOptions, specs: readonly DetectorSpec[], rounds: number): Promise<EarlyWarningResult['throughput']> {
+  const runner = path.resolve(__dirname, '..', 'bin', 'run-ts.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...V8_FLAGS, runner, __filename, CHILD_FLAG, JSON.stringify({ options, specs, rounds })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`detector cost child exited with ${code}: ${err.slice(-2000)}`));
+      else resolve(JSON.parse(out) as EarlyWarningResult['throughput']);
+    });
+  });
+}
+
+const CHILD_FLAG = '--detector-cost-child';
+
+if (process.argv[2] === CHILD_FLAG) {
+  const { options, specs, rounds } = JSON.parse(process.argv[3]!) as { options: GeneratorOptions; specs: DetectorSpec[]; rounds: number };
+  process.stdout.write(JSON.stringify(detectorThroughput(options, specs, rounds)));
+}
+
+/**
+ * Runs the section: every seed's evaluation, then the throughput comparison on the first seed (in a child process).
  *
  * @example
- * const result = runEarlyWarning({ log: console.error });
+ * const result = await runEarlyWarning({ log: console.error });
  */
-export function runEarlyWarning(
+export async function runEarlyWarning(
   options: { seeds?: readonly number[]; pumps?: number; days?: number; rounds?: number; specs?: readonly DetectorSpec[]; log?: (line: string) => void } = {},
-): EarlyWarningResult {
+): Promise<EarlyWarningResult> {
   const seeds = options.seeds ?? REPORT_SEEDS;
   const pumps = options.pumps ?? EARLY_WARNING_DATA.pumps;
   const days = options.days ?? EARLY_WARNING_DATA.days;
@@ -230,8 +318,11 @@ export function runEarlyWarning(
     }
   }
   for (const k of Object.values(byKind)) k.recall = round(k.detected / k.episodes);
+  const everyReadings = new PumpDetectors(specs).checkpointEvery;
+  const itemBytes = Math.max(...perSeed.map((s) => s.checkpointBytes)) + CHECKPOINT_KEY_BYTES;
+  const wruPerMillionReadings = (1e6 / everyReadings) * Math.ceil(itemBytes / 1024);
   log('  detector cost (core with detectors off vs on)…');
-  const throughput = detectorThroughput({ pumps, days, seed: seeds[0]!, start: EARLY_WARNING_DATA.start }, specs, options.rounds ?? 4);
+  const throughput = await detectorThroughputInChild({ pumps, days, seed: seeds[0]!, start: EARLY_WARNING_DATA.start }, specs, options.rounds ?? 5);
   return {
     seeds,
     pumps,
@@ -244,6 +335,7 @@ export function runEarlyWarning(
     falseWarningsPer1000HealthyPumpDays: round((falseWarnings / Math.max(1, healthyDays)) * 1000, 3),
     offEpisodeWarnings: perSeed.reduce((n, s) => n + s.offEpisodeWarnings, 0),
     byKind,
+    checkpoint: { everyReadings, itemBytes, wruPerMillionReadings, usdPerMillionReadings: round((wruPerMillionReadings / 1e6) * USD_PER_MILLION_WRU, 4) },
     throughput,
   };
 }

@@ -221,6 +221,7 @@ function renderEarlyWarning(e: EarlyWarningResult): string {
         ['lead time before failure, median / p10', `${fmtNum(e.leadHoursMedian, 1)} h / ${fmtNum(e.leadHoursP10, 1)} h`],
         ['false warnings per 1,000 healthy pump-days', fmtNum(e.falseWarningsPer1000HealthyPumpDays, 2)],
         ['warnings on degrading pumps outside their episode', String(e.offEpisodeWarnings)],
+        ['state checkpoints (one item per pump every N readings)', `every ${fmtInt(e.checkpoint.everyReadings)} readings, ≤ ${fmtInt(e.checkpoint.itemBytes)} B → ${fmtInt(e.checkpoint.wruPerMillionReadings)} WRU = ${fmtUsd(e.checkpoint.usdPerMillionReadings)} per million readings`],
         [`core readings/s, detectors off / on (median of ${e.throughput.rounds} passes each, ${fmtInt(e.throughput.lines)} lines)`, `${fmtInt(e.throughput.offReadingsPerSecond)} / ${fmtInt(e.throughput.onReadingsPerSecond)} → ${fmtNum(e.throughput.ratio * 100, 1)} %`],
       ],
     ),
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
     if (values.only !== 'early-warning') throw new Error(`--only supports early-warning, got ${values.only}`);
     const progress = (line: string) => process.stderr.write(line + '\n');
     progress('6. early warning…');
-    const e = runEarlyWarning({ log: progress, ...(values.quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
+    const e = await runEarlyWarning({ log: progress, ...(values.quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
     const targets = earlyWarningTargets(e);
     if (values.json) process.stdout.write(JSON.stringify({ earlyWarning: e, targets }) + '\n');
     else process.stdout.write(`${renderEarlyWarning(e)}\n\nTargets of issue 10\n${table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO']))}\n`);
@@ -418,7 +419,7 @@ async function main(): Promise<void> {
   }, defaults);
 
   progress('6. early warning…');
-  const earlyWarning = runEarlyWarning({ log: progress, ...(quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
+  const earlyWarning = await runEarlyWarning({ log: progress, ...(quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
 
   const base: Omit<BenchReport, 'targets'> = {
     meta: {

@@ -125,6 +125,8 @@ export class PumpDetectors {
   readonly specs: readonly CompiledSpec[];
   /** Readings ignored because they were not newer than their pump's last one. */
   ignored = 0;
+  /** Accepted readings of a pump between two amortised checkpoints. */
+  readonly checkpointEvery: number;
   private readonly pumps = new Map<string, PumpState>();
   private readonly checkpointReadings: number;
   /** Offset of each spec's series in a pump's state array, and the array's length. */
@@ -134,6 +136,7 @@ export class PumpDetectors {
   constructor(specs: readonly DetectorSpec[], options: PumpDetectorsOptions = {}) {
     this.specs = specs.map(compileSpec);
     this.checkpointReadings = options.checkpointReadings ?? 1000;
+    this.checkpointEvery = this.checkpointReadings;
     let width = 0;
     this.offsets = this.specs.map((s) => {
       const o = width;

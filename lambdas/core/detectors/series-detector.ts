@@ -73,8 +73,25 @@ export interface CompiledSpec extends DetectorSpec {
  * const spec = compileSpec({ ...DETECTOR_DEFAULTS.psi });
  */
 export function compileSpec(spec: DetectorSpec): CompiledSpec {
+  // One explicit literal, the fractional settings stored as doubles (see asDouble): whatever the spec's source
+  // (defaults, JSON), every compiled spec gets the same hidden class, so the judge stays monomorphic. With the
+  // plain spread, specs holding 5 in one field and 0.5 in another deoptimised the judge pass after pass (~20 %).
   return {
-    ...spec,
+    measure: spec.measure,
+    detectors: spec.detectors,
+    baseline: spec.baseline,
+    severity: spec.severity,
+    warmupReadings: spec.warmupReadings,
+    halfLifeReadings: spec.halfLifeReadings,
+    driftSlack: asDouble(spec.driftSlack),
+    driftThreshold: asDouble(spec.driftThreshold),
+    stepSpreads: asDouble(spec.stepSpreads),
+    stepReadings: spec.stepReadings,
+    clearSpreads: asDouble(spec.clearSpreads),
+    clearReadings: spec.clearReadings,
+    stoppedAtOrBelow: asDouble(spec.stoppedAtOrBelow),
+    relearnAfterStopMinutes: spec.relearnAfterStopMinutes,
+    minSpread: asDouble(spec.minSpread),
     drift: spec.detectors.includes('drift'),
     step: spec.detectors.includes('step'),
     daily: spec.baseline === 'daily',
@@ -87,12 +104,22 @@ export function compileSpec(spec: DetectorSpec): CompiledSpec {
 }
 
 /**
+ * The number itself, but read back from a Float64Array: V8 then keeps it as a heap double even when it is whole,
+ * so a field that holds 5 in one spec and 0.5 in another has one representation from the start.
+ */
+const DOUBLE = new Float64Array(1);
+function asDouble(x: number): number {
+  DOUBLE[0] = x;
+  return DOUBLE[0];
+}
+
+/**
  * The state of one series in JSON-able form (checkpoints, `wellwatch explain`, tests).
  *
  * Times are epoch milliseconds; -1 means "none".
  */
 export interface SeriesState {
-  /** Judged readings since learning (re)started. */
+  /** Readings the warm-up has learnt from (it stops counting once the baseline is ready). */
   n: number;
   /** Flat baseline mean (during warm-up: the running mean). */
   mean: number;
@@ -209,20 +236,6 @@ function msOfDay(t: number): number {
   return t - Math.floor(t / DAY_MS) * DAY_MS;
 }
 
-/**
- * Where `t` falls between the centres of two hourly slots: sets {@link slotLo} (the earlier slot) and
- * {@link slotW} (the weight of the later one, 0–1). Module-level scratch instead of a returned object: no allocation
- * on the hot path, and the judge is synchronous.
- */
-let slotLo = 0;
-let slotW = 0;
-function locateSlot(t: number): void {
-  const p = msOfDay(t) / SLOT_MS - 0.5;
-  const lo = Math.floor(p);
-  slotW = p - lo;
-  slotLo = lo < 0 ? lo + DAILY_SLOTS : lo;
-}
-
 /** One warm-up reading; returns true when warm-up has just ended (the baseline is ready). */
 function warmup(a: Float64Array, o: number, spec: CompiledSpec, x: number, t: number): boolean {
   const n = a[o + N]! + 1;
@@ -290,16 +303,23 @@ export function judgeAt(a: Float64Array, o: number, spec: CompiledSpec, x: numbe
   if (spread === 0) return warmup(a, o, spec, x, t) ? VERDICT.none : VERDICT.warming;
 
   let base = a[o + MEAN]!;
+  // Daily baseline: linear between the levels of the two nearest slot centres, `lo` (the earlier) and `hi`, `w`
+  // the weight of `hi`. Plain locals: a module-level variable holding a double would allocate on every write.
+  let lo = 0;
+  let hi = 0;
+  let w = 0;
   if (spec.daily) {
-    // The daily baseline: linear between the levels of the two nearest slot centres.
-    locateSlot(t);
-    base = a[o + SLOTS + slotLo]! * (1 - slotW) + a[o + SLOTS + (slotLo === DAILY_SLOTS - 1 ? 0 : slotLo + 1)]! * slotW;
+    const pos = msOfDay(t) / SLOT_MS - 0.5;
+    const fl = Math.floor(pos);
+    w = pos - fl;
+    lo = fl < 0 ? fl + DAILY_SLOTS : fl;
+    hi = lo === DAILY_SLOTS - 1 ? 0 : lo + 1;
+    base = a[o + SLOTS + lo]! * (1 - w) + a[o + SLOTS + hi]! * w;
   }
   a[o + BASE] = base;
   const r = x - base;
   const z = r / spread;
   const zc = z > Z_CLIP ? Z_CLIP : z < -Z_CLIP ? -Z_CLIP : z;
-  a[o + N] = a[o + N]! + 1;
   // The level EWMAs see the residual clipped to ±STEP_CLIP spreads: a single wild reading moves the fast level by
   // at most 0.2 × 8 = 1.6 spreads, while a real step of any size still drives it far past stepSpreads.
   const slim = STEP_CLIP * spread;
@@ -372,10 +392,8 @@ export function judgeAt(a: Float64Array, o: number, spec: CompiledSpec, x: numbe
     const lim = UPDATE_CLIP * spread;
     const rc = r > lim ? lim : r < -lim ? -lim : r;
     if (spec.daily) {
-      // slotLo and slotW still hold this reading's position (set above).
-      const hi = slotLo === DAILY_SLOTS - 1 ? 0 : slotLo + 1;
-      a[o + SLOTS + slotLo] = a[o + SLOTS + slotLo]! + spec.slotAlpha * (1 - slotW) * rc;
-      a[o + SLOTS + hi] = a[o + SLOTS + hi]! + spec.slotAlpha * slotW * rc;
+      a[o + SLOTS + lo] = a[o + SLOTS + lo]! + spec.slotAlpha * (1 - w) * rc;
+      a[o + SLOTS + hi] = a[o + SLOTS + hi]! + spec.slotAlpha * w * rc;
     } else {
       a[o + MEAN] = a[o + MEAN]! + spec.alpha * rc;
     }
