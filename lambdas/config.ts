@@ -114,8 +114,14 @@ export interface EventSourceSettings {
   readonly maxRecordAgeSeconds: number;
   /** Report partial batch failures (`batchItemFailures`). */
   readonly reportBatchItemFailures: boolean;
-  /** Where a new mapping starts reading. */
-  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /**
+   * Where a new mapping starts reading: every record kept (`TRIM_HORIZON`), new records only (`LATEST`), or records
+   * that arrived at or after {@link startingPositionTimestamp} (`AT_TIMESTAMP`). Applies to every shard listed when
+   * the mapping first starts, children of earlier splits included; shards created later are read whole.
+   */
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  /** With `AT_TIMESTAMP`: the time to start from, epoch seconds (as Lambda's `StartingPositionTimestamp`). */
+  readonly startingPositionTimestamp?: number;
 }
 
 export const DEFAULT_EVENT_SOURCE: EventSourceSettings = {
@@ -156,17 +162,50 @@ export const SCHEDULE = {
 } as const;
 
 /**
- * When the consumer cuts a batch short. Near its timeout an invocation stops starting reading writes and returns the
- * first unwritten record as its batch item failure, so Lambda (or local mode, on Ctrl-C) resumes from there instead
- * of killing the invocation and redoing the whole batch. The reserve covers one DynamoDB request in flight (10 s
- * request timeout, see store/clients.ts) plus the catalog markers and metrics; it never exceeds a quarter of the
- * time the invocation started with, so a short timeout still makes progress.
+ * Settings of the AWS SDK clients the handlers build (see store/clients.ts). They bound the longest a single
+ * DynamoDB call can take, which the consumer's deadline reserve must cover.
+ */
+export const SDK_CLIENT = {
+  /** Milliseconds to establish a TCP/TLS connection. */
+  connectionTimeoutMs: 3_000,
+  /** Milliseconds for one request and its response. */
+  requestTimeoutMs: 10_000,
+  /**
+   * Attempts of the SDK's own retry strategy for DynamoDB and SQS (first try included): the batch writer and the
+   * dead-letter sink run their own bounded backoff on top, and stacking both would multiply the worst case.
+   */
+  storeMaxAttempts: 2,
+  /** Attempts of the SDK's own retry strategy for the other clients (Kinesis, CloudWatch). */
+  defaultMaxAttempts: 3,
+} as const;
+
+/**
+ * The consumer function: its timeout, read by the CDK stack (the function's Timeout) and by the local runner (an
+ * invocation still running then is a function error, as in Lambda).
+ */
+export const CONSUMER_FUNCTION = {
+  /** Seconds (1–900). A batch of 100 records of 64 KiB parses and writes in a few seconds; 60 s leaves room for backoff. */
+  timeoutSeconds: 60,
+} as const;
+
+/** Worst case of one DynamoDB (or SQS) call the SDK settings allow: every attempt runs to its request timeout. */
+export const WORST_STORE_CALL_MS = SDK_CLIENT.storeMaxAttempts * SDK_CLIENT.requestTimeoutMs;
+
+/**
+ * When the consumer cuts a batch short. Near its timeout an invocation stops starting writes (readings, dead
+ * letters and catalog markers alike) and returns the first unfinished record as its batch item failure, so Lambda
+ * (or local mode, on Ctrl-C) resumes from there instead of killing the invocation and redoing the whole batch.
+ *
+ * The reserve covers the worst case of a call started just before it: `storeMaxAttempts × requestTimeoutMs` (20 s
+ * with the SDK settings above), plus 2 s for the SDK's backoff between its attempts, the response and the metrics.
+ * It never exceeds a share of the time the invocation started with, so a short timeout still makes progress; the
+ * share is chosen so that the default timeout (60 s × 0.4 = 24 s) still covers the worst case.
  */
 export const CONSUMER_DEADLINE = {
   /** Milliseconds kept in hand before the timeout. */
-  reserveMs: 12_000,
+  reserveMs: WORST_STORE_CALL_MS + 2_000,
   /** Largest share of the invocation's starting time the reserve may take. */
-  maxReserveShare: 0.25,
+  maxReserveShare: 0.4,
 } as const;
 
 /** Limits of the input format and of the AWS services we write to. */
