@@ -340,7 +340,10 @@ export class EventSourceRunner {
       if (this.shardMap.has(id)) continue;
       const start = shardStart(this.settings, { atStart: this.initialListing, mappingFirstStartedMs: this.mappingFirstStartedMs });
       const checkpoint = this.checkpoints.get(id);
-      const state = newShardState(shard, listedIds, start, checkpoint?.finished === true);
+      // A closed shard has nothing after LATEST: it is finished at once, so its children start (at LATEST) with the
+      // rest of the stream instead of after a round trip through the parent, which would skip what arrives meanwhile.
+      const closedAtLatest = start.type === 'LATEST' && !checkpoint?.sequenceNumber && !!shard.SequenceNumberRange?.EndingSequenceNumber;
+      const state = newShardState(shard, listedIds, start, checkpoint?.finished === true || closedAtLatest);
       if (checkpoint?.sequenceNumber) state.skipBeforeMs = undefined; // resumes after its checkpoint
       this.shardMap.set(id, state);
     }

@@ -70,7 +70,7 @@ export function shardStart(settings: Pick<EventSourceSettings, 'startingPosition
  * @example
  * const state = newShardState(shard, listedIds, start, false);
  */
-export function newShardState(shard: Shard, listedIds: ReadonlySet<string>, start: ShardStart, finished: boolean): ShardState {
+export function newShardState(shard: Pick<Shard, 'ShardId' | 'ParentShardId' | 'AdjacentParentShardId'>, listedIds: ReadonlySet<string>, start: ShardStart, finished: boolean): ShardState {
   // A parent that aged out of the stream (retention) cannot hold anything back.
   const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p && listedIds.has(p));
   return {

@@ -138,6 +138,7 @@ export class ShardReader {
   async readAhead(s: ShardState, limit: number): Promise<{ count: number; closed: boolean }> {
     if (limit <= 0) return { count: 0, closed: false };
     let iterator: string | undefined = s.state === 'running' ? s.iterator : undefined;
+    const skipBefore = s.skipBeforeMs; // as it is now, with the iterator it belongs to
     let count = 0;
     for (let fresh = false; ; ) {
       if (!iterator) {
@@ -156,7 +157,6 @@ export class ShardReader {
         throw e;
       }
       const records = page.Records ?? [];
-      const skipBefore = s.skipBeforeMs;
       const n = skipBefore === undefined ? records.length : records.filter((r) => (r.ApproximateArrivalTimestamp?.getTime() ?? Infinity) >= skipBefore).length;
       count += n;
       if (!page.NextShardIterator) return { count, closed: true };
