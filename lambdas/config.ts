@@ -151,6 +151,20 @@ export const METRIC_NAMES = {
   batchFailures: 'BatchFailures',
   /** Consumer batches cut short near the invocation deadline (see CONSUMER_DEADLINE). */
   batchCutShort: 'BatchCutShort',
+  /** Records in a consumer batch. */
+  batchRecords: 'BatchRecords',
+  /** Readings decoded from a consumer batch (stored or not). */
+  batchReadings: 'BatchReadings',
+  /** Pending markers written for pump-days of earlier days (late data). */
+  lateTouches: 'LateTouches',
+  /** Highest and lowest pressure and flow of a batch (the minimum and averages are above). */
+  psiMax: 'PsiMax',
+  floMax: 'FloMax',
+  floMin: 'FloMin',
+  /** Pump-days a rollup run recomputed, readings it aggregated, and pump-days it failed on. */
+  rollupPumpDays: 'RollupPumpDays',
+  rollupReadings: 'RollupReadings',
+  rollupFailures: 'RollupFailures',
 } as const;
 
 /** Rollup schedule (EventBridge cron expressions, UTC). */
@@ -163,13 +177,17 @@ export const SCHEDULE = {
 
 /**
  * Settings of the AWS SDK clients the handlers build (see store/clients.ts). They bound the longest a single
- * DynamoDB call can take, which the consumer's deadline reserve must cover.
+ * DynamoDB or SQS call can take, which the consumer's deadline reserve must cover.
  */
 export const SDK_CLIENT = {
   /** Milliseconds to establish a TCP/TLS connection. */
   connectionTimeoutMs: 3_000,
-  /** Milliseconds for one request and its response. */
-  requestTimeoutMs: 10_000,
+  /**
+   * Milliseconds for one request and its response. A BatchWriteItem of 25 items or a 1 MB Query page answers in well
+   * under a second; 5 s bounds a stuck connection so that the consumer's deadline reserve stays a small share of its
+   * timeout (see CONSUMER_DEADLINE).
+   */
+  requestTimeoutMs: 5_000,
   /**
    * Attempts of the SDK's own retry strategy for DynamoDB and SQS (first try included): the batch writer and the
    * dead-letter sink run their own bounded backoff on top, and stacking both would multiply the worst case.
@@ -192,19 +210,24 @@ export const CONSUMER_FUNCTION = {
 export const WORST_STORE_CALL_MS = SDK_CLIENT.storeMaxAttempts * SDK_CLIENT.requestTimeoutMs;
 
 /**
- * When the consumer cuts a batch short. Near its timeout an invocation stops starting writes (readings, dead
- * letters and catalog markers alike) and returns the first unfinished record as its batch item failure, so Lambda
- * (or local mode, on Ctrl-C) resumes from there instead of killing the invocation and redoing the whole batch.
+ * When the consumer cuts a batch short. Near its timeout an invocation stops starting writes and returns the first
+ * unfinished record as its batch item failure, so Lambda (or local mode, on Ctrl-C) resumes from there instead of
+ * killing the invocation and redoing the whole batch.
  *
- * The reserve covers the worst case of a call started just before it: `storeMaxAttempts × requestTimeoutMs` (20 s
- * with the SDK settings above), plus 2 s for the SDK's backoff between its attempts, the response and the metrics.
- * It never exceeds a share of the time the invocation started with, so a short timeout still makes progress; the
- * share is chosen so that the default timeout (60 s × 0.4 = 24 s) still covers the worst case.
+ * Two reserves, because the writes come in two steps. Reading and dead-letter writes stop starting once less than
+ * `readingsReserveMs` is left: a call started just before may still take the worst case the SDK settings allow
+ * (`storeMaxAttempts × requestTimeoutMs`, 10 s), and the catalog markers of what was stored need one more such call
+ * after it. Catalog markers stop starting once less than `markersReserveMs` is left: one worst-case call. Each adds
+ * 2 s for the SDK's backoff between its attempts, the response and the metrics. A reserve never exceeds a share of
+ * the time the invocation started with, so a short timeout still makes progress; the share is chosen so that the
+ * default timeout (60 s × 0.4 = 24 s) still covers both reserves whole.
  */
 export const CONSUMER_DEADLINE = {
-  /** Milliseconds kept in hand before the timeout. */
-  reserveMs: WORST_STORE_CALL_MS + 2_000,
-  /** Largest share of the invocation's starting time the reserve may take. */
+  /** Milliseconds kept in hand when reading and dead-letter writes stop starting. */
+  readingsReserveMs: 2 * WORST_STORE_CALL_MS + 2_000,
+  /** Milliseconds kept in hand when catalog-marker writes stop starting. */
+  markersReserveMs: WORST_STORE_CALL_MS + 2_000,
+  /** Largest share of the invocation's starting time a reserve may take. */
   maxReserveShare: 0.4,
 } as const;
 

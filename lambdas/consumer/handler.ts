@@ -1,15 +1,18 @@
 /**
  * The Kinesis consumer: CSV lines in, readings, alerts, dead letters and catalog markers out.
  *
- * One invocation handles one batch of Kinesis records:
- * 1. decode and parse every record (KPL-aware, never throws; bad lines become dead letters);
+ * One invocation handles one batch of Kinesis records; the handler below is its table of contents:
+ * 1. decode and parse every record (`decodeBatch`: KPL-aware, never throws; bad lines become dead letters; each
+ *    reading and letter remembers its record);
  * 2. write all readings (BatchWriteItem with bounded retries) while the dead letters go to their sink;
- * 3. write the catalog markers of the pump-days that now hold data — after the readings, so a rollup that sees
- *    a pending marker also sees the readings behind it;
- * 4. report, as a partial batch response, the first record (in event order) with anything not durably handled.
+ * 3. write the catalog markers of the pump-days that now hold data (`groupPumpDays`) — after the readings, so a
+ *    rollup that sees a pending marker also sees the readings behind it;
+ * 4. log and count what happened;
+ * 5. answer Lambda (`firstFailedRecord`, `batchResponse`): the lowest record with anything not durably handled as a
+ *    partial batch response, or a throw when that is the first record (no progress: Lambda bisects).
  *
- * Near the invocation's timeout (see CONSUMER_DEADLINE) step 2 stops starting writes; the unwritten readings count as
- * not handled, so the batch ends with progress kept instead of a timeout that redoes all of it.
+ * Near the invocation's timeout (see CONSUMER_DEADLINE) steps 2 and 3 stop starting writes; what is unwritten counts
+ * as not handled, so the batch ends with progress kept instead of a timeout that redoes all of it.
  *
  * Lambda then retries from that record; every write is an idempotent put (same reading, same key, same item), so
  * re-processing the records after it is harmless. Bad lines never fail a batch: they are delivered as dead letters.
@@ -18,18 +21,21 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { CONSUMER_DEADLINE, METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
-import { decodeBase64Strict, ingestRecord, invalidBase64Letter, summariseBatch } from '../core/ingest';
+import { summariseBatch } from '../core/ingest';
 import { createMetrics } from '../core/metrics';
 import { parseUtcOffset } from '../core/parse-reading';
 import { compileRules } from '../core/rules';
-import type { DeadLetter, EvaluatedReading } from '../core/types';
-import { createCatalogStore, type CatalogStore } from '../store/catalog-store';
+import type { WriteItemsResult } from '../store/batch-writer';
+import { createCatalogStore, type CatalogStore, type MarkTouchedResult } from '../store/catalog-store';
 import { dynamoClient, sqsClient } from '../store/clients';
-import { createDeadLetterSink, type DeadLetterSink } from '../store/dead-letter-sink';
+import { createDeadLetterSink, type DeadLetterSendResult, type DeadLetterSink } from '../store/dead-letter-sink';
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { utcDay } from '../store/days';
 import { describeError, type RetryOptions } from '../store/retry';
 import { tuneV8 } from '../runtime/v8-tuning';
+import { BatchNoProgressError, batchResponse, firstFailedRecord } from './batch-response';
+import { decodeBatch, type DecodedBatch } from './decode-batch';
+import { groupPumpDays } from './pump-days';
 
 tuneV8();
 
@@ -58,26 +64,20 @@ export interface ConsumerDeps {
 /** The consumer's Lambda handler type. */
 export type ConsumerHandler = (event: KinesisStreamEvent, context?: Context) => Promise<KinesisStreamBatchResponse>;
 
-/** The shard id of a record: the part of `eventID` before the colon (`shardId-000000000000:4959…`). */
-function shardOf(eventID: string | undefined): string | undefined {
-  if (!eventID) return undefined;
-  const colon = eventID.indexOf(':');
-  return colon < 0 ? eventID : eventID.slice(0, colon);
-}
-
 /**
- * A check that answers true once `context` has less than the reserve left (see {@link CONSUMER_DEADLINE}); it stays
- * true once it has been; with no time left at all it is true from the start. Undefined without a usable context
- * (direct calls in tests and tools): never cut short.
+ * A check that answers true once `context` has less than `reserveMs` left (see {@link CONSUMER_DEADLINE}), or less
+ * than `maxReserveShare` of the time it started with when that is smaller; it stays true once it has been; with no
+ * time left at all it is true from the start. Undefined without a usable context (direct calls in tests and tools):
+ * never cut short.
  *
  * @example
- * const nearDeadline = deadlineCheck(context); if (nearDeadline?.()) { ... }
+ * const nearDeadline = deadlineCheck(context, CONSUMER_DEADLINE.readingsReserveMs); if (nearDeadline?.()) { ... }
  */
-export function deadlineCheck(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): (() => boolean) | undefined {
+export function deadlineCheck(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined, reserveMs: number): (() => boolean) | undefined {
   const remaining = context?.getRemainingTimeInMillis?.();
   if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return undefined;
   if (remaining <= 0) return () => true; // out of time before it began (local mode stopping): write nothing
-  const reserve = Math.min(CONSUMER_DEADLINE.reserveMs, remaining * CONSUMER_DEADLINE.maxReserveShare);
+  const reserve = Math.min(reserveMs, remaining * CONSUMER_DEADLINE.maxReserveShare);
   let reached = false;
   return () => (reached ||= context!.getRemainingTimeInMillis() < reserve);
 }
@@ -110,149 +110,109 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
 
   return async (event, context) => {
     const records = event?.Records ?? [];
+    if (records.length === 0) return { batchItemFailures: [] };
     const requestId = context?.awsRequestId;
     const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: cfg.names.serviceName, sink: metricsSink });
-    if (records.length === 0) return { batchItemFailures: [] };
     const now = clock();
-
-    // 1. Decode and parse. `origin[i]` is the record index of reading i; letters keep theirs the same way.
-    const readings: EvaluatedReading[] = [];
-    const origin: number[] = [];
-    const letters: DeadLetter[] = [];
-    const letterOrigin: number[] = [];
-    records.forEach((record, index) => {
-      const { data, sequenceNumber, partitionKey } = record.kinesis;
-      const shardId = shardOf(record.eventID);
-      const bytes = decodeBase64Strict(data ?? '');
-      if (!bytes) {
-        letters.push(invalidBase64Letter(data ?? '', { shardId, sequenceNumber, partitionKey }, now));
-        letterOrigin.push(index);
-        return;
-      }
-      const result = ingestRecord({ data: bytes, shardId, sequenceNumber, partitionKey }, { parse, rules, now });
-      for (const r of result.readings) {
-        readings.push(r);
-        origin.push(index);
-      }
-      for (const l of result.deadLetters) {
-        letters.push(l);
-        letterOrigin.push(index);
-      }
-    });
-
-    let firstFailed = Infinity;
-    const fail = (recordIndex: number): void => {
-      if (recordIndex < firstFailed) firstFailed = recordIndex;
-    };
-
-    const nearDeadline = deadlineCheck(context);
-    let cutShort = false;
-    let failedOnError = false;
+    const readingsStop = deadlineCheck(context, CONSUMER_DEADLINE.readingsReserveMs);
+    const markersStop = deadlineCheck(context, CONSUMER_DEADLINE.markersReserveMs);
+    const writeOptions = readingsStop ? { stopWhen: readingsStop } : {};
     try {
-      // 2. Readings and dead letters, concurrently.
-      const [written, delivered] = await Promise.all([readingStore.put(readings, nearDeadline ? { stopWhen: nearDeadline } : {}), sink.send(letters)]);
-      const failedReadings = new Set(written.failed);
-      for (const i of written.failed) fail(origin[i]!);
-      cutShort = written.stopped === true;
-      const errorFailures = cutShort ? (written.failedByError ?? 0) : written.failed.length;
+      const batch = decodeBatch(records, { parse, rules, now });
+      const [written, delivered] = await Promise.all([readingStore.put(batch.readings, writeOptions), sink.send(batch.letters, writeOptions)]);
+      const stored = groupPumpDays(batch.readings, batch.origin, new Set(written.failed));
+      const marked = await catalog.markTouched(stored.pumpDays, utcDay(now), now, markersStop ? { stopWhen: markersStop } : {});
+      const firstFailed = firstFailedRecord([
+        { failed: written.failed, recordOf: batch.origin },
+        { failed: delivered.failed, recordOf: batch.letterOrigin },
+        { failed: marked.failed, recordOf: stored.firstRecordOf },
+      ]);
+      const outcome = reportBatch({ records: records.length, batch, written, delivered, marked, firstFailed, requestId, remainingMs: context?.getRemainingTimeInMillis?.() });
+      return batchResponse(records, firstFailed, outcome);
+    } catch (error) {
+      if (error instanceof BatchNoProgressError) throw error;
+      // Not expected (stores report failures as values): no progress, so throw and let Lambda bisect and retry.
+      logLine('ERROR', 'batch failed unexpectedly', { error: describeError(error), records: records.length, requestId });
+      metrics.count(METRIC_NAMES.batchFailures, 1);
+      return batchResponse(records, 0, `unexpected error: ${describeError(error)}`, error);
+    } finally {
+      metrics.flush();
+    }
+
+    /** Step 4: the log lines and metrics of a batch; returns a short description of what failed, if anything. */
+    function reportBatch(r: {
+      records: number;
+      batch: DecodedBatch;
+      written: WriteItemsResult;
+      delivered: DeadLetterSendResult;
+      marked: MarkTouchedResult;
+      firstFailed: number | undefined;
+      requestId: string | undefined;
+      remainingMs: number | undefined;
+    }): string {
+      const { batch, written, delivered, marked } = r;
+      const { readings, letters } = batch;
+      const cutShort = written.stopped === true || delivered.stopped === true || marked.stopped === true;
+      const readingErrors = written.stopped ? (written.failedByError ?? 0) : written.failed.length;
+      const letterErrors = delivered.stopped ? (delivered.failedByError ?? 0) : delivered.failed.length;
+      const markerErrors = marked.stopped ? (marked.failedByError ?? 0) : marked.failed.length;
+      const failures: string[] = [];
       if (cutShort) {
+        failures.push('cut short near the deadline');
         logLine('WARN', 'batch cut short near the invocation deadline', {
-          remainingMs: context?.getRemainingTimeInMillis?.(),
+          remainingMs: r.remainingMs,
           unwritten: written.failed.length,
           of: readings.length,
-          resumeAtRecord: firstFailed,
-          records: records.length,
-          requestId,
+          undeliveredLetters: delivered.failed.length,
+          unwrittenMarkers: marked.failed.length,
+          resumeAtRecord: r.firstFailed,
+          records: r.records,
+          requestId: r.requestId,
         });
       }
-      if (errorFailures > 0) {
-        failedOnError = true;
-        logLine('ERROR', 'readings not written after retries', {
-          table: readingStore.table,
-          failed: errorFailures,
-          of: readings.length,
-          error: written.lastError,
-          requestId,
-        });
+      if (readingErrors > 0) {
+        failures.push(`${readingErrors} reading(s) not written`);
+        logLine('ERROR', 'readings not written after retries', { table: readingStore.table, failed: readingErrors, of: readings.length, error: written.lastError, requestId: r.requestId });
       }
-      for (const i of delivered.failed) fail(letterOrigin[i]!);
-      if (delivered.failed.length > 0) {
-        failedOnError = true;
-        logLine('ERROR', 'dead letters not delivered after retries', {
-          sink: sink.description,
-          failed: delivered.failed.length,
-          of: letters.length,
-          error: delivered.lastError,
-          requestId,
-        });
+      if (letterErrors > 0) {
+        failures.push(`${letterErrors} dead letter(s) not delivered`);
+        logLine('ERROR', 'dead letters not delivered after retries', { sink: sink.description, failed: letterErrors, of: letters.length, error: delivered.lastError, requestId: r.requestId });
       }
       if (letters.length > 0) {
         logLine('WARN', 'bad lines rejected', {
           count: letters.length,
           codes: [...new Set(letters.map((l) => l.code))],
           first: { reason: letters[0]!.reason, shardId: letters[0]!.shardId, sequenceNumber: letters[0]!.sequenceNumber },
-          requestId,
+          requestId: r.requestId,
         });
       }
-
-      // 3. Catalog markers for the pump-days that now hold data; a marker failure fails the first record touching it.
-      const pumpDays: { pump: string; day: string }[] = [];
-      const firstRecordOf: number[] = [];
-      const seen = new Map<string, number>();
-      readings.forEach((r, i) => {
-        if (failedReadings.has(i)) return;
-        const key = `${r.day}#${r.pump}`;
-        const at = seen.get(key);
-        if (at === undefined) {
-          seen.set(key, pumpDays.length);
-          pumpDays.push({ pump: r.pump, day: r.day });
-          firstRecordOf.push(origin[i]!);
-        } else if (origin[i]! < firstRecordOf[at]!) {
-          firstRecordOf[at] = origin[i]!;
-        }
-      });
-      const marked = await catalog.markTouched(pumpDays, utcDay(now), now);
-      for (const i of marked.failed) fail(firstRecordOf[i]!);
-      if (marked.failed.length > 0) {
-        failedOnError = true;
-        logLine('ERROR', 'catalog markers not written after retries', {
-          table: catalog.table,
-          failedPumpDays: marked.failed.length,
-          error: marked.lastError,
-          requestId,
-        });
+      if (markerErrors > 0) {
+        failures.push(`${markerErrors} catalog marker(s) not written`);
+        logLine('ERROR', 'catalog markers not written after retries', { table: catalog.table, failedPumpDays: marked.failed.length, error: marked.lastError, requestId: r.requestId });
       }
 
-      // 4. Metrics.
-      const stored = readings.filter((_, i) => !failedReadings.has(i));
+      const unwritten = new Set(written.failed);
+      const stored = readings.filter((_, i) => !unwritten.has(i));
       const summary = summariseBatch(readings);
-      metrics.count('BatchRecords', records.length);
-      metrics.count('BatchReadings', readings.length);
+      metrics.count(METRIC_NAMES.batchRecords, r.records);
+      metrics.count(METRIC_NAMES.batchReadings, readings.length);
       metrics.count(METRIC_NAMES.readingsStored, stored.length);
-      metrics.count(METRIC_NAMES.alerts, stored.reduce((n, r) => n + (r.alerts.length > 0 ? 1 : 0), 0));
+      metrics.count(METRIC_NAMES.alerts, stored.reduce((n, x) => n + (x.alerts.length > 0 ? 1 : 0), 0));
       metrics.count(METRIC_NAMES.badLines, letters.length);
-      if (marked.pending > 0) metrics.count('LateTouches', marked.pending);
+      if (marked.pending > 0) metrics.count(METRIC_NAMES.lateTouches, marked.pending);
       if (summary.psi && summary.flo) {
-        metrics.gauge('PsiMax', summary.psi.max, 'None');
+        metrics.gauge(METRIC_NAMES.psiMax, summary.psi.max, 'None');
         metrics.gauge(METRIC_NAMES.psiMin, summary.psi.min, 'None');
         metrics.gauge(METRIC_NAMES.psiAvg, summary.psi.avg, 'None');
-        metrics.gauge('FloMax', summary.flo.max, 'None');
-        metrics.gauge('FloMin', summary.flo.min, 'None');
+        metrics.gauge(METRIC_NAMES.floMax, summary.flo.max, 'None');
+        metrics.gauge(METRIC_NAMES.floMin, summary.flo.min, 'None');
         metrics.gauge(METRIC_NAMES.floAvg, summary.flo.avg, 'None');
       }
-    } catch (error) {
-      // Not expected (stores report failures as values): retry the whole batch rather than lose anything.
-      logLine('ERROR', 'batch failed unexpectedly', { error: describeError(error), records: records.length, requestId });
-      failedOnError = true;
-      fail(0);
+      // A batch can be both: cut short at the deadline and with a write that failed on an error before it.
+      if (cutShort) metrics.count(METRIC_NAMES.batchCutShort, 1);
+      if (readingErrors + letterErrors + markerErrors > 0) metrics.count(METRIC_NAMES.batchFailures, 1);
+      return failures.join('; ');
     }
-
-    // A batch can be both: cut short at the deadline and with a write that failed on an error before it.
-    if (cutShort) metrics.count(METRIC_NAMES.batchCutShort, 1);
-    if (failedOnError) metrics.count(METRIC_NAMES.batchFailures, 1);
-    metrics.flush();
-    if (firstFailed === Infinity) return { batchItemFailures: [] };
-    return { batchItemFailures: [{ itemIdentifier: records[firstFailed]!.kinesis.sequenceNumber }] };
   };
 }
 
