@@ -86,6 +86,11 @@ export const KEYS = {
   },
   stats: {
     byDate: { indexName: 'statsByDate', partitionKey: 'date', sortKey: 'pump' },
+    /**
+     * Input watermark of a stats row: when the rollup that wrote it started reading the pump-day's readings (ISO,
+     * ms). A rollup writes only if its watermark is not older than the row's (see StatsStore.putIfNewer).
+     */
+    inputWatermark: 'iw',
   },
   catalog: {
     dayPrefix: 'DAY#',
@@ -183,11 +188,10 @@ export const SDK_CLIENT = {
   /** Milliseconds to establish a TCP/TLS connection. */
   connectionTimeoutMs: 3_000,
   /**
-   * Milliseconds for one request and its response. A BatchWriteItem of 25 items or a 1 MB Query page answers in well
-   * under a second; 5 s bounds a stuck connection so that the consumer's deadline reserve stays a small share of its
-   * timeout (see CONSUMER_DEADLINE).
+   * Milliseconds for one request and its response: a stuck connection costs one bounded attempt. The consumer's
+   * deadline reserve is derived from it (see CONSUMER_DEADLINE).
    */
-  requestTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
   /**
    * Attempts of the SDK's own retry strategy for DynamoDB and SQS (first try included): the batch writer and the
    * dead-letter sink run their own bounded backoff on top, and stacking both would multiply the worst case.
@@ -202,8 +206,11 @@ export const SDK_CLIENT = {
  * invocation still running then is a function error, as in Lambda).
  */
 export const CONSUMER_FUNCTION = {
-  /** Seconds (1–900). A batch of 100 records of 64 KiB parses and writes in a few seconds; 60 s leaves room for backoff. */
-  timeoutSeconds: 60,
+  /**
+   * Seconds (1–900). A batch of 100 records of 64 KiB parses and writes in a few seconds; the rest is headroom for
+   * backoff and for the deadline reserve (42 s, see CONSUMER_DEADLINE), which must fit within 40 % of it.
+   */
+  timeoutSeconds: 120,
 } as const;
 
 /** Worst case of one DynamoDB (or SQS) call the SDK settings allow: every attempt runs to its request timeout. */
@@ -216,11 +223,11 @@ export const WORST_STORE_CALL_MS = SDK_CLIENT.storeMaxAttempts * SDK_CLIENT.requ
  *
  * Two reserves, because the writes come in two steps. Reading and dead-letter writes stop starting once less than
  * `readingsReserveMs` is left: a call started just before may still take the worst case the SDK settings allow
- * (`storeMaxAttempts × requestTimeoutMs`, 10 s), and the catalog markers of what was stored need one more such call
+ * (`storeMaxAttempts × requestTimeoutMs`, 20 s), and the catalog markers of what was stored need one more such call
  * after it. Catalog markers stop starting once less than `markersReserveMs` is left: one worst-case call. Each adds
  * 2 s for the SDK's backoff between its attempts, the response and the metrics. A reserve never exceeds a share of
- * the time the invocation started with, so a short timeout still makes progress; the share is chosen so that the
- * default timeout (60 s × 0.4 = 24 s) still covers both reserves whole.
+ * the time the invocation started with, so a short timeout still makes progress; the default timeout is chosen so
+ * that the share (120 s × 0.4 = 48 s) still covers both reserves whole.
  */
 export const CONSUMER_DEADLINE = {
   /** Milliseconds kept in hand when reading and dead-letter writes stop starting. */

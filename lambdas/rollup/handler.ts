@@ -8,7 +8,8 @@
  * - `{ date: 'YYYY-MM-DD' }` — one day; `{ from, to }` — an inclusive range of days (backfill).
  *
  * For each pump-day the readings are streamed page by page into a constant-memory accumulator and the stats row
- * is put. The row holds only the statistics (no run time), so a rerun over unchanged data writes the same item.
+ * is put on condition that no rollup that started reading later has written it (the row's input watermark, see
+ * StatsStore.putIfNewer): two rollups of one pump-day at once can no longer leave the older input's stats behind.
  * Pump-days are processed with bounded concurrency; a pump-day that fails does not stop the others, and the
  * invocation then fails with a summary (so the scheduler's retry and the error alarm see it).
  */
@@ -57,6 +58,8 @@ export interface RollupResult {
   readonly statsWritten: number;
   /** Pending markers deleted (markers touched again during the run stay). */
   readonly pendingCleared: number;
+  /** Pump-days not written because a rollup that read them later had written newer stats meanwhile. */
+  readonly superseded: number;
 }
 
 /** Thrown for an event the rollup does not understand; the message says what is accepted. */
@@ -195,17 +198,22 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     }
   };
 
-  /** Recomputes one pump-day; returns the readings aggregated (0: nothing to write). */
-  const rollupPumpDay = async ({ pump, day }: PumpDay): Promise<{ readings: number; written: boolean }> => {
+  /**
+   * Recomputes one pump-day; returns the readings aggregated (0: nothing to write) and whether the row was written
+   * or a newer one kept. The watermark is taken before the first read: the readings that existed then are all seen.
+   */
+  const rollupPumpDay = async ({ pump, day }: PumpDay): Promise<{ readings: number; put: 'written' | 'superseded' | 'none' }> => {
+    const watermark = new Date().toISOString();
     const acc = new RollupAccumulator();
     for await (const values of readingStore.dayValues(pump, day)) acc.add(values);
-    if (acc.count === 0) return { readings: 0, written: false };
+    if (acc.count === 0) return { readings: 0, put: 'none' };
     const stats: DailyStats = acc.result(pump, day);
-    const put = await statsStore.put([stats]);
-    if (put.failed.length > 0) {
-      throw new WellwatchError(`stats of ${pump} on ${day} not written to ${statsStore.table}: ${put.lastError ?? 'unknown error'}`);
+    try {
+      return { readings: acc.count, put: await statsStore.putIfNewer(stats, watermark) };
+    } catch (error) {
+      if (isRetryableError(error)) throw error;
+      throw new WellwatchError(`stats of ${pump} on ${day} not written to ${statsStore.table}: ${describeError(error)}`, { cause: error });
     }
-    return { readings: acc.count, written: true };
   };
 
   return async (event, context) => {
@@ -218,6 +226,7 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     let readings = 0;
     let statsWritten = 0;
     let pendingCleared = 0;
+    let superseded = 0;
 
     const handle = async (target: PumpDay, marker?: PendingMarker): Promise<void> => {
       days.add(target.day);
@@ -225,7 +234,8 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
         const done = await withRetry(() => rollupPumpDay(target));
         if (done.readings > 0) pumpDays++;
         readings += done.readings;
-        if (done.written) statsWritten++;
+        if (done.put === 'written') statsWritten++;
+        if (done.put === 'superseded') superseded++;
         if (marker && (await withRetry(() => catalog.clearPending(marker)))) pendingCleared++;
       } catch (error) {
         firstError ??= error;
@@ -248,11 +258,11 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     }
     await runPool(source, concurrency, ({ target, marker }) => handle(target, marker));
 
-    const result: RollupResult = { days: [...days].sort(), pumpDays, readings, statsWritten, pendingCleared };
+    const result: RollupResult = { days: [...days].sort(), pumpDays, readings, statsWritten, pendingCleared, superseded };
     metrics.count(METRIC_NAMES.rollupRuns, 1);
-    metrics.count('RollupPumpDays', pumpDays);
-    metrics.count('RollupReadings', readings);
-    if (failures.length > 0) metrics.count('RollupFailures', failures.length);
+    metrics.count(METRIC_NAMES.rollupPumpDays, pumpDays);
+    metrics.count(METRIC_NAMES.rollupReadings, readings);
+    if (failures.length > 0) metrics.count(METRIC_NAMES.rollupFailures, failures.length);
     metrics.flush();
 
     if (failures.length > 0) {

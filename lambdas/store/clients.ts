@@ -25,7 +25,7 @@ export interface ClientOptions {
   readonly maxAttempts?: number;
   /** @default SDK_CLIENT.connectionTimeoutMs (3000) - milliseconds to establish a TCP/TLS connection */
   readonly connectionTimeoutMs?: number;
-  /** @default SDK_CLIENT.requestTimeoutMs (5000) - milliseconds for one request and its response */
+  /** @default SDK_CLIENT.requestTimeoutMs (10000) - milliseconds for one request and its response */
   readonly requestTimeoutMs?: number;
   /** @default 50 - sockets kept per host */
   readonly maxSockets?: number;

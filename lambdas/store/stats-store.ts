@@ -1,8 +1,8 @@
 /**
  * The stats table: one item per pump-day, keyed `pk = PUMP`, `sk = YYYY-MM-DD`.
  */
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { WellwatchConfig } from '../config';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KEYS, type WellwatchConfig } from '../config';
 import { statsFromItem, statsItem, statsKey, ttlFor } from '../core/keys';
 import type { DailyStats } from '../core/types';
 import { writeItems, writeOptionsFrom, type WriteItemsOptions, type WriteItemsResult } from './batch-writer';
@@ -17,6 +17,17 @@ export interface StatsStore {
    * The item holds only the statistics (no write time), so recomputing a day writes an identical item.
    */
   put(stats: readonly DailyStats[]): Promise<WriteItemsResult>;
+  /**
+   * Puts one stats row unless the table holds a row computed from newer input: the write is conditional on the
+   * row's input watermark (`KEYS.stats.inputWatermark`) being absent or not later than `watermark`. Resolves
+   * `superseded` when a newer row won; throws for any other failure (the caller retries).
+   *
+   * Why a condition rather than one rollup at a time: the readings of a pump-day only grow, so a rollup that started
+   * reading later saw at least everything an earlier one saw. Ordering the writes by that start time keeps the
+   * newest input whatever runs at once — the daily and hourly schedules, their retries, a CLI backfill against the
+   * same tables — without a concurrency limit that would also have to cover every way the function is invoked.
+   */
+  putIfNewer(stats: DailyStats, watermark: string): Promise<'written' | 'superseded'>;
   /** Reads one row (strongly consistent); `undefined` when the pump-day has none. */
   get(pump: string, date: string): Promise<DailyStats | undefined>;
 }
@@ -37,6 +48,24 @@ export function createStatsStore(client: DynamoDBClient, cfg: WellwatchConfig, o
     put(stats) {
       const items = stats.map((s) => statsItem(s, retention > 0 ? ttlFor(`${s.date}T00:00:00Z`, retention) : undefined));
       return writeItems(client, table, items, writeOptions);
+    },
+    async putIfNewer(stats, watermark) {
+      const item = statsItem(stats, retention > 0 ? ttlFor(`${stats.date}T00:00:00Z`, retention) : undefined);
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { ...item, [KEYS.stats.inputWatermark]: { S: watermark } },
+            ConditionExpression: 'attribute_not_exists(#iw) OR #iw <= :iw',
+            ExpressionAttributeNames: { '#iw': KEYS.stats.inputWatermark },
+            ExpressionAttributeValues: { ':iw': { S: watermark } },
+          }),
+        );
+        return 'written';
+      } catch (error) {
+        if ((error as { name?: string } | null)?.name === 'ConditionalCheckFailedException') return 'superseded';
+        throw error;
+      }
     },
     async get(pump, date) {
       const out = await client.send(new GetItemCommand({ TableName: table, Key: statsKey(pump, date), ConsistentRead: true }));

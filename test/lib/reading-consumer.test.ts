@@ -1,6 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_ALERT_RULES, DEFAULT_EVENT_SOURCE, ENV, NAMES, type EventSourceSettings } from '../../lambdas/config';
+import { CONSUMER_FUNCTION, DEFAULT_ALERT_RULES, DEFAULT_EVENT_SOURCE, ENV, NAMES, type EventSourceSettings } from '../../lambdas/config';
 import { ReadingConsumer, type ReadingConsumerProps } from '../../lib/reading-consumer';
 import { ReadingStorage } from '../../lib/reading-storage';
 import { SensorStream } from '../../lib/sensor-stream';
@@ -47,14 +47,14 @@ const ref = (stack: Stack, construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as never);
 
 describe('ReadingConsumer function', () => {
-  it('runs the consumer handler on nodejs22.x / arm64 with 512 MB and 60 s by default', () => {
+  it('runs the consumer handler on nodejs22.x / arm64 with 512 MB and the timeout of CONSUMER_FUNCTION (the one local mode enforces)', () => {
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 512,
-      Timeout: 60,
+      Timeout: CONSUMER_FUNCTION.timeoutSeconds,
     });
   });
 

@@ -212,14 +212,14 @@ describe('consumer handler', () => {
 
   it('cuts a batch short near the invocation deadline and resumes exactly where it stopped', async () => {
     await setup({ writeConcurrency: 1 });
-    let remainingMs = 60_000;
+    let remainingMs = 120_000;
     let approach = true;
     const context = { getRemainingTimeInMillis: () => remainingMs } as Context;
     intercept(db.client, async (command, next) => {
       const out = await next(command);
       // The deadline approaches while the first chunk of readings is being written (first invocation only).
-      // 15 s: below the readings' reserve (22 s), above the markers' (12 s).
-      if (approach && command instanceof BatchWriteItemCommand && command.input.RequestItems?.[db.cfg.readingsTable]) remainingMs = 15_000;
+      // 30 s: below the readings' reserve (42 s), above the markers' (22 s).
+      if (approach && command instanceof BatchWriteItemCommand && command.input.RequestItems?.[db.cfg.readingsTable]) remainingMs = 30_000;
       return out;
     });
     const event = kinesisEvent(Array.from({ length: 100 }, (_, i) => ({ data: line('ALPHA', '2014-03-10', i + 1, 50) })));
@@ -236,7 +236,7 @@ describe('consumer handler', () => {
     expect(await collect(listPumps(db.client, db.cfg, '2014-03-10'))).toEqual(['ALPHA']);
 
     approach = false;
-    remainingMs = 60_000;
+    remainingMs = 120_000;
     expect(await consume({ Records: event.Records.slice(25) }, context)).toEqual({ batchItemFailures: [] });
     expect(await scanTable(db.client, db.cfg.readingsTable)).toHaveLength(100);
   });
@@ -281,7 +281,7 @@ describe('consumer handler', () => {
     const context = { getRemainingTimeInMillis: () => remainingMs } as Context;
     intercept(db.client, async (command, next) => {
       const out = await next(command);
-      // The readings' write finished with 5 s left: no time for a marker call that may take 10 s.
+      // The readings' write finished with 5 s left: no time for a marker call that may take 20 s.
       if (command instanceof BatchWriteItemCommand && command.input.RequestItems?.[db.cfg.readingsTable]) remainingMs = 5_000;
       return out;
     });
