@@ -156,13 +156,20 @@ export const METRIC_NAMES = {
   batchFailures: 'BatchFailures',
   /** Consumer batches cut short near the invocation deadline (see CONSUMER_DEADLINE). */
   batchCutShort: 'BatchCutShort',
+} as const;
+
+/**
+ * Names of the other custom metrics the handlers emit (same namespace and dimension as {@link METRIC_NAMES}), which
+ * the dashboard does not show: for ad-hoc graphs and investigations.
+ */
+export const DETAIL_METRIC_NAMES = {
   /** Records in a consumer batch. */
   batchRecords: 'BatchRecords',
   /** Readings decoded from a consumer batch (stored or not). */
   batchReadings: 'BatchReadings',
   /** Pending markers written for pump-days of earlier days (late data). */
   lateTouches: 'LateTouches',
-  /** Highest and lowest pressure and flow of a batch (the minimum and averages are above). */
+  /** Highest pressure, highest and lowest flow of a batch (the others are in METRIC_NAMES). */
   psiMax: 'PsiMax',
   floMax: 'FloMax',
   floMin: 'FloMin',
@@ -171,6 +178,9 @@ export const METRIC_NAMES = {
   rollupReadings: 'RollupReadings',
   rollupFailures: 'RollupFailures',
 } as const;
+
+/** The dimension every metric carries: Powertools Metrics' `service` dimension, valued with the deployment's serviceName. */
+export const SERVICE_DIMENSION = 'service';
 
 /** Rollup schedule (EventBridge cron expressions, UTC). */
 export const SCHEDULE = {

@@ -13,8 +13,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConfigError, NAMES } from '../lambdas/config';
-import { SERVICE_DIMENSION } from '../lambdas/core/metrics';
+import { ConfigError, NAMES, SERVICE_DIMENSION } from '../lambdas/config';
 import { ALARM_DEFAULTS, METRIC_NAMES } from './defaults';
 import { checkDurationSeconds, checkPattern } from './validate';
 

@@ -15,9 +15,8 @@
  */
 import type { Context } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
+import { DETAIL_METRIC_NAMES, METRIC_NAMES, loadConfig, type WellwatchConfig } from '../config';
 import { WellwatchError } from '../core/errors';
-import { createMetrics } from '../core/metrics';
 import { RollupAccumulator } from '../core/rollup';
 import type { DailyStats, PumpDay } from '../core/types';
 import { createCatalogStore, type CatalogStore, type PendingMarker } from '../store/catalog-store';
@@ -26,6 +25,7 @@ import { addDays, daySpan, eachDay, requireDay, utcDay } from '../store/days';
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { backoffDelay, describeError, isRetryableError, resolveRetry, runPool, type RetryOptions } from '../store/retry';
 import { createStatsStore, type StatsStore } from '../store/stats-store';
+import { count, handlerLogger, handlerMetrics } from '../runtime/telemetry';
 import { tuneV8 } from '../runtime/v8-tuning';
 
 tuneV8();
@@ -92,9 +92,9 @@ export interface RollupDeps {
   readonly catalog?: CatalogStore;
   /** Current time, for the daily mode without an event time. @default - `new Date()` */
   readonly clock?: () => Date;
-  /** Receives each EMF metrics line. @default - `console.log` */
+  /** Receives each EMF metrics line (Powertools Metrics). @default - stdout, as Lambda expects */
   readonly metricsSink?: (line: string) => void;
-  /** Receives structured warning/error lines. @default - `console.error` */
+  /** Receives each structured JSON log line (Powertools Logger). @default - stdout/stderr, as Lambda expects */
   readonly log?: (line: string) => void;
   /** Pump-days processed at once. @default - `cfg.writeConcurrency` */
   readonly concurrency?: number;
@@ -179,7 +179,8 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
   const statsStore = deps.stats ?? createStatsStore(dynamo!, cfg, deps.retry);
   const catalog = deps.catalog ?? createCatalogStore(dynamo!, cfg, deps.retry);
   const clock = deps.clock ?? (() => new Date());
-  const log = deps.log ?? ((line: string) => console.error(line));
+  const logger = handlerLogger(cfg.names.serviceName, deps.log);
+  const metrics = handlerMetrics(cfg.names.serviceName, deps.metricsSink);
   const concurrency = deps.concurrency ?? cfg.writeConcurrency;
 
   const retry = resolveRetry(deps.retry ?? { maxAttempts: cfg.writeMaxAttempts, baseDelayMs: cfg.writeBaseDelayMs });
@@ -217,8 +218,8 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
   };
 
   return async (event, context) => {
+    if (context?.awsRequestId) logger.addContext(context);
     const plan = planRollup(event, clock());
-    const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: cfg.names.serviceName, sink: deps.metricsSink });
     const days = new Set<string>();
     const failures: string[] = [];
     let firstError: unknown;
@@ -259,24 +260,14 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     await runPool(source, concurrency, ({ target, marker }) => handle(target, marker));
 
     const result: RollupResult = { days: [...days].sort(), pumpDays, readings, statsWritten, pendingCleared, superseded };
-    metrics.count(METRIC_NAMES.rollupRuns, 1);
-    metrics.count(METRIC_NAMES.rollupPumpDays, pumpDays);
-    metrics.count(METRIC_NAMES.rollupReadings, readings);
-    if (failures.length > 0) metrics.count(METRIC_NAMES.rollupFailures, failures.length);
-    metrics.flush();
+    count(metrics, METRIC_NAMES.rollupRuns, 1);
+    count(metrics, DETAIL_METRIC_NAMES.rollupPumpDays, pumpDays);
+    count(metrics, DETAIL_METRIC_NAMES.rollupReadings, readings);
+    if (failures.length > 0) count(metrics, DETAIL_METRIC_NAMES.rollupFailures, failures.length);
+    metrics.publishStoredMetrics();
 
     if (failures.length > 0) {
-      log(
-        JSON.stringify({
-          level: 'ERROR',
-          message: 'rollup failed for some pump-days',
-          service: cfg.names.serviceName,
-          failed: failures.length,
-          first: failures.slice(0, 5),
-          result,
-          requestId: context?.awsRequestId,
-        }),
-      );
+      logger.error('rollup failed for some pump-days', { failed: failures.length, first: failures.slice(0, 5), result });
       const more = failures.length > 3 ? ` and ${failures.length - 3} more` : '';
       throw new RollupError(`rollup failed for ${failures.length} pump-day(s): ${failures.slice(0, 3).join('; ')}${more}`, result, failures, firstError);
     }
