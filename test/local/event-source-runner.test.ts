@@ -604,6 +604,31 @@ describe('EventSourceRunner starting positions and resharding', () => {
 });
 
 describe('EventSourceRunner internal errors', () => {
+  it('logs the late failure of an invocation that timed out, never leaving it unhandled', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('late', 1));
+    const logs: string[] = [];
+    let fail!: (e: Error) => void;
+    const { handler } = recorder(async (_e, call) => {
+      if (call === 1) await new Promise<never>((_, reject) => (fail = reject));
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const runner = await run(stream, handler, { functionTimeoutSeconds: 1, log: (l) => logs.push(l) });
+      await runner.waitForIdle({ timeoutMs: 30_000 });
+      fail(new Error('socket hang up, after the timeout'));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(logs).toContainEqual(expect.stringMatching(/an invocation that timed out failed later .*socket hang up, after the timeout/));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('stops with a clear error when the on-failure destination cannot be written, instead of losing it', async () => {
     const stream = await newStream(1);
     await put(stream, texts('x', 1));
