@@ -7,6 +7,7 @@
  * - `shard-reader.ts`: iterators and the fetch loop that fills a shard's buffer;
  * - `shard-lineage.ts`: listing shards, parents before children, where each shard starts;
  * - `batching.ts`: when a batch is due and how many records it takes;
+ * - `invoke.ts`: one invocation under the function timeout;
  * - `failure-policy.ts`: the pure policy (outcome, shard state, settings → complete | retry | bisect | discard), with
  *   the AWS documentation statement behind each rule;
  * - `lambda-events.ts`: the event, context and on-failure record shapes;
@@ -14,6 +15,8 @@
  *
  * Records of a shard are delivered in order, one batch at a time (`parallelizationFactor` is treated as 1 locally:
  * the per-partition-key ordering a higher factor keeps is then trivially kept too).
+ *
+ * Hand-written because no library emulates Lambda's event source mapping (kinesalite serves the Kinesis API only).
  *
  * An internal error (a bug in this bookkeeping, an on-failure file that cannot be written) stops the runner: it is
  * logged, handed to `onFatal`, and rejects `waitForIdle`, rather than being lost in a detached promise.
@@ -35,6 +38,7 @@ import {
   invocationContext,
   localArns,
 } from './event-source/lambda-events';
+import { invokeWithTimeout } from './event-source/invoke';
 import { OnFailureDestination } from './event-source/on-failure-destination';
 import { eligibleShards, listShards, newShardState, shardStart } from './event-source/shard-lineage';
 import { ShardReader } from './event-source/shard-reader';
@@ -60,9 +64,6 @@ export class EventSourceRunnerError extends WellwatchError {
     this.name = 'EventSourceRunnerError';
   }
 }
-
-/** What an invocation under the function timeout came back with. */
-type Invoked = { readonly response: unknown } | { readonly error: string; readonly timedOut: boolean };
 
 /**
  * Polls every shard of a stream and invokes a handler with Lambda-shaped batches.
@@ -400,38 +401,6 @@ export class EventSourceRunner {
     }
   }
 
-  /**
-   * Calls the handler under the function timeout.
-   *
-   * Lambda ends an invocation that runs past its timeout with an error ("Task timed out after N seconds"); for the
-   * mapping that is a function error like any other, so bisect and retry apply. The handler's promise cannot be
-   * killed here: it keeps running in the background (its writes so far stay, as in Lambda, where the work done
-   * before the timeout is not rolled back), and its late result or error is logged, never unhandled.
-   */
-  private async invoke(event: KinesisStreamEvent): Promise<Invoked> {
-    const context = invocationContext(this.arns, this.functionTimeoutMs, () => this.stopping);
-    const call = (async () => this.handler(event, context))();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.functionTimeoutMs);
-    });
-    try {
-      const result = await Promise.race([call, timedOut]);
-      if (result === 'timeout') {
-        call.then(
-          () => this.log(`event source: an invocation that timed out finished later (request ${context.awsRequestId})`),
-          (e) => this.log(`event source: an invocation that timed out failed later (request ${context.awsRequestId}): ${describeError(e)}`),
-        );
-        return { error: `Task timed out after ${(this.functionTimeoutMs / 1000).toFixed(2)} seconds`, timedOut: true };
-      }
-      return { response: result };
-    } catch (e) {
-      return { error: describeError(e), timedOut: false };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   private async processBatch(s: ShardState): Promise<void> {
     await this.dropExpired(s);
     if (s.buffer.length === 0 || this.stopping) return;
@@ -447,7 +416,8 @@ export class EventSourceRunner {
     s.inFlight = true;
     try {
       const startedMs = performance.now();
-      const invoked = await this.invoke(event);
+      const context = invocationContext(this.arns, this.functionTimeoutMs, () => this.stopping);
+      const invoked = await invokeWithTimeout(this.handler, event, context, this.functionTimeoutMs, this.log);
       let outcome: InvocationOutcome;
       if ('response' in invoked) {
         outcome = readBatchResponse(invoked.response, batch.map((r) => r.sequenceNumber), this.settings.reportBatchItemFailures);
