@@ -176,7 +176,7 @@ export function planRollup(event: RollupEvent | null | undefined, now: Date): Pl
 export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {}): RollupHandler {
   const dynamo = deps.dynamo ?? (deps.readings && deps.stats && deps.catalog ? undefined : dynamoClient(cfg));
   const readingStore = deps.readings ?? createReadingStore(dynamo!, cfg, deps.retry);
-  const statsStore = deps.stats ?? createStatsStore(dynamo!, cfg, deps.retry);
+  const statsStore = deps.stats ?? createStatsStore(dynamo!, cfg);
   const catalog = deps.catalog ?? createCatalogStore(dynamo!, cfg, deps.retry);
   const clock = deps.clock ?? (() => new Date());
   const logger = handlerLogger(cfg.names.serviceName, deps.log);

@@ -5,18 +5,11 @@ import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/cl
 import { KEYS, type WellwatchConfig } from '../config';
 import { statsFromItem, statsItem, statsKey, ttlFor } from '../core/keys';
 import type { DailyStats } from '../core/types';
-import { writeItems, writeOptionsFrom, type WriteItemsOptions, type WriteItemsResult } from './batch-writer';
 
 /** Writes and reads daily statistics. */
 export interface StatsStore {
   /** Name of the table. */
   readonly table: string;
-  /**
-   * Puts stats rows; reports indexes not written.
-   *
-   * The item holds only the statistics (no write time), so recomputing a day writes an identical item.
-   */
-  put(stats: readonly DailyStats[]): Promise<WriteItemsResult>;
   /**
    * Puts one stats row unless the table holds a row computed from newer input: the write is conditional on the
    * row's input watermark (`KEYS.stats.inputWatermark`) being absent or not later than `watermark`. Resolves
@@ -33,22 +26,18 @@ export interface StatsStore {
 }
 
 /**
- * Creates the stats store for `cfg.statsTable`; items expire `retentionDays` after their day when set.
+ * Creates the stats store for `cfg.statsTable`; items expire `retentionDays` after their day when set. One
+ * conditional PutItem per row: the SDK retries it, and the rollup retries a pump-day whole on a retryable error.
  *
  * @example
  * const store = createStatsStore(dynamoClient(cfg), cfg);
- * await store.put([rollupReadings('COHUTTA', '2014-03-10', values)]);
+ * await store.putIfNewer(rollupReadings('COHUTTA', '2014-03-10', values), new Date().toISOString());
  */
-export function createStatsStore(client: DynamoDBClient, cfg: WellwatchConfig, options: WriteItemsOptions = {}): StatsStore {
+export function createStatsStore(client: DynamoDBClient, cfg: WellwatchConfig): StatsStore {
   const table = cfg.statsTable;
-  const writeOptions = { ...writeOptionsFrom(cfg), ...options };
   const retention = cfg.retentionDays;
   return {
     table,
-    put(stats) {
-      const items = stats.map((s) => statsItem(s, retention > 0 ? ttlFor(`${s.date}T00:00:00Z`, retention) : undefined));
-      return writeItems(client, table, items, writeOptions);
-    },
     async putIfNewer(stats, watermark) {
       const item = statsItem(stats, retention > 0 ? ttlFor(`${stats.date}T00:00:00Z`, retention) : undefined);
       try {
