@@ -11,6 +11,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { WellwatchError } from '../lambdas/core/errors';
+
+/** A checkpoint file that cannot be read, or a store used before `bindStream`. */
+export class CheckpointError extends WellwatchError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
 
 /** Where one shard stands. */
 export interface ShardCheckpoint {
@@ -75,11 +84,11 @@ export class CheckpointStore {
       try {
         parsed = JSON.parse(text);
       } catch (e) {
-        throw new Error(`checkpoint file ${this.file} is not valid JSON (${(e as Error).message}); move it away to start over`);
+        throw new CheckpointError(`checkpoint file ${this.file} is not valid JSON (${(e as Error).message}); move it away to start over`);
       }
       const p = parsed as Partial<CheckpointFile>;
       if (p.version !== 1 || typeof p.streams !== 'object' || p.streams === null) {
-        throw new Error(`checkpoint file ${this.file} has an unknown format (expected {"version":1,"streams":{…}})`);
+        throw new CheckpointError(`checkpoint file ${this.file} has an unknown format (expected {"version":1,"streams":{…}})`);
       }
       this.data = { version: 1, streams: JSON.parse(JSON.stringify(p.streams)) };
     }
@@ -111,7 +120,7 @@ export class CheckpointStore {
   }
 
   private stream(): StreamEntry {
-    if (!this.streamName) throw new Error('CheckpointStore.bindStream must be called first');
+    if (!this.streamName) throw new CheckpointError('CheckpointStore.bindStream must be called first');
     return this.data.streams[this.streamName];
   }
 

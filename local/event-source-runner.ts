@@ -23,7 +23,7 @@
  */
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { CONSUMER_FUNCTION, DEFAULT_EVENT_SOURCE, type EventSourceSettings } from '../lambdas/config';
+import { CONSUMER_FUNCTION, ConfigError, DEFAULT_EVENT_SOURCE, type EventSourceSettings } from '../lambdas/config';
 import { WellwatchError } from '../lambdas/core/errors';
 import { describeError } from '../lambdas/store/retry';
 import { CheckpointStore } from './checkpoints';
@@ -54,10 +54,10 @@ import type {
 } from './event-source/types';
 import { Wake } from './event-source/wake';
 
-export { kinesisEventRecord, LAMBDA_MAX_TIMEOUT_MS, LOCAL_ACCOUNT_ID, MAX_INVOKE_PAYLOAD_BYTES, type FailedBatchRecord } from './event-source/lambda-events';
+export { kinesisEventRecord, LOCAL_ACCOUNT_ID, MAX_INVOKE_PAYLOAD_BYTES, type FailedBatchRecord } from './event-source/lambda-events';
 export type { EventSourceRunnerOptions, InvocationInfo, KinesisBatchHandler, RunnerCounters, ShardBacklog, ShardStatus } from './event-source/types';
 
-/** The runner stopped on an internal error; `cause` is the error. */
+/** The runner stopped on an internal error (`cause` is the error), or was used out of order (waited on after a stop). */
 export class EventSourceRunnerError extends WellwatchError {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
@@ -125,18 +125,18 @@ export class EventSourceRunner {
     this.shardRefreshMs = options.shardRefreshMs ?? 10_000;
     this.now = options.now ?? Date.now;
     const timeoutSeconds = options.functionTimeoutSeconds ?? CONSUMER_FUNCTION.timeoutSeconds;
-    if (!(timeoutSeconds > 0 && timeoutSeconds <= 900)) throw new RangeError(`functionTimeoutSeconds must be 1–900, got ${timeoutSeconds}`);
+    if (!(timeoutSeconds > 0 && timeoutSeconds <= 900)) throw new ConfigError(`functionTimeoutSeconds must be 1–900, got ${timeoutSeconds}`);
     this.functionTimeoutMs = timeoutSeconds * 1000;
     const s = this.settings;
-    if (!Number.isInteger(s.batchSize) || s.batchSize < 1 || s.batchSize > 10_000) throw new RangeError(`batchSize must be 1–10000, got ${s.batchSize}`);
+    if (!Number.isInteger(s.batchSize) || s.batchSize < 1 || s.batchSize > 10_000) throw new ConfigError(`batchSize must be 1–10000, got ${s.batchSize}`);
     if (!(s.maxBatchingWindowSeconds >= 0 && s.maxBatchingWindowSeconds <= 300)) {
-      throw new RangeError(`maxBatchingWindowSeconds must be 0–300, got ${s.maxBatchingWindowSeconds}`);
+      throw new ConfigError(`maxBatchingWindowSeconds must be 0–300, got ${s.maxBatchingWindowSeconds}`);
     }
     if (!Number.isInteger(s.retryAttempts) || s.retryAttempts < -1 || s.retryAttempts > 10_000) {
-      throw new RangeError(`retryAttempts must be -1 (infinite) or 0–10000, got ${s.retryAttempts}`);
+      throw new ConfigError(`retryAttempts must be -1 (infinite) or 0–10000, got ${s.retryAttempts}`);
     }
     if (s.startingPosition === 'AT_TIMESTAMP' && !(typeof s.startingPositionTimestamp === 'number' && s.startingPositionTimestamp >= 0)) {
-      throw new RangeError(`startingPositionTimestamp (epoch seconds) is required with AT_TIMESTAMP, got ${s.startingPositionTimestamp}`);
+      throw new ConfigError(`startingPositionTimestamp (epoch seconds) is required with AT_TIMESTAMP, got ${s.startingPositionTimestamp}`);
     }
     if (s.parallelizationFactor !== 1) {
       this.log(`event source: parallelizationFactor ${s.parallelizationFactor} runs as 1 locally (one batch per shard at a time)`);
@@ -162,7 +162,7 @@ export class EventSourceRunner {
    * @throws when the stream does not exist.
    */
   async start(): Promise<void> {
-    if (this.started) throw new Error('EventSourceRunner already started');
+    if (this.started) throw new EventSourceRunnerError('EventSourceRunner already started');
     this.started = true;
     const { StreamDescriptionSummary: summary } = await this.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: this.streamName }));
     const createdAt = summary?.StreamCreationTimestamp?.toISOString();
@@ -292,7 +292,7 @@ export class EventSourceRunner {
     let idleSeen = 0;
     for (;;) {
       if (this.fatal) throw this.fatal;
-      if (this.stopping) throw new Error('event source runner stopped before it became idle');
+      if (this.stopping) throw new EventSourceRunnerError('event source runner stopped before it became idle');
       if (await this.isIdle()) {
         if (++idleSeen >= 2) return;
       } else {
@@ -301,7 +301,7 @@ export class EventSourceRunner {
       if (Date.now() > deadline) {
         const left = await this.backlog({ limit: 10_000 }).catch(() => []);
         const detail = left.map((b) => `${b.shardId}: ${b.backlog}${b.truncated ? '+' : ''}`).join(', ');
-        throw new Error(`event source not idle after ${timeoutMs} ms (backlog ${detail || 'unknown'})`);
+        throw new EventSourceRunnerError(`event source not idle after ${timeoutMs} ms (backlog ${detail || 'unknown'})`);
       }
       await this.sleep(pollMs);
     }

@@ -11,9 +11,6 @@ import type { BufferedRecord } from './types';
 /** Lambda's synchronous invocation payload limit; the mapping cuts batches to fit. */
 export const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
-/** Lambda's longest function timeout, ms. */
-export const LAMBDA_MAX_TIMEOUT_MS = 900_000;
-
 /** Account id used in the ARNs of local events. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 

@@ -603,6 +603,18 @@ describe('EventSourceRunner starting positions and resharding', () => {
   });
 });
 
+describe('EventSourceRunner settings', () => {
+  it.each<[string, Partial<EventSourceRunnerOptions>, RegExp]>([
+    ['batch size 0', { settings: { batchSize: 0 } }, /^batchSize must be 1–10000, got 0$/],
+    ['a timeout over 15 minutes', { functionTimeoutSeconds: 901 }, /^functionTimeoutSeconds must be 1–900, got 901$/],
+    ['AT_TIMESTAMP without a timestamp', { settings: { startingPosition: 'AT_TIMESTAMP' } }, /startingPositionTimestamp \(epoch seconds\) is required/],
+  ])('rejects %s with a one-line ConfigError', (_, options, message) => {
+    const build = () => new EventSourceRunner({ kinesis, streamName: 'any', handler: async () => undefined, ...options });
+    expect(build).toThrow(message);
+    expect(build).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+  });
+});
+
 describe('EventSourceRunner internal errors', () => {
   it('logs the late failure of an invocation that timed out, never leaving it unhandled', async () => {
     const stream = await newStream(1);
