@@ -5,6 +5,7 @@
  * size is written exactly once. Precedence: explicit option > environment variable > default.
  * Pure TypeScript, no AWS imports.
  */
+import { ConfigError } from './core/errors';
 import type { AlertRule } from './core/types';
 
 /** Names of the AWS resources (physical names in local mode; logical prefixes in AWS). */
@@ -16,6 +17,10 @@ export const NAMES = {
   catalogTable: 'wellwatch-catalog',
   deadLetterQueue: 'wellwatch-dead-letters',
   failedBatchQueue: 'wellwatch-failed-batches',
+  // Ops notifications (issue 8): the SNS topic every alarm notifies, and the prefix of the functions' log groups
+  // (`/wellwatch/consumer`, `/wellwatch/rollup`), named so the logs key policy can name them.
+  alarmTopic: 'wellwatch-alarms',
+  logGroupPrefix: '/wellwatch',
   metricNamespace: 'Wellwatch',
   serviceName: 'wellwatch',
 } as const;
@@ -58,6 +63,8 @@ export function deploymentNames(deployment?: string): DeploymentNames {
     catalogTable: suffix(NAMES.catalogTable),
     deadLetterQueue: suffix(NAMES.deadLetterQueue),
     failedBatchQueue: suffix(NAMES.failedBatchQueue),
+    alarmTopic: suffix(NAMES.alarmTopic),
+    logGroupPrefix: `/${prefix}`,
     serviceName: prefix,
   };
 }
@@ -316,13 +323,8 @@ export const ENV = {
   v8Pretenuring: 'WELLWATCH_V8_PRETENURING',
 } as const;
 
-/** Thrown for invalid configuration values; names the setting, its range and the value. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+// ConfigError lives with the rest of the error hierarchy (lambdas/core/errors.ts); re-exported for existing imports.
+export { ConfigError };
 
 function intSetting(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;

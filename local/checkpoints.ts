@@ -11,15 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { WellwatchError } from '../lambdas/core/errors';
-
-/** A checkpoint file that cannot be read, or a store used before `bindStream`. */
-export class CheckpointError extends WellwatchError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
-  }
-}
+import { InternalError, WellwatchError } from '../lambdas/core/errors';
 
 /** Where one shard stands. */
 export interface ShardCheckpoint {
@@ -84,11 +76,11 @@ export class CheckpointStore {
       try {
         parsed = JSON.parse(text);
       } catch (e) {
-        throw new CheckpointError(`checkpoint file ${this.file} is not valid JSON (${(e as Error).message}); move it away to start over`);
+        throw new WellwatchError(`checkpoint file ${this.file} is not valid JSON (${(e as Error).message}); move it away to start over`);
       }
       const p = parsed as Partial<CheckpointFile>;
       if (p.version !== 1 || typeof p.streams !== 'object' || p.streams === null) {
-        throw new CheckpointError(`checkpoint file ${this.file} has an unknown format (expected {"version":1,"streams":{…}})`);
+        throw new WellwatchError(`checkpoint file ${this.file} has an unknown format (expected {"version":1,"streams":{…}})`);
       }
       this.data = { version: 1, streams: JSON.parse(JSON.stringify(p.streams)) };
     }
@@ -120,7 +112,7 @@ export class CheckpointStore {
   }
 
   private stream(): StreamEntry {
-    if (!this.streamName) throw new CheckpointError('CheckpointStore.bindStream must be called first');
+    if (!this.streamName) throw new InternalError('CheckpointStore.bindStream must be called first');
     return this.data.streams[this.streamName];
   }
 

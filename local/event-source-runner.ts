@@ -25,7 +25,7 @@ import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/clien
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { CONSUMER_FUNCTION, ConfigError, DEFAULT_EVENT_SOURCE, type EventSourceSettings } from '../lambdas/config';
 import { WellwatchError } from '../lambdas/core/errors';
-import { describeError } from '../lambdas/store/retry';
+import { describeError } from '../lambdas/core/errors';
 import { CheckpointStore } from './checkpoints';
 import { batchDueIn, nextBatchSize } from './event-source/batching';
 import { decide, expiredCount, readBatchResponse, retryDelay, type InvocationOutcome } from './event-source/failure-policy';

@@ -23,7 +23,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { WellwatchConfig } from '../lambdas/config';
-import { isWellwatchError } from '../lambdas/core/errors';
+import { describeError, InternalError, isWellwatchError, WellwatchError, WriteError } from '../lambdas/core/errors';
+import { RollupError } from '../lambdas/rollup/handler';
 import type { DailyStats, EvaluatedReading } from '../lambdas/core/types';
 import { listDays, listPumps, queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
 import { dashboardHtml } from './dashboard';
@@ -73,7 +74,7 @@ export interface LocalServer {
 }
 
 /** A request error with its HTTP status. */
-class HttpError extends Error {
+class HttpError extends WellwatchError {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -350,7 +351,10 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
   };
 
   const server = http.createServer((req, res) => {
-    void (async () => {
+    // Detached from the server (it takes no promise); the catch below answers every error, and whatever escapes it
+    // (an answer that cannot be sent, e.g. after the dashboard's headers went out) is logged and the connection
+    // dropped — never an unhandled rejection, which would end local mode.
+    (async () => {
       try {
         if (!isLoopbackHost(req.headers.host)) throw new HttpError(403, 'forbidden-host', 'only loopback host names are served');
         const url = new URL(req.url ?? '/', 'http://localhost');
@@ -375,16 +379,19 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
         if (e instanceof HttpError) {
           send(res, e.status, { error: e.message, code: e.code });
         } else if (isWellwatchError(e)) {
-          // Bad time bounds, bad rollup events: the caller's input, explained.
-          const err = e as Error & { code?: string; result?: unknown; failures?: unknown };
-          const status = err.name === 'RollupError' || err.name === 'WriteError' ? 500 : 400;
-          send(res, status, { error: err.message, code: err.code ?? err.name, ...(err.result ? { result: err.result, failures: err.failures } : {}) });
+          // Bad time bounds, bad rollup events: the caller's input, explained. A failed write or a bug is ours: 500.
+          const status = e instanceof RollupError || e instanceof WriteError || e instanceof InternalError ? 500 : 400;
+          const code = (e as { code?: unknown }).code;
+          send(res, status, { error: e.message, code: typeof code === 'string' ? code : e.name, ...(e instanceof RollupError ? { result: e.result, failures: e.failures } : {}) });
         } else {
           log(`api: ${req.method} ${req.url} failed: ${(e as Error)?.stack ?? String(e)}`);
           send(res, 500, { error: (e as Error)?.message ?? String(e), code: 'internal' });
         }
       }
-    })();
+    })().catch((e: unknown) => {
+      log(`api: ${req.method} ${req.url} failed and could not be answered: ${describeError(e)}`);
+      res.destroy();
+    });
   });
   server.keepAliveTimeout = 5_000;
 

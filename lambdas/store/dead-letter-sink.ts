@@ -12,9 +12,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { LIMITS } from '../config';
-import { WellwatchError } from '../core/errors';
+import { describeError, WellwatchError } from '../core/errors';
 import type { DeadLetter } from '../core/types';
-import { backoffDelay, describeError, isRetryableError, resolveRetry, type RetryOptions } from './retry';
+import { backoffDelay, isRetryableError, resolveRetry, type RetryOptions } from './retry';
 
 /** Outcome of {@link DeadLetterSink.send}. */
 export interface DeadLetterSendResult {

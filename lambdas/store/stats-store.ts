@@ -1,12 +1,12 @@
 /**
  * The stats table: one item per pump-day, keyed `pk = PUMP`, `sk = YYYY-MM-DD`.
  */
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KEYS, type WellwatchConfig } from '../config';
-import { statsFromItem, statsItem, statsKey, ttlFor } from '../core/keys';
+import { statsItem, ttlFor } from '../core/keys';
 import type { DailyStats } from '../core/types';
 
-/** Writes and reads daily statistics. */
+/** Writes daily statistics (reads go through lambdas/store/queries.ts). */
 export interface StatsStore {
   /** Name of the table. */
   readonly table: string;
@@ -21,8 +21,6 @@ export interface StatsStore {
    * same tables — without a concurrency limit that would also have to cover every way the function is invoked.
    */
   putIfNewer(stats: DailyStats, watermark: string): Promise<'written' | 'superseded'>;
-  /** Reads one row (strongly consistent); `undefined` when the pump-day has none. */
-  get(pump: string, date: string): Promise<DailyStats | undefined>;
 }
 
 /**
@@ -55,10 +53,6 @@ export function createStatsStore(client: DynamoDBClient, cfg: WellwatchConfig): 
         if ((error as { name?: string } | null)?.name === 'ConditionalCheckFailedException') return 'superseded';
         throw error;
       }
-    },
-    async get(pump, date) {
-      const out = await client.send(new GetItemCommand({ TableName: table, Key: statsKey(pump, date), ConsistentRead: true }));
-      return out.Item ? statsFromItem(out.Item) : undefined;
     },
   };
 }

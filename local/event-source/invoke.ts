@@ -7,7 +7,7 @@
  * before the timeout is not rolled back), and its late result or error is logged, never left unhandled.
  */
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
-import { describeError } from '../../lambdas/store/retry';
+import { describeError } from '../../lambdas/core/errors';
 import type { KinesisBatchHandler } from './types';
 
 /** What an invocation came back with: the handler's response, or its error (thrown or timed out). */

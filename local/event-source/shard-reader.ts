@@ -8,7 +8,7 @@
  * next iterator (a closed shard read to its end).
  */
 import { GetRecordsCommand, GetShardIteratorCommand, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { describeError } from '../../lambdas/store/retry';
+import { describeError } from '../../lambdas/core/errors';
 import type { CheckpointStore } from '../checkpoints';
 import { bufferedRecord, type LocalArns } from './lambda-events';
 import type { ShardState } from './types';

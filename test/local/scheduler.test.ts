@@ -2,6 +2,7 @@
  * The local rollup scheduler: cron next-fire computation and timer-driven runs on a fake clock.
  */
 import { SCHEDULE } from '../../lambdas/config';
+import { ConfigError } from '../../lambdas/core/errors';
 import { nextFireTime, parseCronField, ROLLUP_SCHEDULE, Scheduler, type Clock } from '../../local/scheduler';
 
 /** A manual clock: timers fire only when `advance` moves time past them. */
@@ -51,8 +52,8 @@ describe('parseCronField', () => {
 
   it('rejects values out of range and malformed parts, naming the field', () => {
     expect(() => parseCronField('60', 0, 59, 'minute')).toThrow(/cron minute "60"/);
-    expect(() => parseCronField('5-1', 0, 59)).toThrow(RangeError);
-    expect(() => parseCronField('*/0', 0, 59)).toThrow(RangeError);
+    expect(() => parseCronField('5-1', 0, 59)).toThrow(ConfigError);
+    expect(() => parseCronField('*/0', 0, 59)).toThrow(ConfigError);
     expect(() => parseCronField('a', 0, 23, 'hour')).toThrow(/cron hour "a": "a" is not valid/);
   });
 });
