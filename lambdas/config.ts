@@ -95,6 +95,11 @@ export const KEYS = {
   },
   stats: {
     byDate: { indexName: 'statsByDate', partitionKey: 'date', sortKey: 'pump' },
+    /**
+     * Input watermark of a stats row: when the rollup that wrote it started reading the pump-day's readings (ISO,
+     * ms). A rollup writes only if its watermark is not older than the row's (see StatsStore.putIfNewer).
+     */
+    inputWatermark: 'iw',
   },
   catalog: {
     dayPrefix: 'DAY#',
@@ -123,8 +128,14 @@ export interface EventSourceSettings {
   readonly maxRecordAgeSeconds: number;
   /** Report partial batch failures (`batchItemFailures`). */
   readonly reportBatchItemFailures: boolean;
-  /** Where a new mapping starts reading. */
-  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /**
+   * Where a new mapping starts reading: every record kept (`TRIM_HORIZON`), new records only (`LATEST`), or records
+   * that arrived at or after {@link startingPositionTimestamp} (`AT_TIMESTAMP`). Applies to every shard listed when
+   * the mapping first starts, children of earlier splits included; shards created later are read whole.
+   */
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  /** With `AT_TIMESTAMP`: the time to start from, epoch seconds (as Lambda's `StartingPositionTimestamp`). */
+  readonly startingPositionTimestamp?: number;
 }
 
 export const DEFAULT_EVENT_SOURCE: EventSourceSettings = {
@@ -156,6 +167,30 @@ export const METRIC_NAMES = {
   batchCutShort: 'BatchCutShort',
 } as const;
 
+/**
+ * Names of the other custom metrics the handlers emit (same namespace and dimension as {@link METRIC_NAMES}), which
+ * the dashboard does not show: for ad-hoc graphs and investigations.
+ */
+export const DETAIL_METRIC_NAMES = {
+  /** Records in a consumer batch. */
+  batchRecords: 'BatchRecords',
+  /** Readings decoded from a consumer batch (stored or not). */
+  batchReadings: 'BatchReadings',
+  /** Pending markers written for pump-days of earlier days (late data). */
+  lateTouches: 'LateTouches',
+  /** Highest pressure, highest and lowest flow of a batch (the others are in METRIC_NAMES). */
+  psiMax: 'PsiMax',
+  floMax: 'FloMax',
+  floMin: 'FloMin',
+  /** Pump-days a rollup run recomputed, readings it aggregated, and pump-days it failed on. */
+  rollupPumpDays: 'RollupPumpDays',
+  rollupReadings: 'RollupReadings',
+  rollupFailures: 'RollupFailures',
+} as const;
+
+/** The dimension every metric carries: Powertools Metrics' `service` dimension, valued with the deployment's serviceName. */
+export const SERVICE_DIMENSION = 'service';
+
 /** Rollup schedule (EventBridge cron expressions, UTC). */
 export const SCHEDULE = {
   /** Daily run for the previous UTC day: 00:15 UTC. */
@@ -165,17 +200,61 @@ export const SCHEDULE = {
 } as const;
 
 /**
- * When the consumer cuts a batch short. Near its timeout an invocation stops starting reading writes and returns the
- * first unwritten record as its batch item failure, so Lambda (or local mode, on Ctrl-C) resumes from there instead
- * of killing the invocation and redoing the whole batch. The reserve covers one DynamoDB request in flight (10 s
- * request timeout, see store/clients.ts) plus the catalog markers and metrics; it never exceeds a quarter of the
- * time the invocation started with, so a short timeout still makes progress.
+ * Settings of the AWS SDK clients the handlers build (see store/clients.ts). They bound the longest a single
+ * DynamoDB or SQS call can take, which the consumer's deadline reserve must cover.
+ */
+export const SDK_CLIENT = {
+  /** Milliseconds to establish a TCP/TLS connection. */
+  connectionTimeoutMs: 3_000,
+  /**
+   * Milliseconds for one request and its response: a stuck connection costs one bounded attempt. The consumer's
+   * deadline reserve is derived from it (see CONSUMER_DEADLINE).
+   */
+  requestTimeoutMs: 10_000,
+  /**
+   * Attempts of the SDK's own retry strategy for DynamoDB and SQS (first try included): the batch writer and the
+   * dead-letter sink run their own bounded backoff on top, and stacking both would multiply the worst case.
+   */
+  storeMaxAttempts: 2,
+  /** Attempts of the SDK's own retry strategy for the other clients (Kinesis, CloudWatch). */
+  defaultMaxAttempts: 3,
+} as const;
+
+/**
+ * The consumer function: its timeout, read by the CDK stack (the function's Timeout) and by the local runner (an
+ * invocation still running then is a function error, as in Lambda).
+ */
+export const CONSUMER_FUNCTION = {
+  /**
+   * Seconds (1–900). A batch of 100 records of 64 KiB parses and writes in a few seconds; the rest is headroom for
+   * backoff and for the deadline reserve (42 s, see CONSUMER_DEADLINE), which must fit within 40 % of it.
+   */
+  timeoutSeconds: 120,
+} as const;
+
+/** Worst case of one DynamoDB (or SQS) call the SDK settings allow: every attempt runs to its request timeout. */
+export const WORST_STORE_CALL_MS = SDK_CLIENT.storeMaxAttempts * SDK_CLIENT.requestTimeoutMs;
+
+/**
+ * When the consumer cuts a batch short. Near its timeout an invocation stops starting writes and returns the first
+ * unfinished record as its batch item failure, so Lambda (or local mode, on Ctrl-C) resumes from there instead of
+ * killing the invocation and redoing the whole batch.
+ *
+ * Two reserves, because the writes come in two steps. Reading and dead-letter writes stop starting once less than
+ * `readingsReserveMs` is left: a call started just before may still take the worst case the SDK settings allow
+ * (`storeMaxAttempts × requestTimeoutMs`, 20 s), and the catalog markers of what was stored need one more such call
+ * after it. Catalog markers stop starting once less than `markersReserveMs` is left: one worst-case call. Each adds
+ * 2 s for the SDK's backoff between its attempts, the response and the metrics. A reserve never exceeds a share of
+ * the time the invocation started with, so a short timeout still makes progress; the default timeout is chosen so
+ * that the share (120 s × 0.4 = 48 s) still covers both reserves whole.
  */
 export const CONSUMER_DEADLINE = {
-  /** Milliseconds kept in hand before the timeout. */
-  reserveMs: 12_000,
-  /** Largest share of the invocation's starting time the reserve may take. */
-  maxReserveShare: 0.25,
+  /** Milliseconds kept in hand when reading and dead-letter writes stop starting. */
+  readingsReserveMs: 2 * WORST_STORE_CALL_MS + 2_000,
+  /** Milliseconds kept in hand when catalog-marker writes stop starting. */
+  markersReserveMs: WORST_STORE_CALL_MS + 2_000,
+  /** Largest share of the invocation's starting time a reserve may take. */
+  maxReserveShare: 0.4,
 } as const;
 
 /** Limits of the input format and of the AWS services we write to. */
