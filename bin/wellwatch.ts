@@ -21,6 +21,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   status: { summary: 'status — per-shard backlog (records pushed but not yet processed)', load: () => require('../cli/status').statusCommand },
   local: { summary: 'local [--data-dir DIR] [--port N] [--kinesis-port N] [--dynamodb-port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
   generate: { summary: 'generate --pumps N --days D --seed S — deterministic sample readings', load: () => require('../cli/generate').generateCommand },
+  explain: { summary: 'explain <pump> [--from T --to T] — early-warning detectors over stored readings (csv or json)', load: () => require('../cli/explain').explainCommand },
   demo: { summary: 'demo [--once] — local pipeline on sample-data, prints a summary', load: () => require('../cli/demo').demoCommand },
 };
 

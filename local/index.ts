@@ -35,7 +35,7 @@ import { ensureTables } from '../lambdas/store/tables';
 import { CheckpointStore } from './checkpoints';
 import { acquireLocalLock, LOCAL_INFO_FILE, LOCAL_LOCK_FILE, LOCAL_NOTIFICATIONS_FILE, type LocalInfo, removeLocalInfo, writeLocalInfo } from './discovery';
 import { ensureStream, LOCAL_HOST, startEmulators, type EmulatorThread, type Emulators } from './emulators';
-import { EventSourceRunner, type ShardBacklog } from './event-source-runner';
+import { EventSourceRunner, type KinesisBatchHandler, type ShardBacklog } from './event-source-runner';
 import { ROLLUP_SCHEDULE, Scheduler } from './scheduler';
 import { DEFAULT_API_PORT, startServer, type LocalServer } from './server';
 
@@ -231,7 +231,18 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     };
     const notify = opts.notify ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const notifier = createNotifier(config, { onPublish: (n) => notify(notificationLine(n)) });
-    const consumer = createConsumerHandler(config, { dynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('consumer') });
+    // Lambda runs the batches of different shards in separate execution environments, each with its own module
+    // state (logger context, cold start, metrics buffer, the alarm step's cache): one consumer instance per shard does
+    // the same here. Lambda also tells Powertools that an environment is on-demand, which is what makes it report
+    // cold starts.
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
+    const consumers = new Map<string, ReturnType<typeof createConsumerHandler>>();
+    const consumer: KinesisBatchHandler = (event, context) => {
+      const shard = event.Records[0]?.eventID.split(':')[0] ?? '';
+      let handler = consumers.get(shard);
+      if (!handler) consumers.set(shard, (handler = createConsumerHandler(config, { dynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('consumer') })));
+      return handler(event, context);
+    };
     const check = createAlarmCheckHandler(config, { dynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('alarm-check') });
     const rollup = createRollupHandler(config, { dynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
 

@@ -235,7 +235,10 @@ export class Scheduler<E = { mode: 'daily' | 'pending' }, R = unknown> {
     }
     this.arm(rule, Math.max(now, at));
     this.log(`scheduler: ${rule.name} rule fired (${new Date(at).toISOString()})`);
-    this.runNow(rule.event, rule.name).then(
+    // Like EventBridge's scheduled event, the run is told when it was scheduled (`time`), so a run that starts late
+    // (a queue behind a long one, a laptop waking up) still rolls up the day it was scheduled for.
+    const event = typeof rule.event === 'object' && rule.event !== null ? ({ ...rule.event, time: new Date(at).toISOString() } as E) : rule.event;
+    this.runNow(event, rule.name).then(
       (result) => this.log(`scheduler: ${rule.name} run done: ${JSON.stringify(result)}`),
       (e) => this.log(`scheduler: ${rule.name} run failed: ${(e as Error)?.message ?? String(e)}`),
     );

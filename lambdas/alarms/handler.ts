@@ -17,11 +17,11 @@
  * 2× the interval for intervals of 5 minutes or more.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { METRIC_NAMES, NAMES, OPEN_ALARM_METRICS, loadConfig, type WellwatchConfig } from '../config';
+import { METRIC_NAMES, OPEN_ALARM_METRICS, loadConfig, type WellwatchConfig } from '../config';
 import { inForce, type PumpInfo } from '../core/alarm-keys';
 import { NO_DATA_RULE, noDataPolicy, SEVERITIES, type ConditionSample, type Severity } from '../core/alarm-rules';
 import { alarmId, evaluateAlarm, expireShelf, type AlarmState } from '../core/alarm-state';
-import { createMetrics } from '../core/metrics';
+import { count, handlerMetrics } from '../runtime/telemetry';
 import { createAlarmStore, type AlarmStore } from '../store/alarm-store';
 import { dynamoClient } from '../store/clients';
 import { addDays, utcDay } from '../store/days';
@@ -133,7 +133,7 @@ export function createAlarmCheckHandler(cfg: WellwatchConfig, deps: AlarmCheckDe
   return async () => {
     const now = clock();
     const nowIso = now.toISOString();
-    const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: cfg.names.serviceName, sink: deps.metricsSink });
+    const metrics = handlerMetrics(cfg.names.serviceName, deps.metricsSink);
     const open = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
     let pumps = 0;
     let noDataRaised = 0;
@@ -174,9 +174,9 @@ export function createAlarmCheckHandler(cfg: WellwatchConfig, deps: AlarmCheckDe
         }
       }
     });
-    for (const s of SEVERITIES) metrics.gauge(OPEN_ALARM_METRICS[s], open[s], 'Count');
-    if (noDataRaised + unshelved > 0) metrics.count(METRIC_NAMES.alarmTransitions, noDataRaised + unshelved);
-    metrics.flush();
+    for (const s of SEVERITIES) count(metrics, OPEN_ALARM_METRICS[s], open[s]);
+    if (noDataRaised + unshelved > 0) count(metrics, METRIC_NAMES.alarmTransitions, noDataRaised + unshelved);
+    metrics.publishStoredMetrics();
     return { pumps, noDataRaised, unshelved, delivered, open, errors };
   };
 }

@@ -91,7 +91,7 @@ describe('Scheduler', () => {
     ]);
   });
 
-  it('invokes the handler with each rule’s event at its cron times', async () => {
+  it('invokes the handler with each rule’s event and its scheduled time at its cron times', async () => {
     const fake = fakeClock('2024-03-10T00:00:00Z');
     const runs: { event: unknown; at: string }[] = [];
     const scheduler = new Scheduler({
@@ -108,9 +108,9 @@ describe('Scheduler', () => {
     ]);
     await fake.advance(2 * 3_600_000); // until 02:00
     expect(runs).toEqual([
-      { event: { mode: 'daily' }, at: '2024-03-10T00:15:00.000Z' },
-      { event: { mode: 'pending' }, at: '2024-03-10T00:30:00.000Z' },
-      { event: { mode: 'pending' }, at: '2024-03-10T01:30:00.000Z' },
+      { event: { mode: 'daily', time: '2024-03-10T00:15:00.000Z' }, at: '2024-03-10T00:15:00.000Z' },
+      { event: { mode: 'pending', time: '2024-03-10T00:30:00.000Z' }, at: '2024-03-10T00:30:00.000Z' },
+      { event: { mode: 'pending', time: '2024-03-10T01:30:00.000Z' }, at: '2024-03-10T01:30:00.000Z' },
     ]);
     expect(scheduler.next()).toEqual([
       { rule: 'daily', at: '2024-03-11T00:15:00.000Z' },
