@@ -17,14 +17,15 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
 import { WellwatchError } from '../core/errors';
 import { createMetrics } from '../core/metrics';
-import { RollupAccumulator } from '../core/rollup';
-import type { DailyStats, PumpDay } from '../core/types';
+import type { PumpDay } from '../core/types';
 import { createCatalogStore, type CatalogStore, type PendingMarker } from '../store/catalog-store';
 import { dynamoClient } from '../store/clients';
 import { addDays, daySpan, eachDay, requireDay, utcDay } from '../store/days';
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { backoffDelay, describeError, isRetryableError, resolveRetry, runPool, type RetryOptions } from '../store/retry';
 import { createStatsStore, type StatsStore } from '../store/stats-store';
+import { createSeriesStore, type SeriesStore } from '../store/series-store';
+import { aggregatePumpDay } from './aggregates';
 import { tuneV8 } from '../runtime/v8-tuning';
 
 tuneV8();
@@ -87,6 +88,8 @@ export interface RollupDeps {
   readonly readings?: ReadingStore;
   readonly stats?: StatsStore;
   readonly catalog?: CatalogStore;
+  /** Hourly series (issue 11). @default - `createSeriesStore(dynamo, cfg)` */
+  readonly series?: SeriesStore;
   /** Current time, for the daily mode without an event time. @default - `new Date()` */
   readonly clock?: () => Date;
   /** Receives each EMF metrics line. @default - `console.log` */
@@ -171,10 +174,11 @@ export function planRollup(event: RollupEvent | null | undefined, now: Date): Pl
  * const result = await rollup({ from: '2014-03-10', to: '2014-03-14' });
  */
 export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {}): RollupHandler {
-  const dynamo = deps.dynamo ?? (deps.readings && deps.stats && deps.catalog ? undefined : dynamoClient(cfg));
+  const dynamo = deps.dynamo ?? (deps.readings && deps.stats && deps.catalog && deps.series ? undefined : dynamoClient(cfg));
   const readingStore = deps.readings ?? createReadingStore(dynamo!, cfg, deps.retry);
   const statsStore = deps.stats ?? createStatsStore(dynamo!, cfg, deps.retry);
   const catalog = deps.catalog ?? createCatalogStore(dynamo!, cfg, deps.retry);
+  const seriesStore = deps.series ?? createSeriesStore(dynamo!, cfg, deps.retry);
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? ((line: string) => console.error(line));
   const concurrency = deps.concurrency ?? cfg.writeConcurrency;
@@ -197,15 +201,13 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
 
   /** Recomputes one pump-day; returns the readings aggregated (0: nothing to write). */
   const rollupPumpDay = async ({ pump, day }: PumpDay): Promise<{ readings: number; written: boolean }> => {
-    const acc = new RollupAccumulator();
-    for await (const values of readingStore.dayValues(pump, day)) acc.add(values);
-    if (acc.count === 0) return { readings: 0, written: false };
-    const stats: DailyStats = acc.result(pump, day);
+    const stats = await aggregatePumpDay(readingStore, seriesStore, pump, day); // writes the hours first
+    if (stats === undefined) return { readings: 0, written: false };
     const put = await statsStore.put([stats]);
     if (put.failed.length > 0) {
       throw new WellwatchError(`stats of ${pump} on ${day} not written to ${statsStore.table}: ${put.lastError ?? 'unknown error'}`);
     }
-    return { readings: acc.count, written: true };
+    return { readings: stats.count, written: true };
   };
 
   return async (event, context) => {

@@ -390,6 +390,7 @@ describe('consumer handler', () => {
         throw new Error('socket closed');
       },
       dayValues: async function* () {},
+      dayReadings: async function* () {},
     };
     const result = await consumer('2014-03-10T12:00:00Z', { readings })(event);
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }] });
