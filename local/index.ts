@@ -20,7 +20,9 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
+import { randomBytes } from 'node:crypto';
+import { API_ENV, DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadApiSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
+import { createApiHandler } from '../lambdas/api/handler';
 import { createConsumerHandler } from '../lambdas/consumer/handler';
 import { createRollupHandler, type RollupEvent, type RollupResult } from '../lambdas/rollup/handler';
 import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
@@ -222,8 +224,13 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     cleanups.push(() => scheduler.stop());
     if (opts.schedule !== false) scheduler.start();
 
+    // The query API, as deployed behind API Gateway; cursors are signed with a per-process secret unless one is set.
+    const api = createApiHandler(config, loadApiSettings({ cursorSecret: process.env[API_ENV.cursorSecret] ?? randomBytes(32).toString('hex') }), {
+      dynamo,
+      log: handlerLogLine('api'),
+    });
     const server: LocalServer = await startServer(
-      { config, dynamo, runner, scheduler, deadLettersFile, failedBatchesFile },
+      { runner, scheduler, deadLettersFile, failedBatchesFile, api },
       { port: opts.port ?? DEFAULT_API_PORT, log },
     );
     cleanups.push(() => server.close());
