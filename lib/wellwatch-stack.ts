@@ -7,7 +7,9 @@ import { Construct, type Node } from 'constructs';
 import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
 import { CONTEXT_KEYS, STREAM_MODES, type StreamModeName } from './defaults';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Observability } from './observability';
+import { QueryApi } from './query-api';
 import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
 import { RollupSchedule } from './rollup-schedule';
@@ -112,6 +114,8 @@ export class WellwatchStack extends Stack {
   public readonly rollup: RollupSchedule;
   /** Dashboard and alarms. */
   public readonly observability: Observability;
+  /** The query API (HTTP API, IAM authorisation). */
+  public readonly queryApi: QueryApi;
 
   constructor(scope: Construct, id: string, props: WellwatchStackProps = {}) {
     super(scope, id, {
@@ -170,6 +174,18 @@ export class WellwatchStack extends Stack {
       alarms: props.alarms,
       alarmEmail: props.alarmEmail,
     });
+    // The query API: its alarms notify the alarm topic when there is one, and its widgets join the dashboard.
+    this.queryApi = new QueryApi(this, 'QueryApi', {
+      readingsTable,
+      statsTable,
+      catalogTable,
+      deployment: props.deployment,
+      logRetention: props.logRetention,
+      removalPolicy,
+      alarms: props.alarms,
+      ...(this.observability.topic ? { alarmAction: new actions.SnsAction(this.observability.topic) } : {}),
+    });
+    this.observability.dashboard.addWidgets(...this.queryApi.widgets);
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
     output('StreamName', this.sensors.stream.streamName, 'Kinesis stream the sensors write to');
@@ -179,6 +195,7 @@ export class WellwatchStack extends Stack {
     output('CatalogTableName', catalogTable.tableName, 'DynamoDB table of days, pump-days and pending re-rollups');
     output('DeadLetterQueueUrl', this.consumer.deadLetterQueue.queueUrl, 'SQS queue of bad sensor lines');
     output('FailedBatchQueueUrl', this.consumer.failedBatchQueue.queueUrl, 'SQS queue of Kinesis batches the consumer gave up on');
+    output('QueryApiUrl', this.queryApi.url, 'Query API base URL (IAM authorisation: sign requests with SigV4, service execute-api)');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
   }
 }
