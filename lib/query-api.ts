@@ -12,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { API_ENV, ENV, loadApiSettings, loadConfig } from '../lambdas/config';
+import { API_ENV, ENV, deploymentNames, loadApiSettings, loadConfig } from '../lambdas/config';
 import { ALARM_DEFAULTS, FUNCTION_DEFAULTS, QUERY_API_DEFAULTS } from './defaults';
 import { acknowledgeTableIndexGrant } from './nag';
 import { checkDurationSeconds, checkIntRange } from './validate';
@@ -154,6 +154,7 @@ export class QueryApi extends Construct {
     }
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${deploymentNames(props.deployment).serviceName}-api`,
       description: 'wellwatch: query API',
       createDefaultStage: false,
       ...(auth === QUERY_API_AUTH.iam ? { defaultAuthorizer: new authorizers.HttpIamAuthorizer() } : {}),

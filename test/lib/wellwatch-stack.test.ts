@@ -48,6 +48,8 @@ const ids = {
   consumerLogs: logicalId(stack.consumer.function.logGroup),
   rollupRole: logicalId(stack.rollup.function.role),
   rollupLogs: logicalId(stack.rollup.function.logGroup),
+  apiRole: logicalId(stack.queryApi.function.role),
+  apiLogs: logicalId(stack.queryApi.function.logGroup),
   dashboard: logicalId(stack.observability.dashboard),
 };
 
@@ -102,11 +104,11 @@ describe('WellwatchStack composition', () => {
     template.resourceCountIs('AWS::Kinesis::Stream', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', 3);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 3);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.resourceCountIs('AWS::Events::Rule', 2);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8); // 6 pipeline + 2 query API
     template.resourceCountIs('AWS::SNS::Topic', 0);
   });
 
@@ -147,7 +149,7 @@ describe('WellwatchStack composition', () => {
     expect(queues.sort()).toEqual([staging.deadLetterQueue, staging.failedBatchQueue].sort());
     variantTemplate.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'wellwatch-staging' });
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
-    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging']);
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging', 'staging']);
     // No physical name is shared with the default deployment.
     const physical = (t: Template): string[] =>
       Object.values(t.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap((r) =>
@@ -156,6 +158,7 @@ describe('WellwatchStack composition', () => {
     expect(physical(variantTemplate).filter((n) => physical(template).includes(n))).toEqual([]);
     // The default deployment's functions carry no deployment variable (their names are NAMES').
     expect(Object.values(template.findResources('AWS::Lambda::Function')).map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual([
+      undefined,
       undefined,
       undefined,
     ]);
@@ -191,8 +194,8 @@ describe('WellwatchStack least privilege', () => {
 
   it('grants no action or resource wildcard in any IAM policy of the stack', () => {
     const all = Object.values(template.findResources('AWS::IAM::Role')).length;
-    expect(all).toBe(2);
-    for (const roleId of [ids.consumerRole, ids.rollupRole]) {
+    expect(all).toBe(3);
+    for (const roleId of [ids.consumerRole, ids.rollupRole, ids.apiRole]) {
       for (const g of grantsOf(template, roleId)) {
         expect(g.action).not.toContain('*');
         expect(g.resource).not.toBe('*');
@@ -200,7 +203,7 @@ describe('WellwatchStack least privilege', () => {
         if (g.resource.includes('*')) expect(g.resource).toMatch(/^[A-Za-z0-9]+\.Arn\/index\/\*$/);
       }
     }
-    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(2);
+    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(3);
   });
 
   it('attaches no managed policy to either function role', () => {
@@ -232,6 +235,15 @@ describe('WellwatchStack least privilege', () => {
     const allowed = new Set([ids.stream, ids.readings, ids.catalog, ids.deadLetters, ids.failedBatches, ids.consumerLogs].map(arn));
     allowed.add(index(ids.readings));
     expect(consumer.filter((g) => !allowed.has(g.resource))).toEqual([]);
+  });
+
+  it('lets the query API read the three tables and their indexes, and nothing else', () => {
+    const api = grantsOf(template, ids.apiRole);
+    for (const table of [ids.readings, ids.stats, ids.catalog]) expect(actionsOn(api, arn(table))).toEqual(READ);
+    expect(api.filter((g) => g.action.startsWith('dynamodb:') && !READ.includes(g.action))).toEqual([]);
+    const allowed = new Set([ids.readings, ids.stats, ids.catalog, ids.apiLogs].map(arn));
+    for (const table of [ids.readings, ids.stats]) allowed.add(index(table));
+    expect(api.filter((g) => !allowed.has(g.resource))).toEqual([]);
   });
 
   it('lets the rollup read readings, never write them', () => {
@@ -274,7 +286,7 @@ describe('WellwatchStack cdk-nag (AwsSolutions)', () => {
       }
     }
     const rules = [...new Set([...acknowledged.keys()].map((id) => id.replace(/\[.*\]$/, '')))].sort();
-    expect(rules).toEqual(['AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-SQS3']);
+    expect(rules).toEqual(['AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-SMG4', 'AwsSolutions-SQS3']);
     for (const [id, reason] of acknowledged) {
       expect(reason.length).toBeGreaterThan(40);
       if (id.startsWith('AwsSolutions-IAM5')) expect(id).toMatch(/^AwsSolutions-IAM5\[Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*\]$/);
