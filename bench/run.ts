@@ -3,10 +3,12 @@
  *
  * One run, in this order: Lambda bundles (sizes, load times); 1. core throughput against csv-parse (in fresh child
  * processes) and 2. producer efficiency, both on the same ~1,000,000 generated lines; 3. local end to end against the dynalite
- * ceiling; 4. latency at a steady 1,000 readings/s; 5. the cost model fed by 2–4. Progress goes to stderr; the
+ * ceiling; 4. latency at a steady 1,000 readings/s; 5. the cost model fed by 2–4; 6. the query API (90-day hourly
+ * chart and 1-day raw page, p50/p99). Progress goes to stderr; the
  * report (table or JSON) to stdout; the JSON is also saved as `bench/results/<date>-<machine>.json`.
  *
- * Options: `--json`; `--quick` (small sizes, for trying changes — not comparable); `--no-save`;
+ * Options: `--json`; `--quick` (small sizes, for trying changes — not comparable); `--no-save`; `--section api`
+ * (only section 6, printed, not saved);
  * `--out <file>`; `--load <readings/s>` (cost model load, default 20000).
  * See bench/README.md for what each section measures and how.
  */
@@ -21,6 +23,7 @@ import { buildDataset, MAIN_DATASET, type Dataset } from './dataset';
 import { readDeployDefaults } from './deploy-defaults';
 import { runLatency, type LatencyResult } from './latency';
 import { runLocalE2e, type LocalE2eResult } from './local-e2e';
+import { runQueryApi, type QueryApiResult } from './query-api';
 import { ON_DEMAND_RECORD_ROUNDING_BYTES, PUT_PAYLOAD_UNIT_BYTES, runProducerEfficiency, SHARD_LIMITS, type ProducerEfficiencyResult } from './producer-efficiency';
 import { fmtBytes, fmtInt, fmtMs, fmtNum, fmtUsd, round, table } from './stats';
 
@@ -56,6 +59,8 @@ export interface BenchReport {
   readonly localE2e: LocalE2eResult;
   readonly latency: LatencyResult;
   readonly cost: CostModelResult;
+  /** Section 6: the query API. */
+  readonly queryApi: QueryApiResult;
   readonly targets: TargetCheck[];
 }
 
@@ -271,9 +276,22 @@ function render(r: BenchReport): string {
     ),
   );
 
+  out.push('', renderQueryApi(r.queryApi));
+
   out.push('', 'Targets of issue 3');
   out.push(table(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO'])));
   return out.join('\n');
+}
+
+/** Section 6 as a table. */
+function renderQueryApi(r: QueryApiResult): string {
+  return [
+    `6. Query API, local (one pump, ${fmtInt(r.readings)} readings over ${r.days} days; load ${fmtMs(r.loadMs)}, rollup of every day ${fmtMs(r.rollupMs)})`,
+    table(
+      ['request', 'points', 'items read', 'response', 'p50', 'p99', 'max'],
+      r.cases.map((c) => [c.name, fmtInt(c.points), fmtInt(c.itemsRead), fmtBytes(c.responseBytes), fmtMs(c.p50Ms), fmtMs(c.p99Ms), fmtMs(c.maxMs)]),
+    ),
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -285,9 +303,16 @@ async function main(): Promise<void> {
       'no-save': { type: 'boolean' },
       out: { type: 'string' },
       load: { type: 'string' },
+      section: { type: 'string' },
     },
     strict: true,
   });
+  if (values.section !== undefined) {
+    if (values.section !== 'api') throw new Error(`--section must be 'api', got ${JSON.stringify(values.section)}`);
+    const result = await runQueryApi({ days: values.quick ? 14 : 90, log: (line) => process.stderr.write(line + '\n') });
+    process.stdout.write(values.json ? JSON.stringify(result) + '\n' : renderQueryApi(result) + '\n');
+    return;
+  }
   const quick = values.quick === true;
   const load = values.load === undefined ? REFERENCE_LOAD_PER_SECOND : Number(values.load);
   if (!(load > 0)) throw new Error(`--load must be a positive number of readings/s, got ${values.load}`);
@@ -326,6 +351,9 @@ async function main(): Promise<void> {
   progress('4. latency…');
   const latency = await runLatency({ seconds: quick ? 8 : 30, log: progress });
 
+  progress('6. query API…');
+  const queryApi = await runQueryApi({ days: quick ? 14 : 90, log: progress });
+
   progress('5. cost model…');
   const e = localE2e;
   const perReading = (n: number) => n / e.readings;
@@ -363,6 +391,7 @@ async function main(): Promise<void> {
     localE2e,
     latency,
     cost,
+    queryApi,
   };
   const report: BenchReport = { ...base, targets: checkTargets(base) };
 
