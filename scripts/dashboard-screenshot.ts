@@ -14,11 +14,13 @@ async function main(): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${url}/#${encodeURIComponent(pump)}`);
     await page.waitForSelector(`#pumps li[data-pump="${pump}"]`, { timeout: 30_000 });
-    await page.waitForFunction("Number(document.querySelector('#charts').getAttribute('data-points')) > 0", undefined, { timeout: 30_000 });
+    // Function predicates, not strings: the page's CSP forbids eval.
+    // (serialised into the page: everything the predicates use must be inside them)
+    await page.waitForFunction(() => Number((globalThis as any).document.querySelector('#charts').getAttribute('data-points')) > 0, undefined, { timeout: 30_000 });
     if (range !== '24h') {
       await page.click(`#ranges button[data-range="${range}"]`);
-      await page.waitForFunction(`document.querySelector('#rangeNote').textContent.includes('resolution') && document.querySelector('#ranges button[data-range="${range}"]').getAttribute('aria-pressed') === 'true'`);
-      await page.waitForTimeout(1_500);
+      const before = await page.$eval('#rangeNote', (e: any) => e.textContent);
+      await page.waitForFunction((b) => (globalThis as any).document.querySelector('#rangeNote').textContent !== b, before, { timeout: 30_000 });
     }
     await page.screenshot({ path: out, fullPage: true });
   } finally {

@@ -153,7 +153,7 @@ function drawCharts(series, alerts, fromMs, toMs) {
   const alertTimes = alerts.map((a) => Date.parse(a.ts) / 1000);
   const width = Math.max(320, box.clientWidth - 8);
   for (const c of CHARTS) {
-    box.appendChild(el('div', c.label + (raw ? '' : ' — avg, band min…max'), 'chart-title'));
+    box.appendChild(el('div', c.label + (raw ? '' : ' — ' + series.resolution + ' buckets: avg, band min…max'), 'chart-title'));
     const holder = el('div', undefined, 'chart');
     holder.dataset.measure = c.measure;
     box.appendChild(holder);
@@ -167,7 +167,7 @@ function drawCharts(series, alerts, fromMs, toMs) {
       height: 150,
       scales: { x: { time: true, min: fromMs / 1000, max: toMs / 1000 } },
       series: lines,
-      bands: raw ? [] : [{ series: [3, 2], fill: c.color + '22' }],
+      bands: raw ? [] : [{ series: [3, 2], fill: c.color + '40' }],
       legend: { show: false },
       cursor: { sync: { key: 'wellwatch' } },
       axes: [{ stroke: '#66707d', grid: { stroke: '#eef1f4' } }, { stroke: '#66707d', grid: { stroke: '#eef1f4' }, size: 52 }],
@@ -202,7 +202,7 @@ async function loadPump(force) {
     $('rangeNote').textContent =
       iso(fromMs).replace('T', ' ') + ' … ' + iso(anchor).replace('T', ' ') + ' · resolution ' + series.resolution + ' · ' + series.items.length + ' points' + (series.truncated ? ' (first pages)' : '');
     drawCharts(series, alerts.items, fromMs, anchor);
-    const latest = alerts.items.slice(-20).reverse();
+    const latest = alerts.items.slice(-10).reverse();
     $('alertsNote').textContent = alerts.items.length ? '(' + alerts.items.length + (alerts.truncated ? '+' : '') + ' in range, newest first)' : '';
     fill('alerts', latest.map((a) => row([cell(a.ts), cell(a.alerts.join(', ')), cell(num(a.psi, 1), 'num'), cell(num(a.hz, 2), 'num'), cell(num(a.flo, 0), 'num')])), 'no alerts in range', 5);
     const days = stats.items.slice().reverse();
@@ -231,7 +231,7 @@ async function refresh() {
     const pill = $('state');
     pill.textContent = status.idle ? 'idle' : 'processing';
     pill.className = 'pill ' + (status.idle ? 'ok' : 'busy');
-    $('counts').textContent = status.counters.records + ' records · ' + status.deadLetters + ' dead letters · ' + status.failedBatches + ' failed batches';
+    $('counts').textContent = status.counters.records + ' stream records · ' + status.deadLetters + ' dead letters · ' + status.failedBatches + ' failed batches';
     state.pumps = pumps.items;
     if (!state.pump && location.hash.length > 1) state.pump = decodeURIComponent(location.hash.slice(1));
     renderPumps();

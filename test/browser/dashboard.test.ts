@@ -121,7 +121,8 @@ describe('local dashboard in chromium', () => {
     await push(runtime, [line('ALPHA', end + 60_000, 81), line('ALPHA', end + 120_000, 1)]);
     alpha.push(end + 60_000, end + 120_000);
     await page.waitForSelector(`#charts[data-points="${expectedPoints(86_400_000, 60_000)}"]`, { timeout: 15_000 });
-    await page.waitForFunction("document.querySelectorAll('#alerts tr').length === 4", undefined, { timeout: 15_000 });
+    // A function predicate, not a string: the page's CSP forbids eval.
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#alerts tr').length === 4, undefined, { timeout: 15_000 });
 
     // The range picker: 90 days is served from hourly buckets.
     await page.click('#ranges button[data-range="90d"]');
