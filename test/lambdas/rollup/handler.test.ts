@@ -132,7 +132,10 @@ describe('rollup handler', () => {
     const handler = rollup();
     await handler({ from: DAYS[0]!, to: DAYS[2]! });
     const first = await scanTable(db.client, db.cfg.statsTable);
-    expect(first).toHaveLength(9);
+    // 9 daily rows, and one hourly row (pk PUMP#1h) per pump-hour with readings.
+    const hours = new Set(readings.map((r) => `${r.pump}#1h ${r.ts.slice(0, 13)}`));
+    expect(first.filter((i) => !i.pk!.S!.endsWith('#1h'))).toHaveLength(9);
+    expect(first.filter((i) => i.pk!.S!.endsWith('#1h')).map((i) => `${i.pk!.S} ${i.sk!.S}`).sort()).toEqual([...hours].sort());
     await handler({ from: DAYS[0]!, to: DAYS[2]! });
     expect(await scanTable(db.client, db.cfg.statsTable)).toEqual(first);
   });
