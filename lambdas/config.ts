@@ -361,7 +361,10 @@ export const PUMP_REGISTRY = {
 export const API_LIMITS = {
   /** Items (readings or buckets) per page when `limit` is absent. */
   defaultPageSize: 1_000,
-  /** Largest `limit` accepted. */
+  /**
+   * Largest `limit` accepted. A bucket is ~310 bytes of JSON and a raw reading ~150, so a full page stays near 3 MB,
+   * inside Lambda's 6 MB response payload limit.
+   */
   maxPageSize: 10_000,
   /** Largest span of a raw (or 1m/5m, computed from raw) request, days. */
   maxRawDays: 31,

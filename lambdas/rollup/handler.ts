@@ -7,8 +7,8 @@
  *   is deleted after its day is recomputed, but only if it was not touched again meanwhile;
  * - `{ date: 'YYYY-MM-DD' }` — one day; `{ from, to }` — an inclusive range of days (backfill).
  *
- * For each pump-day the readings are streamed page by page into a constant-memory accumulator and the stats row
- * is put. The row holds only the statistics (no run time), so a rerun over unchanged data writes the same item.
+ * For each pump-day the readings are streamed page by page into constant-memory accumulators; its hourly series
+ * rows are put first, then the stats row (see aggregates.ts). The row holds only the statistics (no run time), so a rerun over unchanged data writes the same item.
  * Pump-days are processed with bounded concurrency; a pump-day that fails does not stop the others, and the
  * invocation then fails with a summary (so the scheduler's retry and the error alarm see it).
  */
