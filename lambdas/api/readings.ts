@@ -17,16 +17,16 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { API_LIMITS, type ApiSettings, type WellwatchConfig } from '../config';
 import { signCursor, verifyCursor, CursorError } from '../core/cursor';
-import { READING_CSV_HEADER, STAT_COLUMNS, formatNumber, readingToCsvRow } from '../core/format';
+import { ALERT_SEPARATOR, READING_CSV_HEADER, STAT_KINDS, csvField, formatNumber, statColumn } from '../core/format';
 import { BUCKET_SECONDS, BucketBuilder, RESOLUTIONS, bucketStart, chooseResolution, isoSeconds, toBucket, type Bucket, type BucketResolution, type Resolution } from '../core/series';
-import { MEASURES, type EvaluatedReading } from '../core/types';
+import { MEASURES, type EvaluatedReading, type Measure } from '../core/types';
 import { addDays, daySpan } from '../store/days';
 import { ReadBudget, dailyRows, hourlyRows, lastRolledDay, readingsBetween, valuesBetween } from '../store/serving-reads';
 import { ApiError, checkOrder, csv, json, type Params } from './request';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 /** Query parameters of the readings route. */
-export const READINGS_PARAMS = ['from', 'to', 'resolution', 'limit', 'cursor', 'points', 'format'] as const;
+export const READINGS_PARAMS = ['from', 'to', 'resolution', 'limit', 'cursor', 'points', 'measures', 'format'] as const;
 
 /** Default span of a readings request without `from`: the 24 hours before `to`. */
 const DEFAULT_SPAN_MS = 86_400_000;
@@ -97,6 +97,7 @@ export async function readingsRoute(ctx: ReadingsContext, pump: string, params: 
   const points = params.int('points', API_LIMITS.defaultPoints, 1, API_LIMITS.maxPoints);
   const resolution: Resolution = given ?? chooseResolution(fromMs, toMs, points);
   const limit = params.int('limit', API_LIMITS.defaultPageSize, 1, API_LIMITS.maxPageSize);
+  const measures = measuresParam(params);
 
   const span = daySpan(isoSeconds(fromMs).slice(0, 10), isoSeconds(toMs).slice(0, 10));
   const maxDays = resolution === '1h' || resolution === '1d' ? API_LIMITS.maxAggregateDays : API_LIMITS.maxRawDays;
@@ -143,12 +144,24 @@ export async function readingsRoute(ctx: ReadingsContext, pump: string, params: 
     // Out of budget before the page filled (a long run of empty days): resume after the last reading returned.
     if (!page.full && budget.exhausted && last !== undefined && last < body.to) page.next = isoSeconds(Date.parse(last) + 1000);
     if (!page.full && budget.exhausted && last === undefined) throw budgetTooSmall(ctx.api.maxItemsRead);
-    return respond(ctx, format, scope, body, page, budget, true);
+    return respond(ctx, format, scope, body, page, budget, true, measures);
   }
 
   const page = new Page<Bucket>(limit);
   await collectBuckets(ctx, budget, pump, resolution, position, endMs, page);
-  return respond(ctx, format, scope, body, page, budget, false);
+  return respond(ctx, format, scope, body, page, budget, false, measures);
+}
+
+/** `measures=psi,flo`: the measures to return (all six by default), a chart's way to halve its response. */
+function measuresParam(params: Params): readonly Measure[] {
+  const raw = params.get('measures');
+  if (raw === undefined) return MEASURES;
+  const names = raw.split(',');
+  const bad = names.filter((n) => !(MEASURES as readonly string[]).includes(n));
+  if (bad.length > 0 || new Set(names).size !== names.length) {
+    throw new ApiError(400, 'bad-parameter', `measures must be distinct names from ${MEASURES.join(', ')}, comma-separated; got ${JSON.stringify(raw)}`, 'measures');
+  }
+  return MEASURES.filter((m) => names.includes(m));
 }
 
 function budgetTooSmall(max: number): ApiError {
@@ -213,17 +226,30 @@ function respond<T extends { ts: string }>(
   page: Page<T>,
   budget: ReadBudget,
   raw: boolean,
+  measures: readonly Measure[],
 ): APIGatewayProxyStructuredResultV2 {
   const nextCursor = page.next !== undefined ? signCursor(ctx.api.cursorSecret, scope, page.next) : null;
+  const all = measures.length === MEASURES.length;
   if (format === 'csv') {
-    if (raw) return csv([READING_CSV_HEADER, ...(page.items as unknown as RawItem[]).map((r) => readingToCsvRow({ pump: body.pump, ts: r.ts, day: '', time: '', values: r, alerts: r.alerts }))], nextCursor);
-    const header = ['ts', 'count', ...STAT_COLUMNS].join(',');
+    if (raw) {
+      const header = ['pump', 'ts', ...measures, 'alerts'].join(',');
+      const rows = (page.items as unknown as RawItem[]).map(
+        (r) => `${csvField(body.pump)},${r.ts},${measures.map((m) => formatNumber(r[m])).join(',')},${csvField(r.alerts.join(ALERT_SEPARATOR))}`,
+      );
+      return csv([all ? READING_CSV_HEADER : header, ...rows], nextCursor);
+    }
+    const header = ['ts', 'count', ...measures.flatMap((m) => STAT_KINDS.map((k) => statColumn(m, k)))].join(',');
     const rows = (page.items as unknown as Bucket[]).map((b) => {
       let row = `${b.ts},${b.count}`;
-      for (const m of MEASURES) row += `,${formatNumber(b.measures[m].min)},${formatNumber(b.measures[m].max)},${formatNumber(b.measures[m].avg)}`;
+      for (const m of measures) row += `,${formatNumber(b.measures[m].min)},${formatNumber(b.measures[m].max)},${formatNumber(b.measures[m].avg)}`;
       return row;
     });
     return csv([header, ...rows], nextCursor);
   }
-  return json(200, { ...body, count: page.items.length, items: page.items, nextCursor, itemsRead: budget.used });
+  const items = all
+    ? page.items
+    : raw
+      ? (page.items as unknown as RawItem[]).map((r) => ({ ts: r.ts, ...Object.fromEntries(measures.map((m) => [m, r[m]])), alerts: r.alerts }))
+      : (page.items as unknown as Bucket[]).map((b) => ({ ts: b.ts, count: b.count, measures: Object.fromEntries(measures.map((m) => [m, b.measures[m]])) }));
+  return json(200, { ...body, count: page.items.length, items, nextCursor, itemsRead: budget.used });
 }

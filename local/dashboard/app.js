@@ -194,7 +194,7 @@ async function loadPump(force) {
     const range = 'from=' + iso(fromMs) + '&to=' + iso(anchor);
     const statsFrom = iso(anchor - 30 * 86400e3).slice(0, 10);
     const [series, alerts, stats] = await Promise.all([
-      allPages('/pumps/' + enc + '/readings?' + range + '&points=' + POINTS, MAX_PAGES),
+      allPages('/pumps/' + enc + '/readings?' + range + '&points=' + POINTS + '&measures=' + CHARTS.map((c) => c.measure).join(','), MAX_PAGES),
       allPages('/alerts?pump=' + enc + '&' + range, 2),
       getJson('/stats?pump=' + enc + '&from=' + statsFrom + '&to=' + iso(anchor).slice(0, 10)),
     ]);

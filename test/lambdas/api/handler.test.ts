@@ -191,6 +191,8 @@ const REFUSALS: [string, string, string, number, string, string | undefined][] =
   ['a raw range over 31 days', 'GET', '/pumps/ALPHA/readings?resolution=raw&from=2014-02-01&to=2014-03-12', 400, 'range-too-long', 'from'],
   ['a 5m range over 31 days', 'GET', '/pumps/ALPHA/readings?resolution=5m&from=2014-02-01&to=2014-03-12', 400, 'range-too-long', 'from'],
   ['an hourly range over ten years', 'GET', '/pumps/ALPHA/readings?resolution=1h&from=2000-01-01&to=2014-03-12', 400, 'range-too-long', 'from'],
+  ['an unknown measure', 'GET', '/pumps/ALPHA/readings?measures=psi,temp', 400, 'bad-parameter', 'measures'],
+  ['a repeated measure', 'GET', '/pumps/ALPHA/readings?measures=psi,psi', 400, 'bad-parameter', 'measures'],
   ['a malformed cursor', 'GET', '/pumps?cursor=abc', 400, 'bad-cursor', 'cursor'],
   ['an unknown pump in the path', 'GET', '/pumps/NOPE/readings', 404, 'unknown-pump', 'pump'],
   ['an unknown pump in /alerts', 'GET', '/alerts?pump=NOPE', 404, 'unknown-pump', 'pump'],
@@ -253,6 +255,18 @@ describe.each([
     expect(res.body.count).toBe(48);
     // 48 hourly items, the last-rolled-day lookup, nothing else: 960 readings are not touched.
     expect(res.body.itemsRead).toBeLessThanOrEqual(50);
+  });
+
+  it('returns only the measures asked for, in JSON and CSV', async () => {
+    const q = `/pumps/ALPHA/readings?resolution=1h&from=${DAYS[0]}&to=${DAYS[0]}&measures=flo,psi`;
+    const full = (await host('GET', `/pumps/ALPHA/readings?resolution=1h&from=${DAYS[0]}&to=${DAYS[0]}`)).body.items;
+    const some = (await host('GET', q)).body.items;
+    expect(some).toEqual(full.map((b: any) => ({ ts: b.ts, count: b.count, measures: { flo: b.measures.flo, psi: b.measures.psi } })));
+    const text = (await host('GET', `${q}&format=csv`)).text.split('\n');
+    expect(text[0]).toBe('ts,count,flo_min,flo_max,flo_avg,psi_min,psi_max,psi_avg');
+    const raw = (await host('GET', `/pumps/ALPHA/readings?resolution=raw&from=${DAYS[0]}&to=${DAYS[0]}&limit=3&measures=hz`)).body.items;
+    const first = readings.filter((r) => r.pump === 'ALPHA').slice(0, 3);
+    expect(raw).toEqual(first.map((r) => ({ ts: r.ts, hz: r.values.hz, alerts: r.alerts })));
   });
 
   it('chooses the finest resolution that fits the point budget', async () => {
