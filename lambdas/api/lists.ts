@@ -114,6 +114,20 @@ async function daysWithData(ctx: ReadingsContext, fromDay: string, toDay: string
   return days;
 }
 
+/**
+ * Where a page cut short by the read budget resumes: just after the last item returned (`key + ' '` sorts after it
+ * and before any later key) or at the day after the last day read to its end, whichever is later.
+ *
+ * @throws ApiError 422 when neither exists (the budget ran out before any progress).
+ */
+function resumeAfter(lastKey: string | undefined, nextDay: string | undefined, ctx: ReadingsContext): string {
+  const afterItem = lastKey === undefined ? undefined : `${lastKey} `;
+  const candidates = [afterItem, nextDay].filter((c): c is string => c !== undefined).sort();
+  const resume = candidates[candidates.length - 1];
+  if (resume === undefined) throw new ApiError(422, 'read-budget', `the request would read more than ${ctx.api.maxItemsRead} items before its first result; narrow from … to`);
+  return resume;
+}
+
 function alertJson(a: EvaluatedReading) {
   return { ts: a.ts, pump: a.pump, alerts: a.alerts, ...a.values };
 }
@@ -140,15 +154,21 @@ export async function alertsRoute(ctx: ReadingsContext, params: Params, knownPum
     else if (budget.exhausted && items.length > 0) next = items[items.length - 1]!.ts + ' '; // after the last one returned
   } else {
     const start = pos ?? range.fromTs;
-    for (const day of await daysWithData(ctx, start.slice(0, 10), range.toDay)) {
+    const days = await daysWithData(ctx, start.slice(0, 10), range.toDay);
+    let doneThrough: string | undefined;
+    for (const day of days) {
       const low = day === start.slice(0, 10) ? start : `${day}T00:00:00Z`;
       const high = day === range.toDay ? range.toTs + AFTER_ANY : `${day}T23:59:59Z${AFTER_ANY}`;
       for await (const a of alertsOfDay(ctx.dynamo, ctx.cfg, budget, day, low, high, limit + 1 - items.length)) items.push(a);
-      if (items.length > limit || budget.exhausted) break;
+      if (items.length > limit) break;
+      if (budget.lastComplete) doneThrough = day;
+      if (budget.exhausted) break;
     }
     const key = (a: EvaluatedReading) => `${a.ts}${KEYS.separator}${a.pump}`;
     if (items.length > limit) next = key(items.pop()!);
-    else if (budget.exhausted && items.length > 0) next = key(items[items.length - 1]!) + ' ';
+    else if (budget.exhausted && doneThrough !== days[days.length - 1]) {
+      next = resumeAfter(items.length > 0 ? key(items[items.length - 1]!) : undefined, doneThrough && `${addDays(doneThrough, 1)}T00:00:00Z`, ctx);
+    }
   }
   const cursor = nextCursor(ctx, scope, next);
   if (format === 'csv') return csv([READING_CSV_HEADER, ...items.map(readingToCsvRow)], cursor);
@@ -175,13 +195,19 @@ export async function statsRoute(ctx: ReadingsContext, params: Params, knownPump
   } else {
     const [startDay, startPump] = pos === undefined ? [range.fromDay, undefined] : (pos.split(KEYS.separator) as [string, string | undefined]);
     if (daySpan(startDay, range.toDay) < 1) throw new ApiError(400, 'bad-cursor', 'cursor lies outside the requested range', 'cursor');
-    for (const day of await daysWithData(ctx, startDay, range.toDay)) {
+    const days = await daysWithData(ctx, startDay, range.toDay);
+    let doneThrough: string | undefined;
+    for (const day of days) {
       for await (const s of statsOfDay(ctx.dynamo, ctx.cfg, budget, day, day === startDay ? startPump : undefined, limit + 1 - rows.length)) rows.push(s);
-      if (rows.length > limit || budget.exhausted) break;
+      if (rows.length > limit) break;
+      if (budget.lastComplete) doneThrough = day;
+      if (budget.exhausted) break;
     }
     const key = (s: DailyStats) => `${s.date}${KEYS.separator}${s.pump}`;
     if (rows.length > limit) next = key(rows.pop()!);
-    else if (budget.exhausted && rows.length > 0) next = key(rows[rows.length - 1]!) + ' ';
+    else if (budget.exhausted && doneThrough !== days[days.length - 1]) {
+      next = resumeAfter(rows.length > 0 ? key(rows[rows.length - 1]!) : undefined, doneThrough && addDays(doneThrough, 1), ctx);
+    }
   }
   const cursor = nextCursor(ctx, scope, next);
   if (format === 'csv') return csv([STATS_CSV_HEADER, ...rows.map(statsToCsvRow)], cursor);

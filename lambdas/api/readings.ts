@@ -21,7 +21,7 @@ import { ALERT_SEPARATOR, READING_CSV_HEADER, STAT_KINDS, csvField, formatNumber
 import { BUCKET_SECONDS, BucketBuilder, RESOLUTIONS, bucketStart, chooseResolution, isoSeconds, toBucket, type Bucket, type BucketResolution, type Resolution } from '../core/series';
 import { MEASURES, type EvaluatedReading, type Measure } from '../core/types';
 import { addDays, daySpan } from '../store/days';
-import { ReadBudget, dailyRows, hourlyRows, lastRolledDay, readingsBetween, valuesBetween } from '../store/serving-reads';
+import { ReadBudget, dailyRows, hourlyRows, lastRolledDay, readingsBetween, valuesBetween, type DayProgress } from '../store/serving-reads';
 import { ApiError, checkOrder, csv, json, type Params } from './request';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
@@ -136,14 +136,19 @@ export async function readingsRoute(ctx: ReadingsContext, pump: string, params: 
   const body = { pump, resolution, from: isoSeconds(startMs), to: isoSeconds(endMs) };
   if (resolution === 'raw') {
     const page = new Page<RawItem>(limit);
+    const progress: DayProgress = {};
     let last: string | undefined;
-    for await (const r of readingsBetween(ctx.dynamo, ctx.cfg, budget, pump, isoSeconds(position), isoSeconds(endMs), limit + 1)) {
+    for await (const r of readingsBetween(ctx.dynamo, ctx.cfg, budget, pump, isoSeconds(position), isoSeconds(endMs), limit + 1, progress)) {
       if (!page.push(rawItem(r))) break;
       last = r.ts;
     }
-    // Out of budget before the page filled (a long run of empty days): resume after the last reading returned.
-    if (!page.full && budget.exhausted && last !== undefined && last < body.to) page.next = isoSeconds(Date.parse(last) + 1000);
-    if (!page.full && budget.exhausted && last === undefined) throw budgetTooSmall(ctx.api.maxItemsRead);
+    if (!page.full && cutShort(budget, progress, endMs)) {
+      // Out of budget before the page filled (a long run of empty days): resume after the last reading returned or
+      // the last day read to its end, whichever is later.
+      const resume = Math.max(last !== undefined ? Date.parse(last) + 1000 : position, dayAfter(progress.doneThrough) ?? position);
+      if (resume <= position) throw budgetTooSmall(ctx.api.maxItemsRead);
+      if (resume <= endMs) page.next = isoSeconds(resume);
+    }
     return respond(ctx, format, scope, body, page, budget, true, measures);
   }
 
@@ -162,6 +167,16 @@ function measuresParam(params: Params): readonly Measure[] {
     throw new ApiError(400, 'bad-parameter', `measures must be distinct names from ${MEASURES.join(', ')}, comma-separated; got ${JSON.stringify(raw)}`, 'measures');
   }
   return MEASURES.filter((m) => names.includes(m));
+}
+
+/** Start (epoch ms) of the day after `day`, or undefined. */
+function dayAfter(day: string | undefined): number | undefined {
+  return day === undefined ? undefined : Date.parse(`${addDays(day, 1)}T00:00:00Z`);
+}
+
+/** Whether the budget ran out before the reads reached the end of the range. */
+function cutShort(budget: ReadBudget, progress: DayProgress, endMs: number): boolean {
+  return budget.exhausted && !(progress.doneThrough !== undefined && progress.doneThrough >= isoSeconds(endMs).slice(0, 10));
 }
 
 function budgetTooSmall(max: number): ApiError {
@@ -192,7 +207,7 @@ async function collectBuckets(
         const ts = resolution === '1h' ? `${row.date}:00:00Z` : `${row.date}T00:00:00Z`;
         if (!page.push(toBucket(ts, row))) return;
       }
-      if (budget.exhausted) {
+      if (budget.exhausted && !budget.lastComplete) {
         // Out of budget inside the precomputed part: resume after the last row returned.
         const last = page.items[page.items.length - 1];
         if (!last) throw budgetTooSmall(ctx.api.maxItemsRead);
@@ -204,15 +219,20 @@ async function collectBuckets(
   }
   if (rawFrom > endMs) return;
   const builder = new BucketBuilder(resolution);
-  for await (const { ms, values } of valuesBetween(ctx.dynamo, ctx.cfg, budget, pump, isoSeconds(rawFrom), isoSeconds(endMs))) {
+  const progress: DayProgress = {};
+  for await (const { ms, values } of valuesBetween(ctx.dynamo, ctx.cfg, budget, pump, isoSeconds(rawFrom), isoSeconds(endMs), progress)) {
     const done = builder.add(ms, values);
     if (done && !page.push(done)) return;
   }
-  if (budget.exhausted && builder.currentCount > 0) {
-    // The bucket being filled may be incomplete: leave it for the next page.
-    if (page.items.length === 0) throw budgetTooSmall(ctx.api.maxItemsRead);
-    page.next = isoSeconds(builder.currentStart);
-    return;
+  if (cutShort(budget, progress, endMs)) {
+    // Resume at the bucket being filled (it may be incomplete), else after the last day read to its end. Day
+    // boundaries are bucket boundaries at every resolution.
+    const resume = builder.currentCount > 0 ? builder.currentStart : (dayAfter(progress.doneThrough) ?? rawFrom);
+    if (resume <= position && page.items.length === 0) throw budgetTooSmall(ctx.api.maxItemsRead);
+    if (resume <= endMs) {
+      page.next = isoSeconds(resume);
+      return;
+    }
   }
   const last = builder.flush();
   if (last) page.push(last);

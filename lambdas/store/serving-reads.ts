@@ -23,12 +23,18 @@ type RawItem = Record<string, AttributeValue>;
  */
 export class ReadBudget {
   private used_ = 0;
+  private complete = true;
 
   constructor(readonly max: number) {}
 
   /** Items (or empty Queries) read so far. */
   get used(): number {
     return this.used_;
+  }
+
+  /** Whether the last {@link query} read its whole result (it was not cut by `want` or by the budget). */
+  get lastComplete(): boolean {
+    return this.complete;
   }
 
   /** Whether nothing more may be read. */
@@ -44,6 +50,7 @@ export class ReadBudget {
   async *query(client: DynamoDBClient, input: QueryCommandInput, want = Infinity): AsyncGenerator<RawItem> {
     let startKey: RawItem | undefined;
     let left = want;
+    this.complete = false;
     do {
       if (left <= 0 || this.exhausted) return;
       const limit = Math.min(left, this.max - this.used_);
@@ -56,7 +63,13 @@ export class ReadBudget {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined && Object.keys(startKey).length > 0);
+    this.complete = true;
   }
+}
+
+/** How far a day-by-day read got: the last day whose Query was read to its end. */
+export interface DayProgress {
+  doneThrough?: string;
 }
 
 /** `#pk = :pk` plus an optional inclusive sort-key range. */
@@ -104,6 +117,7 @@ export async function* readingsBetween(
   fromTs: string,
   toTs: string,
   want: number,
+  progress: DayProgress = {},
 ): AsyncGenerator<EvaluatedReading> {
   const from = split(fromTs);
   const to = split(toTs);
@@ -114,6 +128,7 @@ export async function* readingsBetween(
       left--;
       yield readingFromItem(item);
     }
+    if (budget.lastComplete) progress.doneThrough = day;
   }
 }
 
@@ -130,6 +145,7 @@ export async function* valuesBetween(
   pump: string,
   fromTs: string,
   toTs: string,
+  progress: DayProgress = {},
 ): AsyncGenerator<{ ms: number; values: MeasureValues }> {
   const from = split(fromTs);
   const to = split(toTs);
@@ -140,6 +156,7 @@ export async function* valuesBetween(
     for await (const item of budget.query(client, input)) {
       yield { ms: Date.parse(`${day}T${(item[KEYS.sortKey] as { S: string }).S}Z`), values: valuesFromDataAttribute(item) };
     }
+    if (budget.lastComplete) progress.doneThrough = day;
   }
 }
 

@@ -319,6 +319,45 @@ describe.each([
   });
 });
 
+describe('query API with a small read budget', () => {
+  /** A Lambda host whose requests may read only `maxItemsRead` items each. */
+  const budgetHost =
+    (maxItemsRead: number): Host =>
+    async (method, pathAndQuery) => {
+      const small = createApiHandler(runtime.config, { cursorSecret: 'budget-secret-'.padEnd(40, 'x'), maxItemsRead, staleAfterMinutes: 60 }, { dynamo });
+      const res = await small(apiGatewayEvent(method, pathAndQuery));
+      return { status: res.statusCode!, type: 'application/json', nextCursorHeader: null, text: res.body!, body: JSON.parse(res.body!) };
+    };
+
+  it('stops each request at the budget and resumes from the cursor, every item exactly once', async () => {
+    const host = budgetHost(150);
+    const raw = await allPages(host, `/pumps/BRAVO/readings?resolution=raw&from=${DAYS[0]}&to=${DAYS[2]}&limit=10000`);
+    expect(raw.length).toBeGreaterThan(5);
+    for (const page of raw) expect(page.itemsRead).toBeLessThanOrEqual(150);
+    expect(raw.flatMap((p) => p.items).map((r: any) => r.ts)).toEqual(readings.filter((r) => r.pump === 'BRAVO').map((r) => r.ts));
+    for (const resolution of ['5m', '1h'] as const) {
+      const pages = await allPages(host, `/pumps/BRAVO/readings?resolution=${resolution}&from=${DAYS[0]}&to=${DAYS[2]}&limit=10000`);
+      for (const page of pages) expect(page.itemsRead).toBeLessThanOrEqual(150);
+      expectBucketsClose(
+        pages.flatMap((p) => p.items),
+        oracle(readings, 'BRAVO', resolution, Date.parse(DAYS[0]!), Date.parse(`${DAYS[2]}T23:59:59Z`)),
+      );
+    }
+    const alerts = (await allPages(budgetHost(100), `/alerts?limit=10000`)).flatMap((p) => p.items);
+    expect(alerts).toHaveLength(readings.filter((r) => r.alerts.length > 0).length);
+  });
+
+  it('walks a long run of empty days with empty pages that still move the cursor', async () => {
+    const pages = await allPages(budgetHost(10), `/pumps/ALPHA/readings?resolution=5m&from=2014-02-12&to=${DAYS[0]}T00:30:00Z`);
+    expect(pages.length).toBeGreaterThan(2);
+    expect(pages[0].items).toEqual([]);
+    expectBucketsClose(
+      pages.flatMap((p) => p.items),
+      oracle(readings, 'ALPHA', '5m', Date.parse('2014-02-12'), Date.parse(`${DAYS[0]}T00:30:00Z`)),
+    );
+  });
+});
+
 describe('query API after late data', () => {
   it('serves hours and days recomputed from every reading once the pending re-rollup has run', async () => {
     const rand = mulberry(99);
