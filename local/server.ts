@@ -310,6 +310,8 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // Bundle the dashboard now rather than on the first page load (a failure is logged and retried on request).
+  getAssets().catch((e: unknown) => log(`dashboard: bundling failed: ${(e as Error)?.message ?? String(e)}`));
   let closed: Promise<void> | undefined;
   return {
     url: `http://${LOCAL_HOST}:${port}`,
