@@ -16,6 +16,10 @@ export const NAMES = {
   catalogTable: 'wellwatch-catalog',
   deadLetterQueue: 'wellwatch-dead-letters',
   failedBatchQueue: 'wellwatch-failed-batches',
+  // Ops notifications (issue 8): the SNS topic every alarm notifies, and the prefix of the functions' log groups
+  // (`/wellwatch/consumer`, `/wellwatch/rollup`), named so the logs key policy can name them.
+  alarmTopic: 'wellwatch-alarms',
+  logGroupPrefix: '/wellwatch',
   metricNamespace: 'Wellwatch',
   serviceName: 'wellwatch',
 } as const;
@@ -58,6 +62,8 @@ export function deploymentNames(deployment?: string): DeploymentNames {
     catalogTable: suffix(NAMES.catalogTable),
     deadLetterQueue: suffix(NAMES.deadLetterQueue),
     failedBatchQueue: suffix(NAMES.failedBatchQueue),
+    alarmTopic: suffix(NAMES.alarmTopic),
+    logGroupPrefix: `/${prefix}`,
     serviceName: prefix,
   };
 }

@@ -41,7 +41,27 @@ export const FUNCTION_DEFAULTS = {
   minMemorySizeMb: 128,
   maxMemorySizeMb: 10_240,
   maxTimeoutSeconds: 900,
-  logRetention: logs.RetentionDays.ONE_MONTH,
+  /** A year: what the Control Tower control CT.CLOUDWATCH.PR.2 asks of a production log group. */
+  logRetention: logs.RetentionDays.ONE_YEAR,
+} as const;
+
+/** Log group settings of the functions (issue 8: Control Tower controls CT.CLOUDWATCH.PR.2 and PR.3). */
+export const LOG_DEFAULTS = {
+  /**
+   * The retention periods CloudWatch Logs accepts, in days. The API reference of PutRetentionPolicy: "Possible values
+   * are: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653."
+   */
+  retentionDays: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653],
+  /** Shortest retention CT.CLOUDWATCH.PR.2 accepts; a shorter one is acknowledged in code, naming the setting. */
+  minCompliantDays: 365,
+} as const;
+
+/** Lambda limits of the opt-in VPC placement (`wellwatch:vpc`). */
+export const VPC_DEFAULTS = {
+  /** Lambda's VpcConfig takes at most 16 subnet ids. */
+  maxSubnets: 16,
+  /** The functions only call AWS APIs (DynamoDB, SQS, CloudWatch) over HTTPS. */
+  egressPort: 443,
 } as const;
 
 /** Consumer function defaults. */
@@ -82,6 +102,10 @@ export const CONTEXT_KEYS = {
   streamMode: 'wellwatch:streamMode',
   retentionHours: 'wellwatch:retentionHours',
   alarmEmail: 'wellwatch:alarmEmail',
+  /** Days the functions' log groups keep events; one of LOG_DEFAULTS.retentionDays. */
+  logRetentionDays: 'wellwatch:logRetentionDays',
+  /** Opt-in VPC placement of the functions: `vpc-ID:subnet-A,subnet-B` or `{"vpcId": …, "subnetIds": […]}`. */
+  vpc: 'wellwatch:vpc',
 } as const;
 
 /** Query API defaults (issue 11). */
@@ -96,4 +120,6 @@ export const QUERY_API_DEFAULTS = {
   latencyThreshold: Duration.seconds(3),
   /** 5xx responses per alarm period above which the error alarm fires. */
   serverErrorThreshold: 0,
+  /** Name of the stage's access-log group within the deployment's log prefix: `/wellwatch[-NAME]/api-access`. */
+  accessLogName: 'api-access',
 } as const;

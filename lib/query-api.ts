@@ -7,14 +7,18 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { API_ENV, ENV, deploymentNames, loadApiSettings, loadConfig } from '../lambdas/config';
 import { ALARM_DEFAULTS, FUNCTION_DEFAULTS, QUERY_API_DEFAULTS } from './defaults';
-import { acknowledgeTableIndexGrant } from './nag';
+import { wellwatchLogGroup } from './log-group';
+import { acknowledgeTableIndexGrant, GUARD_RULES } from './nag';
+import { Notifications } from './notifications';
 import { checkDurationSeconds, checkIntRange } from './validate';
 import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-function';
 
@@ -71,9 +75,10 @@ export interface QueryApiProps extends WellwatchFunctionSettings {
    */
   readonly latencyThreshold?: Duration;
   /**
-   * Action of the alarms, e.g. `new SnsAction(notifications.topic)` once the stack has a notifications topic.
+   * Action of the alarms, on alarm and on recovery (OK): the stack passes `new SnsAction(notifications.topic)`, the
+   * ops topic every wellwatch alarm notifies. Every alarm needs an action (Control Tower control CT.CLOUDWATCH.PR.1).
    *
-   * @default - no action; the alarms show in the console and on the dashboard
+   * @default - notify the topic of a {@link Notifications} of its own, without subscription
    */
   readonly alarmAction?: cloudwatch.IAlarmAction;
 }
@@ -88,7 +93,9 @@ export interface QueryApiProps extends WellwatchFunctionSettings {
  * - The cursor-signing secret is generated in Secrets Manager and handed to the function as an environment
  *   variable through a CloudFormation dynamic reference: a reader of the function configuration could forge a
  *   cursor, which only lets them ask for positions inside ranges they may query anyway (the handler re-checks them).
- * - Stage throttling, JSON access logs to a log group, and alarms on 5xx responses and p99 latency.
+ * - Stage throttling, JSON access logs to a log group `<deployment log prefix>/api-access` (KMS-encrypted, kept a
+ *   year by default, like the function's), and alarms on 5xx responses and p99 latency that notify the ops topic.
+ * - The function is a {@link WellwatchFunction} like the others: its logs key and (opt-in) VPC placement apply.
  *
  * @example
  * const api = new QueryApi(this, 'Api', { readingsTable, statsTable, catalogTable });
@@ -145,6 +152,8 @@ export class QueryApi extends Construct {
       timeout: props.timeout ?? QUERY_API_DEFAULTS.timeout,
       deployment: props.deployment,
       logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+      network: props.network,
       removalPolicy,
     });
     const fn = this.function.fn;
@@ -162,7 +171,15 @@ export class QueryApi extends Construct {
     const integration = new integrations.HttpLambdaIntegration('Handler', fn, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 });
     for (const path of QUERY_API_ROUTES) this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration });
 
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? FUNCTION_DEFAULTS.logRetention, removalPolicy });
+    // Access logs (Control Tower control CT.APIGATEWAY.PR.4) in a log group made like the functions' ones: under the
+    // deployment's log prefix, so the stack's logs key may encrypt it, with the same retention.
+    this.accessLogs = wellwatchLogGroup(this, 'AccessLogs', {
+      name: QUERY_API_DEFAULTS.accessLogName,
+      deployment: props.deployment,
+      retention: props.logRetention,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy,
+    });
     this.stage = new apigwv2.HttpStage(this, 'Stage', {
       httpApi: this.api,
       stageName: '$default',
@@ -187,9 +204,23 @@ export class QueryApi extends Construct {
         ),
       },
     });
+    // CT.LAMBDA.PR.2 accepts a service-principal permission only with a SourceAccount string or a SourceArn that is a
+    // string or a Ref/GetAtt of a template resource. The integration's permissions name `apigateway.amazonaws.com`
+    // with SourceArn `arn:…:execute-api:<region>:<account>:<api id>/*/*/<route path>` — this API only — but built
+    // with Fn::Join (an HTTP API has no ARN attribute), and an account from a pseudo-parameter is no string either.
+    for (const permission of this.api.node.findAll().filter((c) => c instanceof lambda.CfnPermission)) {
+      Validations.of(permission).acknowledge({
+        id: GUARD_RULES.lambdaPublicAccess,
+        reason:
+          'Not public: API Gateway may invoke the function only for this API and route (SourceArn is the API’s ' +
+          'execute-api ARN, an Fn::Join the rule cannot read as a string or a local reference).',
+      });
+    }
     if (auth === QUERY_API_AUTH.none) {
+      // cdk-nag's APIG4 and Control Tower's CT.APIGATEWAY.PR.5 both ask for an authorization type on every route.
+      const reason = 'authorization: none was chosen explicitly for a throw-away stack';
       for (const route of this.api.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-        Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'authorization: none was chosen explicitly for a throw-away stack' });
+        Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason }, { id: GUARD_RULES.apiRouteAuthorization, reason });
       }
     }
 
@@ -217,7 +248,12 @@ export class QueryApi extends Construct {
         serverErrors: alarm('ServerErrors', 'the query API answered with 5xx errors', m.serverErrors, QUERY_API_DEFAULTS.serverErrorThreshold),
         latency: alarm('Latency', `the query API's p99 latency is above ${latencyMs} ms`, m.p99, latencyMs),
       };
-      if (props.alarmAction) for (const a of Object.values(this.alarms)) a.addAlarmAction(props.alarmAction);
+      // Every alarm has an action (CT.CLOUDWATCH.PR.1); recovery is sent too, as for the pipeline's health alarms.
+      const action = props.alarmAction ?? new actions.SnsAction(new Notifications(this, 'Notifications', { deployment: props.deployment }).topic);
+      for (const a of Object.values(this.alarms)) {
+        a.addAlarmAction(action);
+        a.addOkAction(action);
+      }
     } else {
       this.alarms = {};
     }

@@ -76,6 +76,7 @@ export class RollupSchedule extends Construct {
     loadConfig({}, environment);
 
     this.function = new WellwatchFunction(this, 'Rollup', {
+      name: 'rollup',
       entry: 'lambdas/rollup/handler.ts',
       description: 'wellwatch: daily per-pump statistics from readings',
       environment,
@@ -83,6 +84,8 @@ export class RollupSchedule extends Construct {
       timeout: props.timeout ?? ROLLUP_DEFAULTS.timeout,
       deployment: props.deployment,
       logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+      network: props.network,
       removalPolicy: props.removalPolicy,
     });
     this.fn = this.function.fn;

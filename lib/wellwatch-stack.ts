@@ -1,19 +1,24 @@
 /**
- * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, dashboard and alarms.
+ * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, query API, dashboard, alarms and their topic.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type Node } from 'constructs';
 import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
-import { CONTEXT_KEYS, STREAM_MODES, type StreamModeName } from './defaults';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { CONTEXT_KEYS, LOG_DEFAULTS, STREAM_MODES, type StreamModeName, VPC_DEFAULTS } from './defaults';
+import { logsEncryptionKey } from './encryption-key';
+import { FunctionNetwork } from './function-network';
+import { Notifications } from './notifications';
 import { Observability } from './observability';
 import { QueryApi } from './query-api';
 import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
 import { RollupSchedule } from './rollup-schedule';
 import { SensorStream } from './sensor-stream';
+import { checkOneOf, parseVpcPlacement, type VpcPlacement } from './validate';
 
 /** Properties of {@link WellwatchStack}. Without any, the stack is the documented production setup. */
 export interface WellwatchStackProps extends StackProps {
@@ -74,11 +79,19 @@ export interface WellwatchStackProps extends StackProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * How long function logs are kept.
+   * How long function logs are kept (one of the periods CloudWatch Logs accepts). Less than a year is for test
+   * deployments: Control Tower control CT.CLOUDWATCH.PR.2 wants a year, and a shorter period is acknowledged in code.
    *
-   * @default RetentionDays.ONE_MONTH
+   * @default RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Run the functions (consumer, rollup, query API) in these subnets of an existing VPC, with a security group of
+   * their own (outbound HTTPS only). The subnets need a route to DynamoDB and SQS (VPC endpoints or NAT).
+   *
+   * @default - the functions run outside any VPC (Control Tower control CT.LAMBDA.PR.3 acknowledged, with the reason)
+   */
+  readonly vpc?: VpcPlacement;
   /**
    * Create the alarms.
    *
@@ -86,9 +99,9 @@ export interface WellwatchStackProps extends StackProps {
    */
   readonly alarms?: boolean;
   /**
-   * E-mail address notified by the alarms.
+   * E-mail address subscribed to the ops notification topic (which always exists).
    *
-   * @default - no notification topic
+   * @default - no subscription
    */
   readonly alarmEmail?: string;
 }
@@ -116,6 +129,15 @@ export class WellwatchStack extends Stack {
   public readonly observability: Observability;
   /** The query API (HTTP API, IAM authorisation). */
   public readonly queryApi: QueryApi;
+  /** The ops notification topic every alarm notifies. */
+  public readonly notifications: Notifications;
+  /** Subnets and security group of the functions, when `vpc` is set. */
+  public readonly network?: FunctionNetwork;
+  /**
+   * The key of this deployment's log groups: CloudWatch Logs may use it for log groups named under
+   * `deploymentNames(deployment).logGroupPrefix` only, so a new log group must be named there to use it.
+   */
+  public readonly logEncryptionKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: WellwatchStackProps = {}) {
     super(scope, id, {
@@ -124,6 +146,27 @@ export class WellwatchStack extends Stack {
     });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const names = deploymentNames(props.deployment);
+    checkOneOf('logRetention', props.logRetention, [...LOG_DEFAULTS.retentionDays, logs.RetentionDays.INFINITE]);
+
+    this.notifications = new Notifications(this, 'Notifications', {
+      deployment: props.deployment,
+      alarmEmail: props.alarmEmail,
+      removalPolicy,
+    });
+    // One key for the log groups of every function and the API's access logs, usable for this deployment's only.
+    this.logEncryptionKey = logsEncryptionKey(this, 'LogsKey', {
+      description: `wellwatch: encrypts the function logs under ${names.logGroupPrefix}/`,
+      logGroupNamePrefix: names.logGroupPrefix,
+      removalPolicy,
+    });
+    this.network = props.vpc ? new FunctionNetwork(this, 'Network', props.vpc) : undefined;
+    const functionSettings = {
+      deployment: props.deployment,
+      logRetention: props.logRetention,
+      logEncryptionKey: this.logEncryptionKey,
+      network: this.network,
+      removalPolicy,
+    };
 
     this.sensors = new SensorStream(this, 'Sensors', {
       streamName: names.streamName,
@@ -145,22 +188,18 @@ export class WellwatchStack extends Stack {
       readingsTable,
       statsTable,
       catalogTable,
-      deployment: props.deployment,
       eventSource: props.eventSource,
       alertRules: props.alertRules,
       sourceUtcOffset: props.sourceUtcOffset,
       retentionDays: props.retentionDays,
-      logRetention: props.logRetention,
-      removalPolicy,
+      ...functionSettings,
     });
     this.rollup = new RollupSchedule(this, 'Rollup', {
       readingsTable,
       statsTable,
       catalogTable,
-      deployment: props.deployment,
       retentionDays: props.retentionDays,
-      logRetention: props.logRetention,
-      removalPolicy,
+      ...functionSettings,
     });
     this.observability = new Observability(this, 'Observability', {
       stream: this.sensors.stream,
@@ -172,18 +211,17 @@ export class WellwatchStack extends Stack {
       dashboardName: names.serviceName,
       serviceName: names.serviceName,
       alarms: props.alarms,
-      alarmEmail: props.alarmEmail,
+      topic: this.notifications.topic,
     });
-    // The query API: its alarms notify the alarm topic when there is one, and its widgets join the dashboard.
+    // The query API: a function like the others (logs key, network), its alarms notify the ops topic, and its
+    // widgets join the dashboard.
     this.queryApi = new QueryApi(this, 'QueryApi', {
       readingsTable,
       statsTable,
       catalogTable,
-      deployment: props.deployment,
-      logRetention: props.logRetention,
-      removalPolicy,
       alarms: props.alarms,
-      ...(this.observability.topic ? { alarmAction: new actions.SnsAction(this.observability.topic) } : {}),
+      alarmAction: new actions.SnsAction(this.notifications.topic),
+      ...functionSettings,
     });
     this.observability.dashboard.addWidgets(...this.queryApi.widgets);
 
@@ -197,6 +235,7 @@ export class WellwatchStack extends Stack {
     output('FailedBatchQueueUrl', this.consumer.failedBatchQueue.queueUrl, 'SQS queue of Kinesis batches the consumer gave up on');
     output('QueryApiUrl', this.queryApi.url, 'Query API base URL (IAM authorisation: sign requests with SigV4, service execute-api)');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
+    output('AlarmTopicArn', this.notifications.topic.topicArn, 'SNS topic every alarm notifies (subscribe pagers or chat here)');
   }
 }
 
@@ -207,7 +246,8 @@ export class WellwatchStack extends Stack {
  * the key's name instead of deploying a default.
  *
  * Keys: `wellwatch:shards`, `wellwatch:streamMode` (`provisioned` | `on-demand`), `wellwatch:retentionHours`,
- * `wellwatch:alarmEmail`.
+ * `wellwatch:alarmEmail`, `wellwatch:logRetentionDays` (one of the periods CloudWatch Logs accepts),
+ * `wellwatch:vpc` (`vpc-ID:subnet-ID,subnet-ID` or `{"vpcId": …, "subnetIds": […]}`).
  *
  * @example
  * new WellwatchStack(app, NAMES.stackName, stackPropsFromContext(app.node));
@@ -231,7 +271,12 @@ export function stackPropsFromContext(node: Node): WellwatchStackProps {
   if (mode !== undefined && mode !== STREAM_MODES.provisioned && mode !== STREAM_MODES.onDemand) {
     throw new ConfigError(`context ${CONTEXT_KEYS.streamMode} must be 'provisioned' or 'on-demand', got ${JSON.stringify(mode)}`);
   }
+  const logRetentionDays = int(CONTEXT_KEYS.logRetentionDays);
+  checkOneOf(`context ${CONTEXT_KEYS.logRetentionDays}`, logRetentionDays, LOG_DEFAULTS.retentionDays);
+  const vpc = parseVpcPlacement(`context ${CONTEXT_KEYS.vpc}`, node.tryGetContext(CONTEXT_KEYS.vpc), VPC_DEFAULTS.maxSubnets);
   return {
+    ...(logRetentionDays !== undefined ? { logRetention: logRetentionDays as logs.RetentionDays } : {}),
+    ...(vpc !== undefined ? { vpc } : {}),
     deployment: str(CONTEXT_KEYS.deployment),
     streamMode: mode,
     shardCount: int(CONTEXT_KEYS.shards),

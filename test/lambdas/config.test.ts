@@ -20,6 +20,8 @@ describe('deploymentNames', () => {
       catalogTable: 'wellwatch-staging-catalog',
       deadLetterQueue: 'wellwatch-staging-dead-letters',
       failedBatchQueue: 'wellwatch-staging-failed-batches',
+      alarmTopic: 'wellwatch-staging-alarms',
+      logGroupPrefix: '/wellwatch-staging',
       serviceName: 'wellwatch-staging',
     });
   });

@@ -90,11 +90,15 @@ describe('ReadingConsumer function', () => {
     });
   });
 
-  it('logs to its own log group with a one-month retention', () => {
+  it('logs to its own encrypted log group /wellwatch/consumer, kept a year', () => {
     const logGroups = template.findResources('AWS::Logs::LogGroup');
     expect(Object.keys(logGroups)).toHaveLength(1);
     const [logGroupId] = Object.keys(logGroups);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/wellwatch/consumer',
+      RetentionInDays: 365,
+      KmsKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+    });
     template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroupId } } });
   });
 

@@ -39,8 +39,9 @@ describe('RollupSchedule function', () => {
     });
   });
 
-  it('logs to its own log group with a retention', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  it('logs to its own encrypted log group /wellwatch/rollup, kept a year', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/wellwatch/rollup', RetentionInDays: 365 });
+    expect(Object.values(template.findResources('AWS::Logs::LogGroup'))[0]!.Properties.KmsKeyId).toBeDefined();
   });
 });
 
