@@ -87,10 +87,15 @@ describe('local dashboard in chromium', () => {
       const res = await fetch(`${runtime.apiUrl}/api/rollup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date }) });
       expect(res.status).toBe(200);
     }
-    /** Buckets the chart must draw: distinct buckets of ALPHA's readings within the range ending at its latest. */
+    /**
+     * Buckets the chart must draw: distinct buckets of ALPHA's readings in the range the page asks for, from
+     * `anchor - span + 1 s` to its latest reading (the anchor). The API serves whole buckets, so the range starts at
+     * the bucket holding `from`: with the anchor on a half hour, the 30-minute reading one span before it counts too.
+     */
     const expectedPoints = (spanMs: number, bucketMs: number): number => {
       const anchor = Math.max(...alpha);
-      return new Set(alpha.filter((ms) => ms > anchor - spanMs).map((ms) => Math.floor(ms / bucketMs))).size;
+      const first = Math.floor((anchor - spanMs + 1000) / bucketMs) * bucketMs;
+      return new Set(alpha.filter((ms) => ms >= first && ms <= anchor).map((ms) => Math.floor(ms / bucketMs))).size;
     };
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
