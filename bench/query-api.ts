@@ -1,5 +1,5 @@
 /**
- * Section 6 — the query API locally: p50/p99 of a 90-day hourly chart and of a 1-day raw page.
+ * Section 7 — the query API locally: p50/p99 of a 90-day hourly chart and of a 1-day raw page.
  *
  * One pump reports once a minute for 90 days (129,600 readings), written straight to dynalite through the reading
  * store (the consumer's path is measured in sections 3–4); the rollup then precomputes every day and its hours,
@@ -38,7 +38,7 @@ export interface QueryApiCase {
   readonly maxMs: number;
 }
 
-/** What section 6 measured. */
+/** What section 7 measured. */
 export interface QueryApiResult {
   readonly days: number;
   readonly readings: number;
@@ -52,7 +52,7 @@ export interface QueryApiResult {
 const START = '2014-01-01';
 
 /**
- * Runs section 6.
+ * Runs section 7.
  *
  * @example
  * const r = await runQueryApi({ days: 90, log: console.error });
@@ -79,13 +79,13 @@ export async function runQueryApi(options: QueryApiOptions = {}): Promise<QueryA
       }
       const put = await store.put(chunk);
       if (put.failed.length > 0) throw new Error(`bench: ${put.failed.length} readings not written: ${put.lastError}`);
-      if (i % 50_000 === 0) log(`  6. wrote ${i + chunk.length} / ${total} readings`);
+      if (i % 50_000 === 0) log(`  7. wrote ${i + chunk.length} / ${total} readings`);
     }
     const lastDay = new Date(t0 + (days - 1) * 86_400_000).toISOString().slice(0, 10);
     const pumpDays = Array.from({ length: days }, (_, d) => ({ pump, day: new Date(t0 + d * 86_400_000).toISOString().slice(0, 10) }));
     await createCatalogStore(dynamo, local.config).markTouched(pumpDays, START);
     const loadMs = performance.now() - loadStart;
-    log('  6. rolling up every day…');
+    log('  7. rolling up every day…');
     const rollupStart = performance.now();
     await createRollupHandler(local.config, { dynamo, metricsSink: () => undefined })({ from: START, to: lastDay });
     const rollupMs = performance.now() - rollupStart;
@@ -121,7 +121,7 @@ export async function runQueryApi(options: QueryApiOptions = {}): Promise<QueryA
         p99Ms: round(percentile(times, 99)),
         maxMs: round(times[times.length - 1]!),
       });
-      log(`  6. ${shape.name}: p50 ${cases.at(-1)!.p50Ms} ms, p99 ${cases.at(-1)!.p99Ms} ms`);
+      log(`  7. ${shape.name}: p50 ${cases.at(-1)!.p50Ms} ms, p99 ${cases.at(-1)!.p99Ms} ms`);
     }
     return { days, readings: total, loadMs: Math.round(loadMs), rollupMs: Math.round(rollupMs), cases };
   } finally {

@@ -3,13 +3,14 @@
  *
  * One run, in this order: Lambda bundles (sizes, load times); 1. core throughput against csv-parse (in fresh child
  * processes) and 2. producer efficiency, both on the same ~1,000,000 generated lines; 3. local end to end against the dynalite
- * ceiling; 4. latency at a steady 1,000 readings/s; 5. the cost model fed by 2–4; 6. the query API (90-day hourly
- * chart and 1-day raw page, p50/p99). Progress goes to stderr; the
- * report (table or JSON) to stdout; the JSON is also saved as `bench/results/<date>-<machine>.json`.
+ * ceiling; 4. latency at a steady 1,000 readings/s; 5. the cost model fed by 2–4; 6. early-warning detectors on
+ * generated degradations; 7. the query API (90-day hourly chart and 1-day raw page, p50/p99). Progress goes to
+ * stderr; the report (table or JSON) to stdout; the JSON is also saved as `bench/results/<date>-<machine>.json`.
  *
- * Options: `--json`; `--quick` (small sizes, for trying changes — not comparable); `--no-save`; `--section api`
- * (only section 6, printed, not saved);
- * `--out <file>`; `--load <readings/s>` (cost model load, default 20000).
+ * Options: `--json`; `--quick` (small sizes, for trying changes — not comparable); `--no-save`;
+ * `--out <file>`; `--load <readings/s>` (cost model load, default 20000); `--only early-warning` (section 6 alone,
+ * see bench/early-warning.ts) or `--only api` (section 7 alone, see bench/query-api.ts): printed, not saved; both
+ * also run in a full run.
  * See bench/README.md for what each section measures and how.
  */
 import * as fs from 'node:fs';
@@ -20,6 +21,7 @@ import { runBundles, type BundlesResult } from './bundles';
 import { runCoreThroughputInChild, type CoreThroughputResult } from './core-throughput';
 import { REFERENCE_LOAD_PER_SECOND, runCostModel, type CostModelResult, type ScenarioInput } from './cost-model';
 import { buildDataset, MAIN_DATASET, type Dataset } from './dataset';
+import { runEarlyWarning, type EarlyWarningResult } from './early-warning';
 import { readDeployDefaults } from './deploy-defaults';
 import { runLatency, type LatencyResult } from './latency';
 import { runLocalE2e, type LocalE2eResult } from './local-e2e';
@@ -59,7 +61,9 @@ export interface BenchReport {
   readonly localE2e: LocalE2eResult;
   readonly latency: LatencyResult;
   readonly cost: CostModelResult;
-  /** Section 6: the query API. */
+  /** Section 6 (issue 10): early-warning detectors on generated degradations. */
+  readonly earlyWarning?: EarlyWarningResult;
+  /** Section 7 (issue 11): the query API. */
   readonly queryApi: QueryApiResult;
   readonly targets: TargetCheck[];
 }
@@ -170,6 +174,66 @@ function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
   ];
 }
 
+/** The early-warning targets of issue 10, checked against section 6. */
+function earlyWarningTargets(e: EarlyWarningResult): TargetCheck[] {
+  return [
+    {
+      target: 'early warning: recall ≥ 90 % of degradation episodes',
+      measured: `${fmtNum(e.recall * 100, 1)} % of ${e.episodes} (seeds ${e.seeds.join(', ')})`,
+      met: e.recall >= 0.9,
+    },
+    {
+      target: 'early warning: median lead time ≥ 6 h',
+      measured: `${fmtNum(e.leadHoursMedian, 1)} h (p10 ${fmtNum(e.leadHoursP10, 1)} h)`,
+      met: e.leadHoursMedian >= 6,
+    },
+    {
+      target: 'early warning: ≤ 1 false warning per 1,000 healthy pump-days',
+      measured: `${fmtNum(e.falseWarningsPer1000HealthyPumpDays, 2)}`,
+      met: e.falseWarningsPer1000HealthyPumpDays <= 1,
+    },
+    {
+      target: 'early warning: core throughput with detectors ≥ 70 % of without',
+      measured: `${fmtNum(e.throughput.ratio * 100, 1)} % (${fmtInt(e.throughput.onReadingsPerSecond)} vs ${fmtInt(e.throughput.offReadingsPerSecond)}/s)`,
+      met: e.throughput.ratio >= 0.7,
+    },
+  ];
+}
+
+/** Section 6 as text. */
+function renderEarlyWarning(e: EarlyWarningResult): string {
+  const out: string[] = [];
+  out.push(`6. Early warning — default detectors on generated degradations, ${e.pumps} pumps × ${e.days} days per seed, seeds ${e.seeds.join(', ')} (tuned on others)`);
+  out.push(
+    table(
+      ['seed', 'episodes', 'warned before failure', 'false warnings (healthy pump-days)', 'off-episode warnings', 'warnings per rule'],
+      e.perSeed.map((s) => [
+        String(s.seed),
+        String(s.episodes),
+        `${s.detected} (${fmtNum((s.detected / Math.max(1, s.episodes)) * 100, 1)} %)`,
+        `${s.falseWarnings} (${s.healthyPumpDays})`,
+        String(s.offEpisodeWarnings),
+        Object.entries(s.byRule).map(([k, v]) => `${k} ${v}`).join(', '),
+      ]),
+    ),
+  );
+  out.push(
+    table(
+      ['measure', 'value'],
+      [
+        ['recall (all seeds)', `${fmtNum(e.recall * 100, 1)} % of ${e.episodes} episodes`],
+        ...Object.entries(e.byKind).map(([kind, k]) => [`  ${kind}`, `${k.detected}/${k.episodes} (${fmtNum(k.recall * 100, 1)} %)`]),
+        ['lead time before failure, median / p10', `${fmtNum(e.leadHoursMedian, 1)} h / ${fmtNum(e.leadHoursP10, 1)} h`],
+        ['false warnings per 1,000 healthy pump-days', fmtNum(e.falseWarningsPer1000HealthyPumpDays, 2)],
+        ['warnings on degrading pumps outside their episode', String(e.offEpisodeWarnings)],
+        ['state checkpoints (one item per pump every N readings)', `every ${fmtInt(e.checkpoint.everyReadings)} readings, ≤ ${fmtInt(e.checkpoint.itemBytes)} B → ${fmtInt(e.checkpoint.wruPerMillionReadings)} WRU = ${fmtUsd(e.checkpoint.usdPerMillionReadings)} per million readings`],
+        [`core readings/s, detectors off / on (median of ${e.throughput.rounds} passes each, ${fmtInt(e.throughput.lines)} lines)`, `${fmtInt(e.throughput.offReadingsPerSecond)} / ${fmtInt(e.throughput.onReadingsPerSecond)} → ${fmtNum(e.throughput.ratio * 100, 1)} %`],
+      ],
+    ),
+  );
+  return out.join('\n');
+}
+
 function render(r: BenchReport): string {
   const out: string[] = [];
   const m = r.meta;
@@ -276,6 +340,7 @@ function render(r: BenchReport): string {
     ),
   );
 
+  if (r.earlyWarning !== undefined) out.push('', renderEarlyWarning(r.earlyWarning));
   out.push('', renderQueryApi(r.queryApi));
 
   out.push('', 'Targets of issue 3');
@@ -283,10 +348,10 @@ function render(r: BenchReport): string {
   return out.join('\n');
 }
 
-/** Section 6 as a table. */
+/** Section 7 as a table. */
 function renderQueryApi(r: QueryApiResult): string {
   return [
-    `6. Query API, local (one pump, ${fmtInt(r.readings)} readings over ${r.days} days; load ${fmtMs(r.loadMs)}, rollup of every day ${fmtMs(r.rollupMs)})`,
+    `7. Query API, local (one pump, ${fmtInt(r.readings)} readings over ${r.days} days; load ${fmtMs(r.loadMs)}, rollup of every day ${fmtMs(r.rollupMs)})`,
     table(
       ['request', 'points', 'items read', 'response', 'p50', 'p99', 'max'],
       r.cases.map((c) => [c.name, fmtInt(c.points), fmtInt(c.itemsRead), fmtBytes(c.responseBytes), fmtMs(c.p50Ms), fmtMs(c.p99Ms), fmtMs(c.maxMs)]),
@@ -303,14 +368,25 @@ async function main(): Promise<void> {
       'no-save': { type: 'boolean' },
       out: { type: 'string' },
       load: { type: 'string' },
-      section: { type: 'string' },
+      only: { type: 'string' },
     },
     strict: true,
   });
-  if (values.section !== undefined) {
-    if (values.section !== 'api') throw new Error(`--section must be 'api', got ${JSON.stringify(values.section)}`);
-    const result = await runQueryApi({ days: values.quick ? 14 : 90, log: (line) => process.stderr.write(line + '\n') });
-    process.stdout.write(values.json ? JSON.stringify(result) + '\n' : renderQueryApi(result) + '\n');
+  if (values.only !== undefined) {
+    const progress = (line: string) => process.stderr.write(line + '\n');
+    if (values.only === 'early-warning') {
+      progress('6. early warning…');
+      const e = await runEarlyWarning({ log: progress, ...(values.quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
+      const targets = earlyWarningTargets(e);
+      if (values.json) process.stdout.write(JSON.stringify({ earlyWarning: e, targets }) + '\n');
+      else process.stdout.write(`${renderEarlyWarning(e)}\n\nTargets of issue 10\n${table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO']))}\n`);
+    } else if (values.only === 'api') {
+      progress('7. query API…');
+      const result = await runQueryApi({ days: values.quick ? 14 : 90, log: progress });
+      process.stdout.write(values.json ? JSON.stringify({ queryApi: result }) + '\n' : renderQueryApi(result) + '\n');
+    } else {
+      throw new Error(`--only supports early-warning or api, got ${values.only}`);
+    }
     return;
   }
   const quick = values.quick === true;
@@ -351,9 +427,6 @@ async function main(): Promise<void> {
   progress('4. latency…');
   const latency = await runLatency({ seconds: quick ? 8 : 30, log: progress });
 
-  progress('6. query API…');
-  const queryApi = await runQueryApi({ days: quick ? 14 : 90, log: progress });
-
   progress('5. cost model…');
   const e = localE2e;
   const perReading = (n: number) => n / e.readings;
@@ -368,6 +441,11 @@ async function main(): Promise<void> {
     readingItemBytes: e.readingItemBytes,
     rollupMsPerReading: e.rollupMsPerReading,
   }, defaults);
+
+  progress('6. early warning…');
+  const earlyWarning = await runEarlyWarning({ log: progress, ...(quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
+  progress('7. query API…');
+  const queryApi = await runQueryApi({ days: quick ? 14 : 90, log: progress });
 
   const base: Omit<BenchReport, 'targets'> = {
     meta: {
@@ -391,9 +469,10 @@ async function main(): Promise<void> {
     localE2e,
     latency,
     cost,
+    earlyWarning,
     queryApi,
   };
-  const report: BenchReport = { ...base, targets: checkTargets(base) };
+  const report: BenchReport = { ...base, targets: [...checkTargets(base), ...earlyWarningTargets(earlyWarning)] };
 
   if (values['no-save'] !== true) {
     const file = values.out ?? path.join(__dirname, 'results', `${startedAt.toISOString().slice(0, 10)}-${report.meta.machine}${quick ? '-quick' : ''}.json`);

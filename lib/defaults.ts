@@ -8,6 +8,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { CONSUMER_FUNCTION } from '../lambdas/config';
 
 /** Capacity modes of the sensor stream. */
 export const STREAM_MODES = {
@@ -66,8 +67,8 @@ export const VPC_DEFAULTS = {
 
 /** Consumer function defaults. */
 export const CONSUMER_DEFAULTS = {
-  /** A batch of 100 records of 64 KiB each parses and writes in a few seconds; 60 s leaves room for backoff. */
-  timeout: Duration.seconds(60),
+  /** The consumer's timeout lives with the runner's in `lambdas/config.ts` (CONSUMER_FUNCTION): local mode enforces it too. */
+  timeout: Duration.seconds(CONSUMER_FUNCTION.timeoutSeconds),
   /** SQS keeps a message at most 14 days; dead letters and failed batches are kept that long. */
   queueRetention: Duration.days(14),
 } as const;

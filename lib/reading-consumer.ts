@@ -143,6 +143,7 @@ export class ReadingConsumer extends Construct {
 
     this.eventSource = new sources.KinesisEventSource(props.stream, {
       startingPosition: lambda.StartingPosition[settings.startingPosition],
+      ...(settings.startingPosition === 'AT_TIMESTAMP' ? { startingPositionTimestamp: settings.startingPositionTimestamp } : {}),
       batchSize: settings.batchSize,
       maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
       parallelizationFactor: settings.parallelizationFactor,
@@ -173,8 +174,12 @@ function validateEventSource(s: EventSourceSettings): void {
     // without ReportBatchItemFailures Lambda would take that answer as success and skip the unwritten readings.
     throw new ConfigError('reportBatchItemFailures must stay true: the consumer reports unwritten records through partial batch responses');
   }
-  if (s.startingPosition !== 'TRIM_HORIZON' && s.startingPosition !== 'LATEST') {
-    throw new ConfigError(`startingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(s.startingPosition)}`);
+  if (s.startingPosition !== 'TRIM_HORIZON' && s.startingPosition !== 'LATEST' && s.startingPosition !== 'AT_TIMESTAMP') {
+    throw new ConfigError(`startingPosition must be TRIM_HORIZON, LATEST or AT_TIMESTAMP, got ${JSON.stringify(s.startingPosition)}`);
+  }
+  const ts = s.startingPositionTimestamp;
+  if (s.startingPosition === 'AT_TIMESTAMP' && !(typeof ts === 'number' && Number.isFinite(ts) && ts >= 0)) {
+    throw new ConfigError(`startingPositionTimestamp (epoch seconds) is required with AT_TIMESTAMP, got ${JSON.stringify(ts)}`);
   }
 }
 

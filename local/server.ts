@@ -17,8 +17,9 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isWellwatchError } from '../lambdas/core/errors';
+import { describeError, InternalError, isWellwatchError, WellwatchError, WriteError } from '../lambdas/core/errors';
 import type { ApiHandler } from '../lambdas/api/handler';
+import { RollupError } from '../lambdas/rollup/handler';
 import { httpApiEvent, writeApiResult } from './api-event';
 import { dashboardAssets, dashboardHtml, type DashboardAssets } from './dashboard';
 import { LOCAL_HOST } from './emulators';
@@ -66,7 +67,7 @@ export interface LocalServer {
 }
 
 /** A request error with its HTTP status. */
-class HttpError extends Error {
+class HttpError extends WellwatchError {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -250,7 +251,10 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
   };
 
   const server = http.createServer((req, res) => {
-    void (async () => {
+    // Detached from the server (it takes no promise); the catch below answers every error, and whatever escapes it
+    // (an answer that cannot be sent, e.g. after the dashboard's headers went out) is logged and the connection
+    // dropped — never an unhandled rejection, which would end local mode.
+    (async () => {
       try {
         if (!isLoopbackHost(req.headers.host)) throw new HttpError(403, 'forbidden-host', 'only loopback host names are served');
         const url = new URL(req.url ?? '/', 'http://localhost');
@@ -289,16 +293,19 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
         if (e instanceof HttpError) {
           send(res, e.status, { error: e.message, code: e.code });
         } else if (isWellwatchError(e)) {
-          // Bad time bounds, bad rollup events: the caller's input, explained.
-          const err = e as Error & { code?: string; result?: unknown; failures?: unknown };
-          const status = err.name === 'RollupError' || err.name === 'WriteError' ? 500 : 400;
-          send(res, status, { error: err.message, code: err.code ?? err.name, ...(err.result ? { result: err.result, failures: err.failures } : {}) });
+          // Bad time bounds, bad rollup events: the caller's input, explained. A failed write or a bug is ours: 500.
+          const status = e instanceof RollupError || e instanceof WriteError || e instanceof InternalError ? 500 : 400;
+          const code = (e as { code?: unknown }).code;
+          send(res, status, { error: e.message, code: typeof code === 'string' ? code : e.name, ...(e instanceof RollupError ? { result: e.result, failures: e.failures } : {}) });
         } else {
           log(`api: ${req.method} ${req.url} failed: ${(e as Error)?.stack ?? String(e)}`);
           send(res, 500, { error: (e as Error)?.message ?? String(e), code: 'internal' });
         }
       }
-    })();
+    })().catch((e: unknown) => {
+      log(`api: ${req.method} ${req.url} failed and could not be answered: ${describeError(e)}`);
+      res.destroy();
+    });
   });
   server.keepAliveTimeout = 5_000;
 

@@ -1,0 +1,31 @@
+/**
+ * The mapping's on-failure destination in local mode: a JSONL file of Lambda-shaped on-failure records.
+ *
+ * [OFD] "Each record sent to the destination is a JSON document containing metadata about the failed invocation."
+ * Without a file the records are only logged (a mapping without a destination still discards and moves on).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FailedBatchRecord } from './lambda-events';
+
+/**
+ * Appends on-failure records to a JSON Lines file.
+ *
+ * @example
+ * const destination = new OnFailureDestination('/tmp/wellwatch/failed-batches.jsonl');
+ * await destination.send(record);
+ */
+export class OnFailureDestination {
+  readonly file: string | undefined;
+
+  constructor(file: string | undefined) {
+    this.file = file ? path.resolve(file) : undefined;
+  }
+
+  /** Appends one record (one line); rejects when the file cannot be written. */
+  async send(record: FailedBatchRecord): Promise<void> {
+    if (!this.file) return;
+    await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
+    await fs.promises.appendFile(this.file, `${JSON.stringify(record)}\n`);
+  }
+}
