@@ -40,6 +40,7 @@ export interface BundlesResult {
 const FUNCTIONS = [
   { name: 'consumer', entry: 'lambdas/consumer/handler.ts' },
   { name: 'rollup', entry: 'lambdas/rollup/handler.ts' },
+  { name: 'api', entry: 'lambdas/api/handler.ts' },
 ] as const;
 
 function timeNode(args: string[]): number {

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       })),
     });
   }
-  const readings: ReadingStore = { table: 'bench', put: async () => ({ failed: [], retries: 0 }), dayValues: async function* () {} };
+  const readings: ReadingStore = { table: 'bench', put: async () => ({ failed: [], retries: 0 }), dayValues: async function* () {}, dayReadings: async function* () {} };
   const catalog = {
     table: 'bench',
     markTouched: async () => ({ failed: [], written: 0, pending: 0 }),

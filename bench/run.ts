@@ -3,12 +3,14 @@
  *
  * One run, in this order: Lambda bundles (sizes, load times); 1. core throughput against csv-parse (in fresh child
  * processes) and 2. producer efficiency, both on the same ~1,000,000 generated lines; 3. local end to end against the dynalite
- * ceiling; 4. latency at a steady 1,000 readings/s; 5. the cost model fed by 2–4. Progress goes to stderr; the
- * report (table or JSON) to stdout; the JSON is also saved as `bench/results/<date>-<machine>.json`.
+ * ceiling; 4. latency at a steady 1,000 readings/s; 5. the cost model fed by 2–4; 6. early-warning detectors on
+ * generated degradations; 7. the query API (90-day hourly chart and 1-day raw page, p50/p99). Progress goes to
+ * stderr; the report (table or JSON) to stdout; the JSON is also saved as `bench/results/<date>-<machine>.json`.
  *
  * Options: `--json`; `--quick` (small sizes, for trying changes — not comparable); `--no-save`;
- * `--out <file>`; `--load <readings/s>` (cost model load, default 20000); `--only early-warning` (that section alone,
- * see bench/early-warning.ts; it also runs at the end of a full run).
+ * `--out <file>`; `--load <readings/s>` (cost model load, default 20000); `--only early-warning` (section 6 alone,
+ * see bench/early-warning.ts) or `--only api` (section 7 alone, see bench/query-api.ts): printed, not saved; both
+ * also run in a full run.
  * See bench/README.md for what each section measures and how.
  */
 import * as fs from 'node:fs';
@@ -23,6 +25,7 @@ import { runEarlyWarning, type EarlyWarningResult } from './early-warning';
 import { readDeployDefaults } from './deploy-defaults';
 import { runLatency, type LatencyResult } from './latency';
 import { runLocalE2e, type LocalE2eResult } from './local-e2e';
+import { runQueryApi, type QueryApiResult } from './query-api';
 import { ON_DEMAND_RECORD_ROUNDING_BYTES, PUT_PAYLOAD_UNIT_BYTES, runProducerEfficiency, SHARD_LIMITS, type ProducerEfficiencyResult } from './producer-efficiency';
 import { fmtBytes, fmtInt, fmtMs, fmtNum, fmtUsd, round, table } from './stats';
 
@@ -60,6 +63,8 @@ export interface BenchReport {
   readonly cost: CostModelResult;
   /** Section 6 (issue 10): early-warning detectors on generated degradations. */
   readonly earlyWarning?: EarlyWarningResult;
+  /** Section 7 (issue 11): the query API. */
+  readonly queryApi: QueryApiResult;
   readonly targets: TargetCheck[];
 }
 
@@ -336,10 +341,22 @@ function render(r: BenchReport): string {
   );
 
   if (r.earlyWarning !== undefined) out.push('', renderEarlyWarning(r.earlyWarning));
+  out.push('', renderQueryApi(r.queryApi));
 
   out.push('', 'Targets of issue 3');
   out.push(table(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO'])));
   return out.join('\n');
+}
+
+/** Section 7 as a table. */
+function renderQueryApi(r: QueryApiResult): string {
+  return [
+    `7. Query API, local (one pump, ${fmtInt(r.readings)} readings over ${r.days} days; load ${fmtMs(r.loadMs)}, rollup of every day ${fmtMs(r.rollupMs)})`,
+    table(
+      ['request', 'points', 'items read', 'response', 'p50', 'p99', 'max'],
+      r.cases.map((c) => [c.name, fmtInt(c.points), fmtInt(c.itemsRead), fmtBytes(c.responseBytes), fmtMs(c.p50Ms), fmtMs(c.p99Ms), fmtMs(c.maxMs)]),
+    ),
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -356,13 +373,20 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.only !== undefined) {
-    if (values.only !== 'early-warning') throw new Error(`--only supports early-warning, got ${values.only}`);
     const progress = (line: string) => process.stderr.write(line + '\n');
-    progress('6. early warning…');
-    const e = await runEarlyWarning({ log: progress, ...(values.quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
-    const targets = earlyWarningTargets(e);
-    if (values.json) process.stdout.write(JSON.stringify({ earlyWarning: e, targets }) + '\n');
-    else process.stdout.write(`${renderEarlyWarning(e)}\n\nTargets of issue 10\n${table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO']))}\n`);
+    if (values.only === 'early-warning') {
+      progress('6. early warning…');
+      const e = await runEarlyWarning({ log: progress, ...(values.quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
+      const targets = earlyWarningTargets(e);
+      if (values.json) process.stdout.write(JSON.stringify({ earlyWarning: e, targets }) + '\n');
+      else process.stdout.write(`${renderEarlyWarning(e)}\n\nTargets of issue 10\n${table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO']))}\n`);
+    } else if (values.only === 'api') {
+      progress('7. query API…');
+      const result = await runQueryApi({ days: values.quick ? 14 : 90, log: progress });
+      process.stdout.write(values.json ? JSON.stringify({ queryApi: result }) + '\n' : renderQueryApi(result) + '\n');
+    } else {
+      throw new Error(`--only supports early-warning or api, got ${values.only}`);
+    }
     return;
   }
   const quick = values.quick === true;
@@ -420,6 +444,8 @@ async function main(): Promise<void> {
 
   progress('6. early warning…');
   const earlyWarning = await runEarlyWarning({ log: progress, ...(quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
+  progress('7. query API…');
+  const queryApi = await runQueryApi({ days: quick ? 14 : 90, log: progress });
 
   const base: Omit<BenchReport, 'targets'> = {
     meta: {
@@ -444,6 +470,7 @@ async function main(): Promise<void> {
     latency,
     cost,
     earlyWarning,
+    queryApi,
   };
   const report: BenchReport = { ...base, targets: [...checkTargets(base), ...earlyWarningTargets(earlyWarning)] };
 

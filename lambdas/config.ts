@@ -645,3 +645,102 @@ export function parseDetectorSpecs(json: string): DetectorSpec[] {
     return result;
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Serving (issue 11): the query API, the hourly series and the pump registry.
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Keys of the precomputed hourly series, kept in the stats table beside the daily rows.
+ *
+ * One item per pump-hour: `pk = PUMP#1h`, `sk = YYYY-MM-DDTHH`, with `count` and the same flat `hz_min` … `chlPPM_avg`
+ * attributes as a daily row. A pump id cannot contain `#`, so these partitions never meet a daily row's `pk = PUMP`;
+ * they carry no `date` attribute, so the sparse `statsByDate` index never sees them. A 90-day hourly chart is one
+ * Query over one partition (≤ 2,160 items of ~400 bytes), instead of 130,000 readings over 90 partitions.
+ */
+export const SERIES_KEYS = {
+  /** Suffix of a pump's hourly partition key: `COHUTTA#1h`. */
+  hourlySuffix: `${KEYS.separator}1h`,
+} as const;
+
+/**
+ * The pump registry in the catalog: `pk = PUMPS#<n>`, `sk = PUMP`, one item per pump ever seen.
+ *
+ * Written by the catalog's `markTouched` (which the consumer already calls) once per pump per warm container, like
+ * the day markers, so it costs a write per pump per cold start, not per reading. The items are spread over
+ * `partitions` partitions by a hash of the pump id so a fleet of cold starts does not converge on one key; listing
+ * every pump is one Query per partition, never a Scan.
+ */
+export const PUMP_REGISTRY = {
+  partitionPrefix: 'PUMPS#',
+  partitions: 8,
+} as const;
+
+/** Query API limits and defaults: what one request may ask for and read. */
+export const API_LIMITS = {
+  /** Items (readings or buckets) per page when `limit` is absent. */
+  defaultPageSize: 1_000,
+  /**
+   * Largest `limit` accepted. A bucket is ~310 bytes of JSON and a raw reading ~150, so a full page stays near 3 MB,
+   * inside Lambda's 6 MB response payload limit.
+   */
+  maxPageSize: 10_000,
+  /** Largest span of a raw (or 1m/5m, computed from raw) request, days. */
+  maxRawDays: 31,
+  /** Largest span of an hourly or daily request, days (about ten years). */
+  maxAggregateDays: 3_660,
+  /** Point budget of a chart when neither `resolution` nor `points` is given. */
+  defaultPoints: 1_000,
+  /** Largest `points`. */
+  maxPoints: 10_000,
+  /**
+   * Items one request may read from DynamoDB. A request that reaches it returns what it has with a cursor, so no
+   * request — whatever its range — reads more (90 days at 1h is ~2,200 items; a raw day of 1-Hz data 86,400).
+   */
+  maxItemsRead: 25_000,
+  /** Pumps per page of `/pumps` (each costs a few small Queries for its latest reading). */
+  defaultPumpsPage: 100,
+  maxPumpsPage: 500,
+  /** A pump whose latest reading is older than this (before the request time) is `no-data`. */
+  staleAfterMinutes: 60,
+  /** Recent days `/pumps` looks through for a pump's latest reading. */
+  latestLookbackDays: 31,
+} as const;
+
+/** Environment variables of the query API. */
+export const API_ENV = {
+  /**
+   * Secret (≥ 32 characters) that signs pagination cursors (HMAC-SHA256). In AWS the stack generates one in Secrets
+   * Manager and passes it in; local mode makes a random one per process unless this is set.
+   */
+  cursorSecret: 'WELLWATCH_API_CURSOR_SECRET',
+} as const;
+
+/** Settings of the query API, resolved like {@link loadConfig}: explicit option > environment > default. */
+export interface ApiSettings {
+  /** Secret of the cursor HMAC (see {@link API_ENV.cursorSecret}). */
+  readonly cursorSecret: string;
+  /** Items one request may read (see {@link API_LIMITS.maxItemsRead}). */
+  readonly maxItemsRead: number;
+  /** Minutes after which a pump without readings is `no-data`. */
+  readonly staleAfterMinutes: number;
+}
+
+/**
+ * Resolves the query API's settings.
+ *
+ * @throws ConfigError when the cursor secret is missing or shorter than 32 characters, or a number is out of range.
+ * @example
+ * const api = loadApiSettings({ cursorSecret: randomBytes(32).toString('hex') });
+ */
+export function loadApiSettings(overrides: Partial<ApiSettings> = {}, env: NodeJS.ProcessEnv = process.env): ApiSettings {
+  const secret = overrides.cursorSecret ?? env[API_ENV.cursorSecret];
+  if (secret === undefined || secret.length < 32) {
+    throw new ConfigError(`${API_ENV.cursorSecret} must be set to a secret of at least 32 characters (it signs pagination cursors), got ${secret === undefined ? 'nothing' : `${secret.length} characters`}`);
+  }
+  return {
+    cursorSecret: secret,
+    maxItemsRead: intSetting('maxItemsRead', overrides.maxItemsRead, API_LIMITS.maxItemsRead, 100, 1_000_000),
+    staleAfterMinutes: intSetting('staleAfterMinutes', overrides.staleAfterMinutes, API_LIMITS.staleAfterMinutes, 1, 525_600),
+  };
+}

@@ -108,3 +108,19 @@ export const CONTEXT_KEYS = {
   /** Opt-in VPC placement of the functions: `vpc-ID:subnet-A,subnet-B` or `{"vpcId": …, "subnetIds": […]}`. */
   vpc: 'wellwatch:vpc',
 } as const;
+
+/** Query API defaults (issue 11). */
+export const QUERY_API_DEFAULTS = {
+  /** A page reads at most API_LIMITS.maxItemsRead items; a few seconds at most, well inside API Gateway's 30 s. */
+  timeout: Duration.seconds(20),
+  /** Steady-state requests per second across the API (stage throttling). */
+  rateLimit: 50,
+  /** Burst of requests above the rate. */
+  burstLimit: 100,
+  /** p99 latency above which the latency alarm fires. */
+  latencyThreshold: Duration.seconds(3),
+  /** 5xx responses per alarm period above which the error alarm fires. */
+  serverErrorThreshold: 0,
+  /** Name of the stage's access-log group within the deployment's log prefix: `/wellwatch[-NAME]/api-access`. */
+  accessLogName: 'api-access',
+} as const;

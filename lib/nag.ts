@@ -35,6 +35,13 @@ export const GUARD_RULES = {
   logRetention: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
   /** CT.LAMBDA.PR.3, Lambda function in a VPC: acknowledged unless `wellwatch:vpc` places the functions. */
   lambdaInVpc: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+  /**
+   * CT.LAMBDA.PR.2, Lambda permission not public: acknowledged on the query API's invoke permissions, whose source ARN
+   * (this API's execute-api ARN, built with Fn::Join) the rule cannot read.
+   */
+  lambdaPublicAccess: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+  /** CT.APIGATEWAY.PR.5, an authorization type on every HTTP API route: acknowledged only for `authorization: none`. */
+  apiRouteAuthorization: 'cdk-validator-cfnguard::api_gw_v2_authorization_type_configured_check',
 } as const;
 
 /**

@@ -6,14 +6,14 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { deploymentNames, ENV } from '../lambdas/config';
-import { FUNCTION_DEFAULTS, LOG_DEFAULTS } from './defaults';
-import { logsEncryptionKey } from './encryption-key';
+import { ENV } from '../lambdas/config';
+import { FUNCTION_DEFAULTS } from './defaults';
 import type { FunctionNetwork } from './function-network';
+import { wellwatchLogGroup } from './log-group';
 import { GUARD_RULES } from './nag';
-import { checkDurationSeconds, checkIntRange, checkOneOf } from './validate';
+import { checkDurationSeconds, checkIntRange } from './validate';
 
 /** Root of the repository: `lib/..`. Bundling resolves entries and the lock file from here. */
 const PROJECT_ROOT = path.join(__dirname, '..');
@@ -119,33 +119,16 @@ export class WellwatchFunction extends Construct {
     super(scope, id);
     checkIntRange('memorySize', props.memorySize, FUNCTION_DEFAULTS.minMemorySizeMb, FUNCTION_DEFAULTS.maxMemorySizeMb);
     checkDurationSeconds('timeout', props.timeout, 1, FUNCTION_DEFAULTS.maxTimeoutSeconds);
-    // RetentionDays.INFINITE omits the retention (logs never expire), which CloudWatch Logs and CT.CLOUDWATCH.PR.2 accept.
-    checkOneOf('logRetention', props.logRetention, [...LOG_DEFAULTS.retentionDays, logs.RetentionDays.INFINITE]);
-    const names = deploymentNames(props.deployment); // throws a ConfigError naming a malformed deployment name
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    const retention = props.logRetention ?? FUNCTION_DEFAULTS.logRetention;
-    const logGroupName = `${names.logGroupPrefix}/${props.name ?? id.toLowerCase()}`;
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName,
-      retention,
-      encryptionKey:
-        props.logEncryptionKey ??
-        logsEncryptionKey(this, 'LogsKey', {
-          description: `wellwatch: encrypts the logs of ${logGroupName}`,
-          logGroupNamePrefix: names.logGroupPrefix,
-          removalPolicy,
-        }),
+    // Made like every wellwatch log group (name, retention, key, a shorter retention acknowledged).
+    this.logGroup = wellwatchLogGroup(this, 'Logs', {
+      name: props.name ?? id.toLowerCase(),
+      deployment: props.deployment,
+      retention: props.logRetention,
+      encryptionKey: props.logEncryptionKey,
       removalPolicy,
     });
-    if (retention < LOG_DEFAULTS.minCompliantDays) {
-      Validations.of(this.logGroup).acknowledge({
-        id: GUARD_RULES.logRetention,
-        reason:
-          `Retention set to ${retention} days on purpose (wellwatch:logRetentionDays / logRetention), e.g. for a ` +
-          'test deployment; production keeps the default of a year.',
-      });
-    }
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: props.description,

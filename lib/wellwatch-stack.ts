@@ -1,7 +1,8 @@
 /**
- * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, dashboard, alarms and their topic.
+ * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, query API, dashboard, alarms and their topic.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type Node } from 'constructs';
@@ -13,6 +14,7 @@ import { logsEncryptionKey } from './encryption-key';
 import { FunctionNetwork } from './function-network';
 import { Notifications } from './notifications';
 import { Observability } from './observability';
+import { QueryApi } from './query-api';
 import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
 import { RollupSchedule } from './rollup-schedule';
@@ -85,8 +87,8 @@ export interface WellwatchStackProps extends StackProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Run both functions in these subnets of an existing VPC, with a security group of their own (outbound HTTPS
-   * only). The subnets need a route to DynamoDB and SQS (VPC endpoints or NAT).
+   * Run the functions (consumer, rollup, query API) in these subnets of an existing VPC, with a security group of
+   * their own (outbound HTTPS only). The subnets need a route to DynamoDB and SQS (VPC endpoints or NAT).
    *
    * @default - the functions run outside any VPC (Control Tower control CT.LAMBDA.PR.3 acknowledged, with the reason)
    */
@@ -126,6 +128,8 @@ export class WellwatchStack extends Stack {
   public readonly rollup: RollupSchedule;
   /** Dashboard and alarms. */
   public readonly observability: Observability;
+  /** The query API (HTTP API, IAM authorisation). */
+  public readonly queryApi: QueryApi;
   /** The notification topic every alarm notifies: CloudWatch alarms and pump alarm transitions. */
   public readonly notifications: Notifications;
   /** The alarms table and the scheduled alarm check. */
@@ -152,7 +156,7 @@ export class WellwatchStack extends Stack {
       alarmEmail: props.alarmEmail,
       removalPolicy,
     });
-    // One key for the log groups of both functions, usable only for this deployment's log groups.
+    // One key for the log groups of every function and the API's access logs, usable for this deployment's only.
     this.logEncryptionKey = logsEncryptionKey(this, 'LogsKey', {
       description: `wellwatch: encrypts the function logs under ${names.logGroupPrefix}/`,
       logGroupNamePrefix: names.logGroupPrefix,
@@ -216,6 +220,17 @@ export class WellwatchStack extends Stack {
       alarms: props.alarms,
       topic,
     });
+    // The query API: a function like the others (logs key, network), its alarms notify the ops topic, and its
+    // widgets join the dashboard.
+    this.queryApi = new QueryApi(this, 'QueryApi', {
+      readingsTable,
+      statsTable,
+      catalogTable,
+      alarms: props.alarms,
+      alarmAction: new actions.SnsAction(this.notifications.topic),
+      ...functionSettings,
+    });
+    this.observability.dashboard.addWidgets(...this.queryApi.widgets);
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
     output('StreamName', this.sensors.stream.streamName, 'Kinesis stream the sensors write to');
@@ -226,6 +241,7 @@ export class WellwatchStack extends Stack {
     output('DeadLetterQueueUrl', this.consumer.deadLetterQueue.queueUrl, 'SQS queue of bad sensor lines');
     output('FailedBatchQueueUrl', this.consumer.failedBatchQueue.queueUrl, 'SQS queue of Kinesis batches the consumer gave up on');
     output('AlarmsTableName', this.alarmLayer.table.tableName, 'DynamoDB table of pump alarm states, archived alarms and per-pump items');
+    output('QueryApiUrl', this.queryApi.url, 'Query API base URL (IAM authorisation: sign requests with SigV4, service execute-api)');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
     output('AlarmTopicArn', this.notifications.topic.topicArn, 'SNS topic of pump alarm transitions and every CloudWatch alarm (subscribe pagers or chat here)');
   }

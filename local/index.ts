@@ -22,8 +22,10 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
+import { randomBytes } from 'node:crypto';
+import { API_ENV, DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadApiSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
 import { describeError } from '../lambdas/core/errors';
+import { createApiHandler } from '../lambdas/api/handler';
 import { createConsumerHandler } from '../lambdas/consumer/handler';
 import { createAlarmCheckHandler, type AlarmCheckResult } from '../lambdas/alarms/handler';
 import { ALARM_DEFAULTS } from '../lambdas/config';
@@ -271,8 +273,13 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     cleanups.push(() => alarmCheck.stop());
     if (opts.schedule !== false) alarmCheck.start();
 
+    // The query API, as deployed behind API Gateway; cursors are signed with a per-process secret unless one is set.
+    const api = createApiHandler(config, loadApiSettings({ cursorSecret: process.env[API_ENV.cursorSecret] ?? randomBytes(32).toString('hex') }), {
+      dynamo,
+      log: handlerLogLine('api'),
+    });
     const server: LocalServer = await startServer(
-      { config, dynamo, runner, scheduler, deadLettersFile, failedBatchesFile },
+      { runner, scheduler, deadLettersFile, failedBatchesFile, api },
       { port: opts.port ?? DEFAULT_API_PORT, log },
     );
     cleanups.push(() => server.close());

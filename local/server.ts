@@ -3,31 +3,25 @@
  *
  * | route | answer |
  * |---|---|
- * | `GET /` | the dashboard page |
- * | `GET /api/status` | `{shards:[{shardId, state, checkpoint, backlog, …}], idle, counters, schedule}` |
- * | `GET /api/readings?pump&from&to&limit` | readings of one pump, oldest first |
- * | `GET /api/alerts?pump&from&to&limit` | alerting readings (all pumps without `pump`) |
- * | `GET /api/stats?pump&from&to&limit` | daily stats rows |
- * | `GET /api/days` | days with data |
+ * | `GET /` | the dashboard page; `GET /assets/dashboard.js`, `/assets/dashboard.css` its bundle |
+ * | `GET /pumps`, `/pumps/{pump}/readings`, `/alerts`, `/stats` | the query API: the same handler as in AWS, given the same payload 2.0 events (see api-event.ts) |
+ * | `GET /api/status` | `{shards:[{shardId, state, checkpoint, backlog, …}], idle, counters, schedule, deadLetters, failedBatches}` |
  * | `GET /api/deadletters?limit` | the most recent dead letters (from the JSONL file) |
  * | `GET /api/failed-batches?limit` | the most recent on-failure records of the event source |
- * | `GET /api/summary` | what the dashboard shows: latest stats per pump, recent alerts, counts |
  * | `POST /api/rollup` | runs the rollup handler with the JSON body as its event, returns its result |
  *
- * Reads go through the same query functions as the CLI. Bad parameters get a 4xx with `{error, code}`. Because the
- * emulators accept any credentials, the server also refuses requests whose `Host` is not a loopback name (DNS
- * rebinding) and rollups whose body is not `application/json` (cross-site form posts).
+ * The `/api/…` routes are local-only (they describe the emulated event source). Bad parameters get a 4xx with
+ * `{error, code}`. Because the emulators accept any credentials, the server also refuses requests whose `Host` is
+ * not a loopback name (DNS rebinding) and rollups whose body is not `application/json` (cross-site form posts).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { WellwatchConfig } from '../lambdas/config';
 import { describeError, InternalError, isWellwatchError, WellwatchError, WriteError } from '../lambdas/core/errors';
+import type { ApiHandler } from '../lambdas/api/handler';
 import { RollupError } from '../lambdas/rollup/handler';
-import type { DailyStats, EvaluatedReading } from '../lambdas/core/types';
-import { listDays, listPumps, queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
-import { dashboardHtml } from './dashboard';
+import { httpApiEvent, writeApiResult } from './api-event';
+import { dashboardAssets, dashboardHtml, type DashboardAssets } from './dashboard';
 import { LOCAL_HOST } from './emulators';
 import type { EventSourceRunner } from './event-source-runner';
 import type { Scheduler } from './scheduler';
@@ -38,19 +32,18 @@ export const DEFAULT_API_PORT = 4680;
 /** Default and maximum number of items a list endpoint returns. */
 export const LIST_LIMITS = { default: 1_000, max: 100_000 } as const;
 
-const PUMP_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** What the server reads from. */
 export interface ServerDeps<E = unknown, R = unknown> {
-  readonly config: WellwatchConfig;
-  readonly dynamo: DynamoDBClient;
   readonly runner: Pick<EventSourceRunner, 'backlog' | 'isIdle' | 'shards' | 'counters'>;
   readonly scheduler: Pick<Scheduler<E, R>, 'runNow' | 'next' | 'history'>;
   /** JSONL file of dead letters (the consumer's file sink). */
   readonly deadLettersFile?: string;
   /** JSONL file of the event source's on-failure records. */
   readonly failedBatchesFile?: string;
+  /** The query API's handler (lambdas/api/handler.ts), served at its AWS paths. */
+  readonly api: ApiHandler;
 }
 
 /** Options of {@link startServer}. */
@@ -102,16 +95,6 @@ function single(params: Params, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-function pumpParam(params: Params, required: boolean): string | undefined {
-  const pump = single(params, 'pump');
-  if (pump === undefined) {
-    if (required) throw new HttpError(400, 'missing-pump', 'parameter pump is required, e.g. ?pump=COHUTTA');
-    return undefined;
-  }
-  if (!PUMP_RE.test(pump)) throw new HttpError(400, 'bad-pump', `pump must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(pump)}`);
-  return pump;
-}
-
 function intParam(params: Params, name: string, fallback: number, min: number, max: number): number {
   const raw = single(params, name);
   if (raw === undefined) return fallback;
@@ -119,20 +102,6 @@ function intParam(params: Params, name: string, fallback: number, min: number, m
     throw new HttpError(400, `bad-${name}`, `${name} must be a whole number ${min}–${max}, got ${JSON.stringify(raw)}`);
   }
   return Number(raw);
-}
-
-/** Collects up to `limit` items; reports whether more were available. */
-async function take<T>(it: AsyncIterable<T>, limit: number): Promise<{ items: T[]; truncated: boolean }> {
-  const items: T[] = [];
-  for await (const x of it) {
-    if (items.length >= limit) return { items, truncated: true };
-    items.push(x);
-  }
-  return { items, truncated: false };
-}
-
-function truncatedHeader(truncated: boolean): Record<string, string> {
-  return truncated ? { 'x-wellwatch-truncated': 'true' } : {};
 }
 
 /** Reads the last `limit` JSON lines of a JSONL file (missing file = none). */
@@ -200,63 +169,17 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-/** Summary for the dashboard. */
-export interface DashboardSummary {
-  readonly latestDay: string | undefined;
-  readonly pumps: { readonly pump: string; readonly stats: DailyStats | undefined }[];
-  readonly alertsFrom: string | undefined;
-  /** Newest first. */
-  readonly recentAlerts: EvaluatedReading[];
-  readonly deadLetters: number;
-  readonly failedBatches: number;
-}
-
 /**
  * Starts the API and dashboard on 127.0.0.1.
  *
  * @example
- * const server = await startServer({ config, dynamo, runner, scheduler, deadLettersFile }, { port: 0 });
+ * const server = await startServer({ runner, scheduler, api, deadLettersFile }, { port: 0 });
  * console.log(`${server.url}/api/status`);
  * await server.close();
  */
 export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerOptions = {}): Promise<LocalServer> {
-  const { config: cfg, dynamo } = deps;
   const log = options.log ?? (() => undefined);
   const countLines = lineCounter();
-  let summaryCache: { at: number; value: Promise<DashboardSummary> } | undefined;
-
-  const summary = async (): Promise<DashboardSummary> => {
-    const days = (await take(listDays(dynamo, cfg), 100_000)).items;
-    const latestDay = days[days.length - 1];
-    const pumps = new Set<string>();
-    for (const day of days.slice(-3)) for await (const p of listPumps(dynamo, cfg, day)) pumps.add(p);
-    const rows = await Promise.all(
-      [...pumps].sort().map(async (pump) => {
-        let stats: DailyStats | undefined;
-        for await (const s of queryStats(dynamo, cfg, { pump })) stats = s; // ascending by date: keep the last
-        return { pump, stats };
-      }),
-    );
-    const alertsFrom = latestDay;
-    const recent: EvaluatedReading[] = [];
-    if (alertsFrom) {
-      let seen = 0;
-      for await (const a of queryAlerts(dynamo, cfg, { from: alertsFrom })) {
-        recent.push(a);
-        if (recent.length > 20) recent.shift();
-        if (++seen >= 5_000) break;
-      }
-    }
-    return {
-      latestDay,
-      pumps: rows,
-      alertsFrom,
-      recentAlerts: recent.reverse(),
-      deadLetters: countLines(deps.deadLettersFile),
-      failedBatches: countLines(deps.failedBatchesFile),
-    };
-  };
-
   const routes: Record<string, (params: Params, req: http.IncomingMessage) => Promise<{ body: unknown; headers?: Record<string, string> }>> = {
     'GET /api/status': async (params) => {
       allowOnly(params, ['backlogLimit']);
@@ -277,33 +200,10 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
           idle,
           counters: { ...deps.runner.counters },
           schedule: { next: deps.scheduler.next(), lastRun: history[history.length - 1] ?? null },
+          deadLetters: countLines(deps.deadLettersFile),
+          failedBatches: countLines(deps.failedBatchesFile),
         },
       };
-    },
-    'GET /api/readings': async (params) => {
-      allowOnly(params, ['pump', 'from', 'to', 'limit']);
-      const pump = pumpParam(params, true)!;
-      const limit = intParam(params, 'limit', LIST_LIMITS.default, 1, LIST_LIMITS.max);
-      const r = await take(queryReadings(dynamo, cfg, { pump, from: single(params, 'from'), to: single(params, 'to') }), limit);
-      return { body: r.items, headers: truncatedHeader(r.truncated) };
-    },
-    'GET /api/alerts': async (params) => {
-      allowOnly(params, ['pump', 'from', 'to', 'limit']);
-      const pump = pumpParam(params, false);
-      const limit = intParam(params, 'limit', LIST_LIMITS.default, 1, LIST_LIMITS.max);
-      const r = await take(queryAlerts(dynamo, cfg, { pump, from: single(params, 'from'), to: single(params, 'to') }), limit);
-      return { body: r.items, headers: truncatedHeader(r.truncated) };
-    },
-    'GET /api/stats': async (params) => {
-      allowOnly(params, ['pump', 'from', 'to', 'limit']);
-      const pump = pumpParam(params, false);
-      const limit = intParam(params, 'limit', LIST_LIMITS.default, 1, LIST_LIMITS.max);
-      const r = await take(queryStats(dynamo, cfg, { pump, from: single(params, 'from'), to: single(params, 'to') }), limit);
-      return { body: r.items, headers: truncatedHeader(r.truncated) };
-    },
-    'GET /api/days': async (params) => {
-      allowOnly(params, []);
-      return { body: (await take(listDays(dynamo, cfg), LIST_LIMITS.max)).items };
     },
     'GET /api/deadletters': async (params) => {
       allowOnly(params, ['limit']);
@@ -312,18 +212,6 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
     'GET /api/failed-batches': async (params) => {
       allowOnly(params, ['limit']);
       return { body: tailJsonl(deps.failedBatchesFile, intParam(params, 'limit', 100, 1, LIST_LIMITS.max)) };
-    },
-    'GET /api/summary': async (params) => {
-      allowOnly(params, []);
-      // Several dashboards (or a fast refresh) share one computation per second.
-      if (!summaryCache || Date.now() - summaryCache.at > 1_000) {
-        const value = summary();
-        summaryCache = { at: Date.now(), value };
-        value.catch(() => {
-          summaryCache = undefined;
-        });
-      }
-      return { body: await summaryCache.value };
     },
     'POST /api/rollup': async (params, req) => {
       allowOnly(params, []);
@@ -343,6 +231,18 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
     },
   };
   const knownPaths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]));
+  const isApiPath = (p: string) => p === '/pumps' || p === '/alerts' || p === '/stats' || p.startsWith('/pumps/');
+  let assets: Promise<DashboardAssets> | undefined;
+  const getAssets = (): Promise<DashboardAssets> => {
+    if (!assets) {
+      const building = dashboardAssets();
+      assets = building;
+      building.catch(() => {
+        if (assets === building) assets = undefined; // a failed build is retried on the next request
+      });
+    }
+    return assets;
+  };
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     const text = JSON.stringify(body);
@@ -363,15 +263,29 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
           res.writeHead(200, {
             'content-type': 'text/html; charset=utf-8',
             'cache-control': 'no-store',
-            'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+            'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
           });
           res.end(req.method === 'HEAD' ? undefined : dashboardHtml());
+          return;
+        }
+        if (url.pathname === '/assets/dashboard.js' || url.pathname === '/assets/dashboard.css') {
+          if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`);
+          const built = await getAssets();
+          const js = url.pathname.endsWith('.js');
+          res.writeHead(200, { 'content-type': js ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(req.method === 'HEAD' ? undefined : js ? built.js : built.css);
+          return;
+        }
+        if (isApiPath(url.pathname)) {
+          // The query API: the same handler and event shape as behind API Gateway.
+          const event = httpApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, sourceIp: req.socket.remoteAddress });
+          writeApiResult(res, await deps.api(event), req.method === 'HEAD');
           return;
         }
         const route = routes[`${req.method} ${url.pathname}`];
         if (!route) {
           if (knownPaths.has(url.pathname)) throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`);
-          throw new HttpError(404, 'not-found', `no such endpoint: ${url.pathname} (see GET / for the dashboard, /api/status for the state)`);
+          throw new HttpError(404, 'not-found', `no such endpoint: ${url.pathname} (see GET / for the dashboard, /pumps for the API, /api/status for the state)`);
         }
         const out = await route(url.searchParams, req);
         send(res, 200, out.body, out.headers);
@@ -403,6 +317,8 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // Bundle the dashboard now rather than on the first page load (a failure is logged and retried on request).
+  getAssets().catch((e: unknown) => log(`dashboard: bundling failed: ${(e as Error)?.message ?? String(e)}`));
   let closed: Promise<void> | undefined;
   return {
     url: `http://${LOCAL_HOST}:${port}`,

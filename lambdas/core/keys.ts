@@ -7,7 +7,7 @@
  * come from {@link KEYS}; every `…Item` has a matching decoder that round-trips it exactly. Numbers are written as
  * `String(n)` would write them (shortest round-trip text, via {@link formatNumber}).
  */
-import { KEYS } from '../config';
+import { KEYS, PUMP_REGISTRY, SERIES_KEYS } from '../config';
 import { WellwatchError } from './errors';
 import { STAT_KINDS, formatNumber, statColumn } from './format';
 import { MEASURES, type DailyStats, type EvaluatedReading, type Measure, type MeasureStats, type PumpDay } from './types';
@@ -308,4 +308,74 @@ function map(item: ItemLike, name: string, kind: string): ItemLike {
   const m = (item[name] as { M?: unknown } | null | undefined)?.M;
   if (typeof m !== 'object' || m === null || Array.isArray(m)) throw malformed(kind, name, 'a map (M)');
   return m as ItemLike;
+}
+
+// Serving (issue 11): hourly series items and the pump registry. Layouts documented at SERIES_KEYS and PUMP_REGISTRY.
+
+/**
+ * Partition key of a pump's hourly series.
+ *
+ * @example
+ * hourlyPk('COHUTTA'); // → 'COHUTTA#1h'
+ */
+export function hourlyPk(pump: string): string {
+  return pump + SERIES_KEYS.hourlySuffix;
+}
+
+/**
+ * The stats-table item of one pump-hour: `pk = PUMP#1h`, `sk = YYYY-MM-DDTHH`, `pump`, `count` and the flat
+ * aggregates of a daily row. No `date` attribute, so the `statsByDate` index stays daily-only.
+ *
+ * @example
+ * hourlyItem({ ...rollupReadings('COHUTTA', '2014-03-10T05', values) });
+ */
+export function hourlyItem(s: DailyStats, ttlEpochSeconds?: number): Item {
+  const item: Item = { [PK]: { S: hourlyPk(s.pump) }, [SK]: { S: s.date }, pump: { S: s.pump }, count: { N: String(s.count) } };
+  for (const m of MEASURES) {
+    const ms = s.measures[m];
+    for (const k of STAT_KINDS) item[statColumn(m, k)] = { N: formatNumber(ms[k]) };
+  }
+  if (ttlEpochSeconds !== undefined) item[TTL] = { N: String(ttlEpochSeconds) };
+  return item;
+}
+
+/**
+ * Decodes an hourly item (as written by {@link hourlyItem}); `date` holds the hour `YYYY-MM-DDTHH`.
+ *
+ * @throws WellwatchError naming the attribute when the item is not an hourly row.
+ * @example
+ * hourlyFromItem(hourlyItem(s)); // deep-equals s
+ */
+export function hourlyFromItem(item: ItemLike): DailyStats {
+  const measures = {} as Record<Measure, MeasureStats>;
+  for (const m of MEASURES) {
+    measures[m] = {
+      min: num(item, statColumn(m, 'min'), 'hourly'),
+      max: num(item, statColumn(m, 'max'), 'hourly'),
+      avg: num(item, statColumn(m, 'avg'), 'hourly'),
+    };
+  }
+  return { pump: str(item, 'pump', 'hourly'), date: str(item, SK, 'hourly'), count: num(item, 'count', 'hourly'), measures };
+}
+
+/**
+ * The registry partition a pump belongs to (FNV-1a of the id, modulo the partition count).
+ *
+ * @example
+ * pumpRegistryPartition('COHUTTA'); // → 'PUMPS#3' (stable for a pump id)
+ */
+export function pumpRegistryPartition(pump: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < pump.length; i++) h = Math.imul(h ^ pump.charCodeAt(i), 0x01000193);
+  return PUMP_REGISTRY.partitionPrefix + String((h >>> 0) % PUMP_REGISTRY.partitions);
+}
+
+/**
+ * Catalog entry saying that a pump has been seen: `{ pk: 'PUMPS#<n>', sk: pump, pump }`.
+ *
+ * @example
+ * pumpRegistryItem('COHUTTA');
+ */
+export function pumpRegistryItem(pump: string): Item {
+  return { [PK]: { S: pumpRegistryPartition(pump) }, [SK]: { S: pump }, pump: { S: pump } };
 }

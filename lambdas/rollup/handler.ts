@@ -7,9 +7,11 @@
  *   is deleted after its day is recomputed, but only if it was not touched again meanwhile;
  * - `{ date: 'YYYY-MM-DD' }` — one day; `{ from, to }` — an inclusive range of days (backfill).
  *
- * For each pump-day the readings are streamed page by page into a constant-memory accumulator and the stats row
- * is put on condition that no rollup that started reading later has written it (the row's input watermark, see
- * StatsStore.putIfNewer): two rollups of one pump-day at once can no longer leave the older input's stats behind.
+ * For each pump-day the readings are streamed page by page into constant-memory accumulators; its hourly series
+ * rows are put first, then the stats row (see aggregates.ts). Every row is put on condition that no rollup that
+ * started reading later has written it (the row's input watermark, see lambdas/store/put-if-newer.ts): two rollups
+ * of one pump-day at once can no longer leave the older input's daily or hourly stats behind. The rows hold only the
+ * statistics and that watermark (no run time), so a rerun over unchanged data writes the same statistics.
  * Pump-days are processed with bounded concurrency; a pump-day that fails does not stop the others, and the
  * invocation then fails with a summary (so the scheduler's retry and the error alarm see it).
  */
@@ -17,15 +19,16 @@ import type { Context } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DETAIL_METRIC_NAMES, METRIC_NAMES, loadConfig, type WellwatchConfig } from '../config';
 import { WellwatchError } from '../core/errors';
-import { RollupAccumulator } from '../core/rollup';
-import type { DailyStats, PumpDay } from '../core/types';
+import type { PumpDay } from '../core/types';
 import { createCatalogStore, type CatalogStore, type PendingMarker } from '../store/catalog-store';
 import { dynamoClient } from '../store/clients';
 import { addDays, daySpan, eachDay, requireDay, utcDay } from '../store/days';
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { backoffDelay, describeError, isRetryableError, resolveRetry, runPool, type RetryOptions } from '../store/retry';
 import { createStatsStore, type StatsStore } from '../store/stats-store';
+import { createSeriesStore, type SeriesStore } from '../store/series-store';
 import { count, handlerLogger, handlerMetrics } from '../runtime/telemetry';
+import { aggregatePumpDay } from './aggregates';
 import { tuneV8 } from '../runtime/v8-tuning';
 
 tuneV8();
@@ -90,6 +93,8 @@ export interface RollupDeps {
   readonly readings?: ReadingStore;
   readonly stats?: StatsStore;
   readonly catalog?: CatalogStore;
+  /** Hourly series (issue 11). @default - `createSeriesStore(dynamo, cfg)` */
+  readonly series?: SeriesStore;
   /** Current time, for the daily mode without an event time. @default - `new Date()` */
   readonly clock?: () => Date;
   /** Receives each EMF metrics line (Powertools Metrics). @default - stdout, as Lambda expects */
@@ -174,10 +179,11 @@ export function planRollup(event: RollupEvent | null | undefined, now: Date): Pl
  * const result = await rollup({ from: '2014-03-10', to: '2014-03-14' });
  */
 export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {}): RollupHandler {
-  const dynamo = deps.dynamo ?? (deps.readings && deps.stats && deps.catalog ? undefined : dynamoClient(cfg));
+  const dynamo = deps.dynamo ?? (deps.readings && deps.stats && deps.catalog && deps.series ? undefined : dynamoClient(cfg));
   const readingStore = deps.readings ?? createReadingStore(dynamo!, cfg, deps.retry);
   const statsStore = deps.stats ?? createStatsStore(dynamo!, cfg);
   const catalog = deps.catalog ?? createCatalogStore(dynamo!, cfg, deps.retry);
+  const seriesStore = deps.series ?? createSeriesStore(dynamo!, cfg);
   const clock = deps.clock ?? (() => new Date());
   const logger = handlerLogger(cfg.names.serviceName, deps.log);
   const metrics = handlerMetrics(cfg.names.serviceName, deps.metricsSink);
@@ -200,17 +206,16 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
   };
 
   /**
-   * Recomputes one pump-day; returns the readings aggregated (0: nothing to write) and whether the row was written
-   * or a newer one kept. The watermark is taken before the first read: the readings that existed then are all seen.
+   * Recomputes one pump-day; returns the readings aggregated (0: nothing to write) and whether the daily row was
+   * written or a newer one kept. The watermark is taken before the first read: the readings that existed then are all
+   * seen. The hourly rows go first under the same watermark (aggregates.ts).
    */
   const rollupPumpDay = async ({ pump, day }: PumpDay): Promise<{ readings: number; put: 'written' | 'superseded' | 'none' }> => {
     const watermark = new Date().toISOString();
-    const acc = new RollupAccumulator();
-    for await (const values of readingStore.dayValues(pump, day)) acc.add(values);
-    if (acc.count === 0) return { readings: 0, put: 'none' };
-    const stats: DailyStats = acc.result(pump, day);
+    const done = await aggregatePumpDay(readingStore, seriesStore, pump, day, watermark);
+    if (done === undefined) return { readings: 0, put: 'none' };
     try {
-      return { readings: acc.count, put: await statsStore.putIfNewer(stats, watermark) };
+      return { readings: done.stats.count, put: await statsStore.putIfNewer(done.stats, watermark) };
     } catch (error) {
       if (isRetryableError(error)) throw error;
       throw new WellwatchError(`stats of ${pump} on ${day} not written to ${statsStore.table}: ${describeError(error)}`, { cause: error });

@@ -5,14 +5,16 @@
  * - `{pk: 'DAY#' + day, sk: pump}` — a pump with data on that day (what the rollup iterates);
  * - `{pk: 'PENDING', sk: day + '#' + pump, touchedAt}` — the pump-day received data after its day ended, so its
  *   stats may be stale. `touchedAt` is new on every touch (time plus a random suffix), which lets the rollup delete
- *   a marker only if nobody touched it again while the rollup was reading (conditional delete).
+ *   a marker only if nobody touched it again while the rollup was reading (conditional delete);
+ * - `{pk: 'PUMPS#<n>', sk: pump}` — the pump registry (see PUMP_REGISTRY in config.ts): every pump seen, spread over
+ *   a few partitions by a hash of its id, which the query API lists for `/pumps`.
  *
- * Day and pump-day markers never change once written, so a warm Lambda container remembers the ones it wrote
+ * Registry, day and pump-day markers never change once written, so a warm Lambda container remembers the ones it wrote
  * (module-level set) and writes each at most once; pending markers are written on every late touch.
  */
 import { randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException, DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KEYS, type WellwatchConfig } from '../config';
+import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KEYS, PUMP_REGISTRY, type WellwatchConfig } from '../config';
 import {
   CATALOG_DAYS_PARTITION,
   catalogDayFromItem,
@@ -21,6 +23,8 @@ import {
   pendingFromItem,
   pendingItem,
   pendingKey,
+  pumpRegistryItem,
+  pumpRegistryPartition,
   type Item,
 } from '../core/keys';
 import type { PumpDay } from '../core/types';
@@ -83,6 +87,15 @@ export interface CatalogStore {
    * meanwhile (or is gone), so the newer touch survives for the next run.
    */
   clearPending(marker: PendingMarker): Promise<boolean>;
+  /**
+   * Pumps in the registry (every pump `markTouched` has seen), ascending, starting after `after` when given: one
+   * Query per registry partition, merged.
+   */
+  listRegisteredPumps(after?: string, limit?: number): Promise<string[]>;
+  /** Whether the registry knows the pump (one GetItem). */
+  isRegistered(pump: string): Promise<boolean>;
+  /** The most recent days with data, newest first, at most `limit`. */
+  recentDays(limit: number): Promise<string[]>;
 }
 
 /** Marker keys this container has written, per endpoint and table (see the module comment). */
@@ -179,6 +192,7 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
       };
       let pending = 0;
       pumpDays.forEach(({ pump, day }, i) => {
+        add(pumpRegistryItem(pump), i, true);
         add(catalogDaysItem(day), i, true);
         add(catalogDayItem(pump, day), i, true);
         if (day < today) {
@@ -210,6 +224,56 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
 
     async *listPending() {
       for await (const item of partition(KEYS.catalog.pendingPartition)) yield pendingFromItem(item);
+    },
+
+    async listRegisteredPumps(after, limit = Infinity) {
+      const partitions = Array.from({ length: PUMP_REGISTRY.partitions }, (_, n) => PUMP_REGISTRY.partitionPrefix + String(n));
+      const lists = await Promise.all(
+        partitions.map(async (pk) => {
+          const out: string[] = [];
+          const names: Record<string, string> = { '#pk': PK };
+          const values: Record<string, { S: string }> = { ':pk': { S: pk } };
+          let condition = '#pk = :pk';
+          if (after !== undefined) {
+            condition += ' AND #sk > :after';
+            names['#sk'] = SK;
+            values[':after'] = { S: after };
+          }
+          const input = { TableName: table, KeyConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+          // Each partition is sorted, so its first `limit` pumps are the only ones that can make the merged page.
+          for await (const item of queryAll(client, Number.isFinite(limit) ? { ...input, Limit: limit } : input)) {
+            out.push((item[SK] as { S: string }).S);
+            if (out.length >= limit) break;
+          }
+          return out;
+        }),
+      );
+      const all = lists.flat().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return Number.isFinite(limit) ? all.slice(0, limit) : all;
+    },
+
+    async isRegistered(pump) {
+      const out = await client.send(
+        new GetItemCommand({ TableName: table, Key: { [PK]: { S: pumpRegistryPartition(pump) }, [SK]: { S: pump } }, ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': SK } }),
+      );
+      return out.Item !== undefined;
+    },
+
+    async recentDays(limit) {
+      const days: string[] = [];
+      const items = queryAll(client, {
+        TableName: table,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': PK },
+        ExpressionAttributeValues: { ':pk': { S: CATALOG_DAYS_PARTITION } },
+        ScanIndexForward: false,
+        Limit: limit,
+      });
+      for await (const item of items) {
+        days.push((item[SK] as { S: string }).S);
+        if (days.length >= limit) break;
+      }
+      return days;
     },
 
     async clearPending(marker) {

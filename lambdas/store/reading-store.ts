@@ -20,6 +20,8 @@ export interface ReadingStore {
   put(readings: readonly EvaluatedReading[], options?: Pick<WriteItemsOptions, 'stopWhen'>): Promise<WriteItemsResult>;
   /** Streams the measures of every reading of one pump-day (strongly consistent, measures group only). */
   dayValues(pump: string, day: string): AsyncGenerator<MeasureValues>;
+  /** Like {@link dayValues}, with each reading's time of day `HH:MM:SS`, ascending (for the hourly rollup). */
+  dayReadings(pump: string, day: string): AsyncGenerator<{ readonly time: string; readonly values: MeasureValues }>;
 }
 
 /**
@@ -72,6 +74,22 @@ export function createReadingStore(client: DynamoDBClient, cfg: WellwatchConfig,
         ExpressionAttributeValues: { ':pk': { S: pumpDayPk(pump, day) } },
       });
       for await (const item of items) yield valuesFromDataAttribute(item);
+    },
+    async *dayReadings(pump, day) {
+      const items = queryAll(client, {
+        TableName: table,
+        KeyConditionExpression: '#pk = :pk',
+        ProjectionExpression: '#sk, #d',
+        // Strongly consistent for the same reason as dayValues.
+        ConsistentRead: true,
+        ExpressionAttributeNames: { '#pk': KEYS.partitionKey, '#sk': KEYS.sortKey, '#d': KEYS.readings.dataAttribute },
+        ExpressionAttributeValues: { ':pk': { S: pumpDayPk(pump, day) } },
+      });
+      for await (const item of items) {
+        const time = (item[KEYS.sortKey] as { S?: string } | undefined)?.S;
+        if (typeof time !== 'string') throw new WellwatchError(`malformed reading item of ${pump} on ${day}: ${KEYS.sortKey} must be a string`);
+        yield { time, values: valuesFromDataAttribute(item) };
+      }
     },
   };
 }

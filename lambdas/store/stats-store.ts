@@ -1,10 +1,11 @@
 /**
  * The stats table: one item per pump-day, keyed `pk = PUMP`, `sk = YYYY-MM-DD`.
  */
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KEYS, type WellwatchConfig } from '../config';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { WellwatchConfig } from '../config';
 import { statsItem, ttlFor } from '../core/keys';
 import type { DailyStats } from '../core/types';
+import { putItemIfNewer, type PutIfNewerOutcome } from './put-if-newer';
 
 /** Writes daily statistics (reads go through lambdas/store/queries.ts). */
 export interface StatsStore {
@@ -12,7 +13,7 @@ export interface StatsStore {
   readonly table: string;
   /**
    * Puts one stats row unless the table holds a row computed from newer input: the write is conditional on the
-   * row's input watermark (`KEYS.stats.inputWatermark`) being absent or not later than `watermark`. Resolves
+   * row's input watermark (`KEYS.stats.inputWatermark`, see put-if-newer.ts) being absent or not later than `watermark`. Resolves
    * `superseded` when a newer row won; throws for any other failure (the caller retries).
    *
    * Why a condition rather than one rollup at a time: the readings of a pump-day only grow, so a rollup that started
@@ -20,7 +21,7 @@ export interface StatsStore {
    * newest input whatever runs at once — the daily and hourly schedules, their retries, a CLI backfill against the
    * same tables — without a concurrency limit that would also have to cover every way the function is invoked.
    */
-  putIfNewer(stats: DailyStats, watermark: string): Promise<'written' | 'superseded'>;
+  putIfNewer(stats: DailyStats, watermark: string): Promise<PutIfNewerOutcome>;
 }
 
 /**
@@ -38,21 +39,7 @@ export function createStatsStore(client: DynamoDBClient, cfg: WellwatchConfig): 
     table,
     async putIfNewer(stats, watermark) {
       const item = statsItem(stats, retention > 0 ? ttlFor(`${stats.date}T00:00:00Z`, retention) : undefined);
-      try {
-        await client.send(
-          new PutItemCommand({
-            TableName: table,
-            Item: { ...item, [KEYS.stats.inputWatermark]: { S: watermark } },
-            ConditionExpression: 'attribute_not_exists(#iw) OR #iw <= :iw',
-            ExpressionAttributeNames: { '#iw': KEYS.stats.inputWatermark },
-            ExpressionAttributeValues: { ':iw': { S: watermark } },
-          }),
-        );
-        return 'written';
-      } catch (error) {
-        if ((error as { name?: string } | null)?.name === 'ConditionalCheckFailedException') return 'superseded';
-        throw error;
-      }
+      return putItemIfNewer(client, table, item, watermark);
     },
   };
 }

@@ -79,6 +79,8 @@ const ids = {
   checkLogs: logicalId(stack.alarmLayer.function.logGroup),
   topic: logicalId(stack.notifications.topic),
   topicKey: logicalId(stack.notifications.key),
+  apiRole: logicalId(stack.queryApi.function.role),
+  apiLogs: logicalId(stack.queryApi.function.logGroup),
   dashboard: logicalId(stack.observability.dashboard),
 };
 
@@ -133,18 +135,20 @@ describe('WellwatchStack composition', () => {
     template.resourceCountIs('AWS::Kinesis::Stream', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.resourceCountIs('AWS::Events::Rule', 3);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8); // 6 pipeline + 2 query API
     // The alarm topic always exists, and every CloudWatch alarm notifies it.
     template.resourceCountIs('AWS::SNS::Topic', 1);
     for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmActions).toEqual([{ Ref: ids.topic }]);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    template.resourceCountIs('AWS::Logs::LogGroup', 3);
+    template.resourceCountIs('AWS::Logs::LogGroup', 5); // consumer, rollup, alarm check, API function, API access logs
     template.resourceCountIs('AWS::KMS::Key', 2);
     template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
   });
 
   it('is environment-agnostic (no account, no region, no lookups)', () => {
@@ -161,6 +165,7 @@ describe('WellwatchStack composition', () => {
     ['DeadLetterQueueUrl', () => ({ Ref: ids.deadLetters })],
     ['FailedBatchQueueUrl', () => ({ Ref: ids.failedBatches })],
     ['DashboardName', () => ({ Ref: ids.dashboard })],
+    ['QueryApiUrl', () => ({ 'Fn::GetAtt': [logicalId(stack.queryApi.api), 'ApiEndpoint'] })],
     ['AlarmTopicArn', () => ({ Ref: logicalId(stack.notifications.topic) })],
   ])('outputs %s', (name, value) => {
     template.hasOutput(name, { Value: value() });
@@ -174,7 +179,10 @@ describe('WellwatchStack composition', () => {
     for (const name of [NAMES.deadLetterQueue, NAMES.failedBatchQueue]) template.hasResourceProperties('AWS::SQS::Queue', { QueueName: name });
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: NAMES.serviceName });
     template.hasResourceProperties('AWS::SNS::Topic', { TopicName: NAMES.alarmTopic });
-    for (const fn of ['consumer', 'rollup']) template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `${NAMES.logGroupPrefix}/${fn}` });
+    for (const name of ['consumer', 'rollup', 'api', 'api-access']) {
+      template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `${NAMES.logGroupPrefix}/${name}` });
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: `${NAMES.serviceName}-api` });
   });
 
   it('names every resource of a second deployment apart from the default one, metrics and dashboard included', () => {
@@ -188,7 +196,7 @@ describe('WellwatchStack composition', () => {
     expect(queues.sort()).toEqual([staging.deadLetterQueue, staging.failedBatchQueue].sort());
     variantTemplate.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'wellwatch-staging' });
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
-    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging', 'staging']);
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging', 'staging', 'staging']);
     // No physical name is shared with the default deployment.
     const physical = (t: Template): string[] =>
       Object.values(t.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap((r) =>
@@ -234,8 +242,8 @@ describe('WellwatchStack least privilege', () => {
 
   it('grants no action or resource wildcard in any IAM policy of the stack', () => {
     const all = Object.values(template.findResources('AWS::IAM::Role')).length;
-    expect(all).toBe(3);
-    for (const roleId of [ids.consumerRole, ids.rollupRole, ids.checkRole]) {
+    expect(all).toBe(4);
+    for (const roleId of [ids.consumerRole, ids.rollupRole, ids.checkRole, ids.apiRole]) {
       for (const g of grantsOf(template, roleId)) {
         // The one action wildcard: kms:GenerateDataKey* on the alarm topic's own key (topic.grantPublish).
         if (g.action.includes('*')) expect(g).toEqual({ action: 'kms:GenerateDataKey*', resource: arn(ids.topicKey) });
@@ -244,7 +252,7 @@ describe('WellwatchStack least privilege', () => {
         if (g.resource.includes('*')) expect(g.resource).toMatch(/^[A-Za-z0-9]+\.Arn\/index\/\*$/);
       }
     }
-    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(3);
+    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(4);
   });
 
   it('attaches no managed policy to either function role', () => {
@@ -294,6 +302,15 @@ describe('WellwatchStack least privilege', () => {
     expect(check.filter((g) => !allowed.has(g.resource))).toEqual([]);
   });
 
+  it('lets the query API read the three tables and their indexes, and nothing else', () => {
+    const api = grantsOf(template, ids.apiRole);
+    for (const table of [ids.readings, ids.stats, ids.catalog]) expect(actionsOn(api, arn(table))).toEqual(READ);
+    expect(api.filter((g) => g.action.startsWith('dynamodb:') && !READ.includes(g.action))).toEqual([]);
+    const allowed = new Set([ids.readings, ids.stats, ids.catalog, ids.apiLogs].map(arn));
+    for (const table of [ids.readings, ids.stats]) allowed.add(index(table));
+    expect(api.filter((g) => !allowed.has(g.resource))).toEqual([]);
+  });
+
   it('lets the rollup read readings, never write them', () => {
     expect(actionsOn(rollup, arn(ids.readings))).toEqual(READ);
     expect(actionsOn(rollup, index(ids.readings))).toEqual(READ);
@@ -326,13 +343,17 @@ describe('WellwatchStack cdk-nag (AwsSolutions)', () => {
   it('acknowledges only the documented rules, each with a reason', () => {
     const acknowledged = acknowledgements(nagged.app, 'AwsSolutions-');
     const rules = [...new Set(acknowledged.map((a) => a.id.replace(/\[.*\]$/, '')))].sort();
-    expect(rules).toEqual(['AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-SQS3']);
+    expect(rules).toEqual(['AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-SMG4', 'AwsSolutions-SQS3']);
+    // SMG4 only on the query API's cursor secret, in each deployment.
+    expect(acknowledged.filter((a) => a.id === 'AwsSolutions-SMG4').map((a) => a.path).sort()).toEqual(
+      ['Wellwatch', 'Wellwatch-staging', 'Wellwatch-vpc'].map((s) => `${s}/QueryApi/CursorSecret`).sort(),
+    );
     for (const { id, path: at, reason } of acknowledged) {
       expect(reason.length).toBeGreaterThan(40);
       if (!id.startsWith('AwsSolutions-IAM5')) continue;
       // The table-index suffix of CDK's grants; kms:GenerateDataKey* of topic.grantPublish on the alarm topic's key;
       // and, only for the VPC placement, Lambda's network-interface actions.
-      if (id === 'AwsSolutions-IAM5[Resource::*]') expect(at).toMatch(/^Wellwatch-vpc\/(Consumer|Rollup|Alarms)\/\w+\/Role$/);
+      if (id === 'AwsSolutions-IAM5[Resource::*]') expect(at).toMatch(/^Wellwatch-vpc\/(Consumer|Rollup|Alarms|QueryApi)\/\w+\/Role$/);
       else expect(id).toMatch(/^AwsSolutions-IAM5\[(Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*|Action::kms:GenerateDataKey\*)\]$/);
     }
   });
@@ -443,10 +464,15 @@ describe('WellwatchStack Control Tower controls (template)', () => {
   it('gives every alarm of every deployment the ops topic as its action (CT.CLOUDWATCH.PR.1)', () => {
     for (const [s, t] of [[stack, template], [variant, variantTemplate], [vpcVariant, vpcTemplate]] as const) {
       const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(6);
+      expect(alarms).toHaveLength(8); // 6 pipeline + 2 query API
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topicRef(s)]);
         expect(a.Properties.ActionsEnabled).not.toBe(false);
+      }
+      // The query API's alarms (5xx, latency) also report their recovery.
+      for (const a of Object.values(s.queryApi.alarms)) {
+        const id = s.getLogicalId(a.node.defaultChild as never);
+        expect(t.toJSON().Resources[id].Properties.OKActions).toEqual([topicRef(s)]);
       }
     }
   });
@@ -460,9 +486,9 @@ describe('WellwatchStack Control Tower controls (template)', () => {
     );
   });
 
-  it('keeps function logs a year, encrypted with the stack’s logs key (CT.CLOUDWATCH.PR.2, PR.3)', () => {
+  it('keeps function and API access logs a year, encrypted with the stack’s logs key (CT.CLOUDWATCH.PR.2, PR.3)', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(3);
+    expect(groups).toHaveLength(5);
     const keys = new Set(groups.map((g) => JSON.stringify(g.Properties.KmsKeyId)));
     expect(keys.size).toBe(1);
     const keyId: string = groups[0]!.Properties.KmsKeyId['Fn::GetAtt'][0];
@@ -482,8 +508,18 @@ describe('WellwatchStack Control Tower controls (template)', () => {
     expect(condition(variantTemplate)).toBe('arn:AWS::Partition:logs:AWS::Region:AWS::AccountId:log-group:/wellwatch-staging/*');
   });
 
-  it('takes a shorter log retention for a test deployment', () => {
-    for (const g of Object.values(vpcTemplate.findResources('AWS::Logs::LogGroup'))) expect(g.Properties.RetentionInDays).toBe(30);
+  it('takes a shorter log retention for a test deployment, API access logs included', () => {
+    const groups = Object.values(vpcTemplate.findResources('AWS::Logs::LogGroup'));
+    expect(groups.map((g) => g.Properties.LogGroupName).sort()).toEqual(['alarm-check', 'api', 'api-access', 'consumer', 'rollup'].map((n) => `/wellwatch-vpc/${n}`));
+    for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('sends the query API stage’s access logs to its log group (CT.APIGATEWAY.PR.4) and authorises every route with IAM (PR.5)', () => {
+    const destination = { 'Fn::GetAtt': [logicalId(stack.queryApi.accessLogs), 'Arn'] };
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: { DestinationArn: destination, Format: Match.stringLikeRegexp('requestId') } });
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes).toHaveLength(4);
+    for (const r of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
   it('declares both dead-letter stores as dead-letter queues (redrive-allow policy, CT.SQS.PR.1)', () => {
@@ -492,10 +528,10 @@ describe('WellwatchStack Control Tower controls (template)', () => {
     for (const q of queues) expect(q.Properties.RedriveAllowPolicy).toEqual({ redrivePermission: 'allowAll' });
   });
 
-  it('places both functions in the given subnets with one security group when a VPC is set (CT.LAMBDA.PR.3)', () => {
+  it('places every function, the query API’s included, in the given subnets with one security group when a VPC is set (CT.LAMBDA.PR.3)', () => {
     const sg = { 'Fn::GetAtt': [vpcVariant.getLogicalId(vpcVariant.network!.securityGroup.node.defaultChild as never), 'GroupId'] };
     const fns = Object.values(vpcTemplate.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(3);
+    expect(fns).toHaveLength(4);
     for (const f of fns) expect(f.Properties.VpcConfig).toEqual({ SubnetIds: [...VPC.subnetIds], SecurityGroupIds: [sg] });
     vpcTemplate.resourceCountIs('AWS::EC2::SecurityGroup', 1);
     for (const f of Object.values(template.findResources('AWS::Lambda::Function'))) expect(f.Properties.VpcConfig).toBeUndefined();
@@ -553,20 +589,25 @@ describe('WellwatchStack under both validators (cdk-nag and cfn-guard), as bin/a
     expect(suppressed).toEqual(
       [
         // No VPC in the default and the staging deployment: CT.LAMBDA.PR.3 acknowledged on each function.
-        ...['Wellwatch', 'Wellwatch-staging'].flatMap((s) => [
-          `lambda_inside_vpc_check ${s}/Consumer/Consumer/Function`,
-          `lambda_inside_vpc_check ${s}/Rollup/Rollup/Function`,
-          `lambda_inside_vpc_check ${s}/Alarms/Check/Function`,
-        ]),
+        ...['Wellwatch', 'Wellwatch-staging'].flatMap((s) =>
+          ['Consumer/Consumer', 'Rollup/Rollup', 'Alarms/Check', 'QueryApi/Api'].map((fn) => `lambda_inside_vpc_check ${s}/${fn}/Function`),
+        ),
         // One-month logs asked for in the `vpc` test deployment: CT.CLOUDWATCH.PR.2 acknowledged on each log group.
-        'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Consumer/Consumer/Logs',
-        'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Rollup/Rollup/Logs',
-        'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Alarms/Check/Logs',
+        ...['Consumer/Consumer/Logs', 'Rollup/Rollup/Logs', 'Alarms/Check/Logs', 'QueryApi/Api/Logs', 'QueryApi/AccessLogs'].map(
+          (group) => `cloudwatch_log_group_retention_period_check Wellwatch-vpc/${group}`,
+        ),
+        // API Gateway's invoke permission per route: its SourceArn (this API's execute-api ARN) is an Fn::Join that
+        // CT.LAMBDA.PR.2 cannot read; acknowledged on each permission, in every deployment.
+        ...['Wellwatch', 'Wellwatch-staging', 'Wellwatch-vpc'].flatMap((s) =>
+          ['pumps', 'pumps--{pump}--readings', 'alerts', 'stats'].map(
+            (route) => `lambda_function_public_access_prohibited_check ${s}/QueryApi/HttpApi/GET--${route}/Handler-Permission`,
+          ),
+        ),
       ].sort(),
     );
     for (const v of guard.suppressedViolations ?? []) expect(v.reason.length).toBeGreaterThan(40);
     expect([...new Set(acknowledgements(validated.app, 'cdk-validator-cfnguard::').map((a) => a.id))].sort()).toEqual(
-      [GUARD_RULES.logRetention, GUARD_RULES.lambdaInVpc].sort(),
+      [GUARD_RULES.logRetention, GUARD_RULES.lambdaInVpc, GUARD_RULES.lambdaPublicAccess].sort(),
     );
   });
 

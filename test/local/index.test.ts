@@ -145,21 +145,24 @@ describe('startLocal (in memory, real consumer)', () => {
     expect(body.schedule.next.map((n: { rule: string }) => n.rule)).toEqual(['daily', 'pending']);
   });
 
-  it('answers queries and validates their parameters', async () => {
-    const readings = await api(runtime, '/api/readings?pump=COHUTTA&from=2014-03-10&to=2014-03-10');
+  it('serves the query API on the data the consumer wrote, and validates parameters', async () => {
+    const readings = await api(runtime, '/pumps/COHUTTA/readings?resolution=raw&from=2014-03-10&to=2014-03-10');
     expect(readings.status).toBe(200);
-    expect(readings.body.map((r: { ts: string }) => r.ts)).toEqual(['2014-03-10T01:01:00Z', '2014-03-10T01:02:00Z']);
-    const alerts = await api(runtime, '/api/alerts?from=2014-03-10');
-    expect(alerts.body.map((a: { pump: string; alerts: string[] }) => [a.pump, a.alerts])).toEqual([['COHUTTA', ['low-psi']]]);
+    expect(readings.body.items.map((r: { ts: string }) => r.ts)).toEqual(['2014-03-10T01:01:00Z', '2014-03-10T01:02:00Z']);
+    const alerts = await api(runtime, '/alerts?from=2014-03-10');
+    expect(alerts.body.items.map((a: { pump: string; alerts: string[] }) => [a.pump, a.alerts])).toEqual([['COHUTTA', ['low-psi']]]);
+    const pumps = await api(runtime, '/pumps');
+    expect(pumps.body.items.map((p: { pump: string; lastReading: { ts: string } }) => [p.pump, p.lastReading.ts])).toEqual([
+      ['COHUTTA', '2014-03-10T01:02:00Z'],
+      ['ELLIJAY', '2014-03-10T01:01:00Z'],
+    ]);
     const dead = await api(runtime, '/api/deadletters');
     expect(dead.body.map((d: { raw: string }) => d.raw)).toEqual([LINES.bad]);
-    expect((await api(runtime, '/api/days')).body).toEqual(['2014-03-10']);
 
-    expect(await api(runtime, '/api/readings')).toMatchObject({ status: 400, body: { code: 'missing-pump' } });
-    expect(await api(runtime, '/api/readings?pump=bad%20pump')).toMatchObject({ status: 400, body: { code: 'bad-pump' } });
-    expect(await api(runtime, '/api/readings?pump=COHUTTA&from=yesterday')).toMatchObject({ status: 400, body: { code: 'time-bound' } });
-    expect(await api(runtime, '/api/stats?pumps=COHUTTA')).toMatchObject({ status: 400, body: { code: 'unknown-parameter' } });
-    expect(await api(runtime, '/api/alerts?limit=0')).toMatchObject({ status: 400, body: { code: 'bad-limit' } });
+    expect(await api(runtime, '/pumps/bad%20pump/readings')).toMatchObject({ status: 400, body: { parameter: 'pump' } });
+    expect(await api(runtime, '/pumps/COHUTTA/readings?from=yesterday')).toMatchObject({ status: 400, body: { parameter: 'from' } });
+    expect(await api(runtime, '/stats?pumps=COHUTTA')).toMatchObject({ status: 400, body: { code: 'unknown-parameter' } });
+    expect(await api(runtime, '/api/deadletters?limit=0')).toMatchObject({ status: 400, body: { code: 'bad-limit' } });
     expect(await api(runtime, '/api/nothing')).toMatchObject({ status: 404, body: { code: 'not-found' } });
     expect(await api(runtime, '/api/status', { method: 'POST' })).toMatchObject({ status: 405 });
   });
@@ -168,34 +171,36 @@ describe('startLocal (in memory, real consumer)', () => {
     const post = (body: string, type = 'application/json') => api(runtime, '/api/rollup', { method: 'POST', headers: { 'content-type': type }, body });
     const result = await post(JSON.stringify({ date: '2014-03-10' }));
     expect(result).toMatchObject({ status: 200, body: { days: ['2014-03-10'], pumpDays: 2, readings: 3, statsWritten: 2 } });
-    const stats = await api(runtime, '/api/stats?pump=COHUTTA');
-    expect(stats.body).toHaveLength(1);
-    expect(stats.body[0]).toMatchObject({ pump: 'COHUTTA', date: '2014-03-10', count: 2, measures: { psi: { min: 2, max: 85, avg: 43.5 } } });
+    const stats = await api(runtime, '/stats?pump=COHUTTA');
+    expect(stats.body.items).toHaveLength(1);
+    expect(stats.body.items[0]).toMatchObject({ pump: 'COHUTTA', date: '2014-03-10', count: 2, measures: { psi: { min: 2, max: 85, avg: 43.5 } } });
 
     expect(await post('{"date":"2014-02-30"}')).toMatchObject({ status: 400 });
     expect(await post('not json')).toMatchObject({ status: 400, body: { code: 'bad-json' } });
     expect(await post('[1]')).toMatchObject({ status: 400, body: { code: 'bad-event' } });
     expect(await post('{"date":"2014-03-10"}', 'text/plain')).toMatchObject({ status: 415 });
 
-    const summary = await api(runtime, '/api/summary');
-    expect(summary.body.latestDay).toBe('2014-03-10');
-    expect(summary.body.pumps.map((p: { pump: string; stats?: { count: number } }) => [p.pump, p.stats?.count])).toEqual([
+    const all = await api(runtime, '/stats?from=2014-03-10&to=2014-03-10');
+    expect(all.body.items.map((s: { pump: string; count: number }) => [s.pump, s.count])).toEqual([
       ['COHUTTA', 2],
       ['ELLIJAY', 1],
     ]);
-    expect(summary.body.recentAlerts).toHaveLength(1);
-    expect(summary.body.deadLetters).toBe(1);
+    expect((await api(runtime, '/api/status')).body.deadLetters).toBe(1);
   });
 
   it('serves a self-contained dashboard and only to loopback host names', async () => {
     const page = await api(runtime, '/');
     expect(page.status).toBe(200);
     expect(page.body).toContain('<title>wellwatch');
-    expect(page.body).toContain('/api/status');
+    expect(page.body).toContain('/assets/dashboard.js');
     expect(page.body).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    const script = await api(runtime, '/assets/dashboard.js');
+    expect(script.status).toBe(200);
+    expect(script.body).toContain('/api/status'); // bundled from the repo, uPlot included
+    expect(script.body).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // nothing fetched from elsewhere
     const port = new URL(runtime.apiUrl).port;
-    expect(await getWithHost(`${runtime.apiUrl}/api/days`, `localhost:${port}`)).toBe(200);
-    expect(await getWithHost(`${runtime.apiUrl}/api/days`, `evil.example:${port}`)).toBe(403);
+    expect(await getWithHost(`${runtime.apiUrl}/pumps`, `localhost:${port}`)).toBe(200);
+    expect(await getWithHost(`${runtime.apiUrl}/pumps`, `evil.example:${port}`)).toBe(403);
   });
 });
 
@@ -219,8 +224,8 @@ describe('startLocal (LevelDB on disk)', () => {
         await second.waitForIdle({ timeoutMs: 60_000 });
         // Only the new record: the two from before the restart were checkpointed.
         expect(second.runner.counters.records).toBe(1);
-        const readings = await api(second, '/api/readings?pump=COHUTTA');
-        expect(readings.body.map((r: { time: string }) => r.time)).toEqual(['01:01:00', '01:02:00']);
+        const readings = await api(second, '/pumps/COHUTTA/readings?resolution=raw&from=2014-03-10&to=2014-03-10');
+        expect(readings.body.items.map((r: { ts: string }) => r.ts.slice(11))).toEqual(['01:01:00Z', '01:02:00Z']);
       } finally {
         await second.stop();
       }

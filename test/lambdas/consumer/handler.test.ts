@@ -499,6 +499,7 @@ describe('consumer handler', () => {
         throw new Error('socket closed');
       },
       dayValues: async function* () {},
+      dayReadings: async function* () {},
     };
     await expect(consumer('2014-03-10T12:00:00Z', { readings })(event)).rejects.toMatchObject({
       name: 'BatchNoProgressError',

@@ -1,6 +1,7 @@
 import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createRollupHandler, planRollup, RollupError, type RollupDeps } from '../../../lambdas/rollup/handler';
-import { DEFAULT_ALERT_RULES, KEYS } from '../../../lambdas/config';
+import { DEFAULT_ALERT_RULES, KEYS, SERIES_KEYS } from '../../../lambdas/config';
+import { hourlyFromItem } from '../../../lambdas/core/keys';
 import { mulberry32 } from '../../../lambdas/core/generator';
 import { compileRules } from '../../../lambdas/core/rules';
 import { MEASURES, type EvaluatedReading, type MeasureValues } from '../../../lambdas/core/types';
@@ -134,7 +135,10 @@ describe('rollup handler', () => {
     const withoutWatermark = (items: Record<string, unknown>[]) => items.map(({ [KEYS.stats.inputWatermark]: _, ...rest }) => rest);
     await handler({ from: DAYS[0]!, to: DAYS[2]! });
     const first = await scanTable(db.client, db.cfg.statsTable);
-    expect(first).toHaveLength(9);
+    // 9 daily rows, and one hourly row (pk PUMP#1h) per pump-hour with readings.
+    const hours = new Set(readings.map((r) => `${r.pump}#1h ${r.ts.slice(0, 13)}`));
+    expect(first.filter((i) => !i.pk!.S!.endsWith('#1h'))).toHaveLength(9);
+    expect(first.filter((i) => i.pk!.S!.endsWith('#1h')).map((i) => `${i.pk!.S} ${i.sk!.S}`).sort()).toEqual([...hours].sort());
     await new Promise((r) => setTimeout(r, 5));
     await handler({ from: DAYS[0]!, to: DAYS[2]! });
     const second = await scanTable(db.client, db.cfg.statsTable);
@@ -142,18 +146,19 @@ describe('rollup handler', () => {
     second.forEach((item, i) => expect((item[KEYS.stats.inputWatermark] as { S: string }).S > (first[i]![KEYS.stats.inputWatermark] as { S: string }).S).toBe(true));
   });
 
-  it('never overwrites stats of newer input with those of an older read (two rollups of one pump-day at once)', async () => {
+  it('never overwrites daily or hourly stats of newer input with those of an older read (two rollups of one pump-day at once)', async () => {
     const day = '2014-03-11';
     const real = createReadingStore(db.client, db.cfg);
     let readDone!: () => void;
     const olderRead = new Promise<void>((r) => (readDone = r));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    // The first rollup reads ALPHA's day, then stalls before writing (a slow container, a retry after a timeout).
+    // The first rollup reads ALPHA's day, then stalls before writing its hours and its day (a slow container, a retry
+    // after a timeout).
     const stalling = {
       ...real,
-      async *dayValues(pump: string, d: string) {
-        yield* real.dayValues(pump, d);
+      async *dayReadings(pump: string, d: string) {
+        yield* real.dayReadings(pump, d);
         if (pump === 'ALPHA' && d === day) {
           readDone();
           await gate;
@@ -166,13 +171,36 @@ describe('rollup handler', () => {
     await lateReading('ALPHA', day, 86_399, 9_999);
     const newer = await rollup()({ date: day });
     expect(newer).toMatchObject({ statsWritten: 3, superseded: 0 });
+    const newerHours = await hourItems('ALPHA', day);
     release();
     expect(await older).toMatchObject({ statsWritten: 2, superseded: 1 });
 
     const [alpha] = await collect(queryStats(db.client, db.cfg, { pump: 'ALPHA', from: day, to: day }));
     expect(alpha!.measures.psi.max).toBe(9_999);
     expect(alpha!.count).toBe(expectedStats(readings, 'ALPHA', day).count + 1);
+    // Every hour the older rollup read stays as the newer one wrote it (watermark included), and the hour of the late
+    // reading holds it: an unconditional hourly put would have put back the older statistics without it.
+    const hours = await hourItems('ALPHA', day);
+    expect(hours).toEqual(newerHours);
+    expect(hours.map((i) => i.sk!.S)).toEqual([...new Set(readings.filter((r) => r.pump === 'ALPHA' && r.day === day).map((r) => r.ts.slice(0, 13)))]);
+    const last = hourlyFromItem(hours.at(-1)!);
+    expect(last.date).toBe(`${day}T23`);
+    expect(last.measures.psi.max).toBe(9_999);
+    expect(last.count).toBe(readings.filter((r) => r.pump === 'ALPHA' && r.ts.startsWith(`${day}T23`)).length + 1);
   });
+
+  /** A pump's hourly rows of one day, ascending by hour, as stored. */
+  async function hourItems(pump: string, day: string) {
+    const out = await db.client.send(
+      new QueryCommand({
+        TableName: db.cfg.statsTable,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :day)',
+        ExpressionAttributeValues: { ':pk': { S: `${pump}${SERIES_KEYS.hourlySuffix}` }, ':day': { S: `${day}T` } },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Items ?? [];
+  }
 
   it('rolls up the previous UTC day in daily mode, from the clock or the event time', async () => {
     const daily = await rollup()({ mode: 'daily' });

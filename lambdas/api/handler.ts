@@ -1,0 +1,100 @@
+/**
+ * The query API: API Gateway HTTP API (payload format 2.0) events in, responses out.
+ *
+ * | route | answer |
+ * |---|---|
+ * | `GET /pumps?limit&cursor&format` | every pump seen, its latest reading and status |
+ * | `GET /pumps/{pump}/readings?from&to&resolution&points&limit&cursor&format` | readings or buckets of one pump |
+ * | `GET /alerts?from&to&pump&limit&cursor&format` | alerting readings |
+ * | `GET /stats?pump&from&to&limit&cursor&format` | daily statistics rows |
+ *
+ * The same handler runs behind API Gateway in AWS and behind `wellwatch local`'s loopback server, which turns each
+ * HTTP request into the same event. Refusals are JSON `{error, code, parameter?}` with 400 (bad or missing
+ * parameter, named), 404 (unknown route or pump), 405 (method) or 422 (read budget); nothing here ever Scans, and
+ * a request reads at most `maxItemsRead` items (see API_LIMITS in config.ts).
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadApiSettings, loadConfig, type ApiSettings, type WellwatchConfig } from '../config';
+import { createCatalogStore } from '../store/catalog-store';
+import { dynamoClient } from '../store/clients';
+import { LIST_PARAMS, alertsRoute, pumpsRoute, statsRoute } from './lists';
+import { READINGS_PARAMS, readingsRoute, type ReadingsContext } from './readings';
+import { ApiError, Params, checkPump, json } from './request';
+
+/** The API's Lambda handler type. */
+export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Replaceable collaborators of the API handler. */
+export interface ApiDeps {
+  /** @default - `dynamoClient(cfg)` */
+  readonly dynamo?: DynamoDBClient;
+  /** Request time (for default ranges and staleness). @default - `new Date()` */
+  readonly clock?: () => Date;
+  /** Receives a JSON line for each unexpected error. @default - `console.error` */
+  readonly log?: (line: string) => void;
+}
+
+const READINGS_PATH = /^\/pumps\/([^/]+)\/readings$/;
+
+/**
+ * Builds the API handler.
+ *
+ * @example
+ * const api = createApiHandler(cfg, loadApiSettings({ cursorSecret }), { dynamo });
+ * const res = await api(event); // event: APIGatewayProxyEventV2
+ */
+export function createApiHandler(cfg: WellwatchConfig, api: ApiSettings, deps: ApiDeps = {}): ApiHandler {
+  const dynamo = deps.dynamo ?? dynamoClient(cfg);
+  const ctx: ReadingsContext = { dynamo, cfg, api, now: deps.clock ?? (() => new Date()) };
+  const log = deps.log ?? ((line: string) => console.error(line));
+  const catalog = createCatalogStore(dynamo, cfg);
+  const knownPump = (pump: string) => catalog.isRegistered(pump);
+
+  const route = async (method: string, path: string, query: string): Promise<APIGatewayProxyStructuredResultV2> => {
+    const readings = READINGS_PATH.exec(path);
+    const known = readings || path === '/pumps' || path === '/alerts' || path === '/stats';
+    if (!known) throw new ApiError(404, 'not-found', `no such route: ${path} (routes: /pumps, /pumps/{pump}/readings, /alerts, /stats)`);
+    if (method !== 'GET') throw new ApiError(405, 'method-not-allowed', `${method} is not allowed on ${path}; use GET`);
+    if (readings) {
+      let raw: string;
+      try {
+        raw = decodeURIComponent(readings[1]!);
+      } catch {
+        throw new ApiError(400, 'bad-parameter', `pump in the path is not valid percent-encoding: ${JSON.stringify(readings[1])}`, 'pump');
+      }
+      const pump = checkPump(raw);
+      const params = new Params(query, READINGS_PARAMS);
+      if (!(await knownPump(pump))) throw new ApiError(404, 'unknown-pump', `no pump ${JSON.stringify(pump)} has sent readings`, 'pump');
+      return readingsRoute(ctx, pump, params);
+    }
+    if (path === '/pumps') return pumpsRoute(ctx, new Params(query, LIST_PARAMS.pumps));
+    if (path === '/alerts') return alertsRoute(ctx, new Params(query, LIST_PARAMS.alerts), knownPump);
+    return statsRoute(ctx, new Params(query, LIST_PARAMS.stats), knownPump);
+  };
+
+  return async (event) => {
+    const method = event.requestContext?.http?.method ?? 'GET';
+    const path = event.rawPath ?? '/';
+    try {
+      return await route(method, path, event.rawQueryString ?? '');
+    } catch (e) {
+      if (e instanceof ApiError) return json(e.status, { error: e.message, code: e.code, ...(e.parameter ? { parameter: e.parameter } : {}) });
+      log(JSON.stringify({ level: 'ERROR', message: 'api request failed', service: cfg.names.serviceName, method, path, error: (e as Error)?.stack ?? String(e), requestId: event.requestContext?.requestId }));
+      return json(500, { error: 'internal error', code: 'internal', requestId: event.requestContext?.requestId ?? null });
+    }
+  };
+}
+
+let lazy: ApiHandler | undefined;
+
+/**
+ * The Lambda entry point: builds the handler from the environment on first use and reuses it while warm.
+ *
+ * @example
+ * // API Gateway HTTP API, Lambda proxy integration, payload format 2.0
+ */
+export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  lazy ??= createApiHandler(loadConfig(), loadApiSettings());
+  return lazy(event);
+};
