@@ -22,7 +22,6 @@
  * their end before their children start, like Lambda after a split or merge.
  */
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   DescribeStreamSummaryCommand,
@@ -35,6 +34,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { DEFAULT_EVENT_SOURCE, type EventSourceSettings } from '../lambdas/config';
+import { appendJsonLines } from '../lambdas/store/jsonl-file';
 import { CheckpointStore } from './checkpoints';
 
 /** A Lambda handler for Kinesis events, e.g. the one `createConsumerHandler(cfg)` returns. */
@@ -169,6 +169,26 @@ export interface FailedBatchRecord {
   };
   /** Why the batch was given up (the last error, or the age limit). Local addition. */
   readonly reason: string;
+}
+
+/** A stream record handed to {@link EventSourceRunner.invokeWith}. */
+export interface ReplayRecord {
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+  /** The record's data, base64. */
+  readonly data64: string;
+  /** Approximate arrival time, epoch ms. */
+  readonly arrivalMs: number;
+}
+
+/** Outcome of {@link EventSourceRunner.invokeWith}. */
+export interface InvokeResult {
+  /** Index of the first record to retry; absent when the batch succeeded. */
+  readonly failedAt?: number;
+  readonly error?: string;
+  readonly outcome: InvocationInfo['outcome'];
+  /** The handler's partial batch response, as it returned it. */
+  readonly batchItemFailures: readonly { readonly itemIdentifier: string }[];
 }
 
 interface BufferedRecord {
@@ -414,6 +434,45 @@ export class EventSourceRunner {
   onInvocation(listener: (info: InvocationInfo) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Invokes the handler once with the given records of one shard, exactly as a normal delivery would (same event
+   * shape, same context, same reading of the response, same invocation listeners), and says how it went. Nothing
+   * else happens: no checkpoint moves, nothing is retried, bisected or sent to the on-failure file. It is how
+   * `wellwatch replay` hands records read back from the stream to local mode's consumer (the local counterpart of
+   * the Lambda Invoke API).
+   *
+   * @returns `failedAt` = index of the first record to retry (absent when the batch succeeded), and the handler's
+   *   `batchItemFailures`.
+   * @example
+   * const { failedAt } = await runner.invokeWith([{ sequenceNumber, partitionKey, data64, arrivalMs }], 'shardId-000000000000');
+   */
+  async invokeWith(records: readonly ReplayRecord[], shardId: string): Promise<InvokeResult> {
+    if (this.stopping) throw new Error('event source runner is stopping');
+    const batch: BufferedRecord[] = records.map((r) => ({
+      sequenceNumber: r.sequenceNumber,
+      partitionKey: r.partitionKey,
+      data64: r.data64,
+      arrival: r.arrivalMs,
+      fetchedAt: this.now(),
+      eventBytes: 0,
+      invokes: 1,
+    }));
+    const event: KinesisStreamEvent = { Records: batch.map((r) => this.eventRecord(shardId, r)) };
+    const startedMs = performance.now();
+    let result: { failedAt?: number; error?: string; outcome: InvocationInfo['outcome'] };
+    let batchItemFailures: { itemIdentifier: string }[] = [];
+    try {
+      const response = await this.handler(event, this.context());
+      result = this.interpret(response, batch);
+      batchItemFailures = (response as Partial<KinesisStreamBatchResponse> | undefined)?.batchItemFailures ?? [];
+    } catch (e) {
+      result = { failedAt: 0, error: describe(e), outcome: 'error' };
+    }
+    const info: InvocationInfo = { shardId, event, startedMs, endedMs: performance.now(), outcome: result.outcome, ...(result.error !== undefined ? { error: result.error } : {}) };
+    for (const listener of this.listeners) listener(info);
+    return { ...result, batchItemFailures };
   }
 
   /** Current state of every known shard. */
@@ -987,8 +1046,8 @@ export class EventSourceRunner {
     this.counters.discardedRecords += batch.length;
     this.log(`event source: ${s.shardId}: gave up on ${batch.length} record(s) ${first.sequenceNumber}…${last.sequenceNumber} (${condition}: ${reason})`);
     if (this.failedBatchesFile) {
-      await fs.promises.mkdir(path.dirname(this.failedBatchesFile), { recursive: true });
-      await fs.promises.appendFile(this.failedBatchesFile, `${JSON.stringify(record)}\n`);
+      // Under the file's lock: `wellwatch replay failed-batches` removes replayed records from this file.
+      await appendJsonLines(this.failedBatchesFile, [record]);
     }
   }
 

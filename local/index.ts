@@ -90,6 +90,14 @@ export interface StartLocalOptions {
   readonly emulatorThread?: EmulatorThread;
   /** Modules loaded in the emulators' worker thread before they start (observers). @default - none */
   readonly emulatorPreload?: readonly string[];
+  /**
+   * Builds the DynamoDB client the consumer and rollup handlers use, given dynalite's endpoint (tests route it
+   * through a fault proxy to exhaust a batch, then replay it); the caller destroys it. Local mode's own reads and
+   * table setup keep a direct client.
+   *
+   * @default - a client of dynalite's endpoint, shared with local mode
+   */
+  readonly handlerDynamo?: (dynamodbEndpoint: string) => DynamoDBClient | Promise<DynamoDBClient>;
 }
 
 /** A running local mode. */
@@ -197,8 +205,9 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       // Errors (writes failing after retries) matter to whoever runs local mode; warnings stay in the file.
       if (/"level"\s*:\s*"ERROR"/.test(line)) log(`${source}: ${line}`);
     };
-    const consumer = createConsumerHandler(config, { dynamo, metricsSink: metrics.write, log: handlerLogLine('consumer') });
-    const rollup = createRollupHandler(config, { dynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
+    const handlerDynamo = opts.handlerDynamo ? await opts.handlerDynamo(emulators.dynamodbEndpoint) : dynamo;
+    const consumer = createConsumerHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('consumer') });
+    const rollup = createRollupHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
 
     const checkpoints = new CheckpointStore({ file: opts.memory ? undefined : file(LOCAL_FILES.checkpoints), log });
     const runner = new EventSourceRunner({
