@@ -14,6 +14,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   query: { summary: 'query readings|alerts|stats|deadletters — read stored data (csv or json)', load: () => require('../cli/query').queryCommand },
   rollup: { summary: 'rollup --date D | --from D --to D | --pending — compute daily stats', load: () => require('../cli/rollup').rollupCommand },
   status: { summary: 'status — per-shard backlog (records pushed but not yet processed)', load: () => require('../cli/status').statusCommand },
+  replay: { summary: 'replay failed-batches | stream --from T — hand given-up batches or a time range back to the consumer', load: () => require('../cli/replay').replayCommand },
+  redrive: { summary: 'redrive deadletters [--code C] [--fix FILE] — re-send bad lines, as they were or corrected', load: () => require('../cli/redrive').redriveCommand },
   local: { summary: 'local [--data-dir DIR] [--port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
   generate: { summary: 'generate --pumps N --days D --seed S — deterministic sample readings', load: () => require('../cli/generate').generateCommand },
   demo: { summary: 'demo [--once] — local pipeline on sample-data, prints a summary', load: () => require('../cli/demo').demoCommand },
