@@ -55,6 +55,12 @@ export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
   readonly environment: Readonly<Record<string, string>>;
   /** Maximum run time of one invocation, 1–900 seconds. */
   readonly timeout: Duration;
+  /**
+   * Physical function name (from `deploymentNames`), for functions the CLI calls by name.
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly functionName?: string;
 }
 
 /**
@@ -108,6 +114,7 @@ export class WellwatchFunction extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       description: props.description,
+      ...(props.functionName !== undefined ? { functionName: props.functionName } : {}),
       runtime: FUNCTION_DEFAULTS.runtime,
       architecture: FUNCTION_DEFAULTS.architecture,
       memorySize: props.memorySize ?? FUNCTION_DEFAULTS.memorySizeMb,

@@ -8,6 +8,7 @@ import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambd
 import type { AlertRule } from '../lambdas/core/types';
 import { CONTEXT_KEYS, STREAM_MODES, type StreamModeName } from './defaults';
 import { Observability } from './observability';
+import { OperatorPolicy } from './operator-policy';
 import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
 import { RollupSchedule } from './rollup-schedule';
@@ -149,6 +150,7 @@ export class WellwatchStack extends Stack {
       logRetention: props.logRetention,
       removalPolicy,
     });
+    new OperatorPolicy(this, 'Operators', { stream: this.sensors.stream, readingsTable, catalogTable, consumer: this.consumer.fn, deadLetterQueue: this.consumer.deadLetterQueue, failedBatchQueue: this.consumer.failedBatchQueue });
     this.rollup = new RollupSchedule(this, 'Rollup', {
       readingsTable,
       statsTable,

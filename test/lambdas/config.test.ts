@@ -21,6 +21,7 @@ describe('deploymentNames', () => {
       deadLetterQueue: 'wellwatch-staging-dead-letters',
       failedBatchQueue: 'wellwatch-staging-failed-batches',
       serviceName: 'wellwatch-staging',
+      consumerFunction: 'wellwatch-staging-consumer',
     });
   });
 
