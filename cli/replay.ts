@@ -56,7 +56,8 @@ const TIME_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z)?$/;
 export function parseTimeFlag(flag: string, raw: string | undefined): Date | undefined {
   if (raw === undefined) return undefined;
   const ms = TIME_RE.test(raw) ? Date.parse(raw.length === 10 ? `${raw}T00:00:00Z` : raw) : Number.NaN;
-  if (Number.isNaN(ms)) throw new UsageError(`--${flag} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z, got "${raw}"`);
+  // Date.parse rolls 2/30 over into March; a date that does not survive the round trip does not exist.
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== raw.slice(0, 10)) throw new UsageError(`--${flag} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z, got "${raw}"`);
   return new Date(ms);
 }
 
