@@ -16,8 +16,9 @@ import { readingItem } from '../../lambdas/core/keys';
 import { deadLetterId } from '../../lambdas/core/message-ids';
 import { parseLine } from '../../lambdas/core/parse-reading';
 import type { DeadLetter } from '../../lambdas/core/types';
-import { dynamoClient } from '../../lambdas/store/clients';
-import { readJsonLines } from '../../lambdas/store/jsonl-file';
+import { dynamoClient, kinesisClient } from '../../lambdas/store/clients';
+import { listAllShards } from '../../cli/stream-range';
+import { appendJsonLines, readJsonLines, removeJsonLines } from '../../lambdas/store/jsonl-file';
 import { startLocal, LOCAL_FILES, type LocalRuntime } from '../../local';
 import type { FailedBatchRecord } from '../../local/event-source-runner';
 import { bufferedIO } from '../../cli/io';
@@ -132,6 +133,54 @@ describe('replay failed-batches (local mode)', () => {
     const again = await run('replay', ['failed-batches']);
     expect(again.code).toBe(0);
     expect(again.out).toContain('0 records replayed');
+  });
+});
+
+describe('replay failed-batches: records past retention and bad input', () => {
+  it('reports a range past retention by range and count, keeps its on-failure record and exits 1', async () => {
+    const kinesis = kinesisClient(local.config);
+    try {
+      const shard = (await listAllShards(kinesis, local.config.streamName))[0];
+      const start = shard.SequenceNumberRange!.StartingSequenceNumber!;
+      // A range below the shard's first record: nothing of it can be read any more, as after the trim.
+      const end = (BigInt(start) + 1n).toString();
+      const record = {
+        version: '1.0',
+        timestamp: new Date().toISOString(),
+        requestContext: { requestId: 'r', functionArn: 'f', condition: 'RecordAgeExceeded', approximateInvokeCount: 1 },
+        responseContext: { statusCode: 200, executedVersion: '$LATEST' },
+        KinesisBatchInfo: {
+          shardId: shard.ShardId!,
+          startSequenceNumber: start,
+          endSequenceNumber: end,
+          approximateArrivalOfFirstRecord: new Date().toISOString(),
+          approximateArrivalOfLastRecord: new Date().toISOString(),
+          batchSize: 2,
+          streamArn: 'arn',
+        },
+        reason: 'test',
+      };
+      await appendJsonLines(failedBatchesFile(), [record]);
+      const replay = await run('replay', ['failed-batches']);
+      expect(replay.code).toBe(1);
+      expect(replay.err).toContain(`past retention: ${shard.ShardId} ${start}…${end} (2 records) can no longer be read`);
+      expect(replay.out).toMatch(/0 of 1 range\(s\) fully processed .*; 1 kept; 2 records past retention/);
+      expect(await readJsonLines(failedBatchesFile())).toEqual([record]);
+      await removeJsonLines(failedBatchesFile(), () => true);
+    } finally {
+      kinesis.destroy();
+    }
+  });
+
+  it('answers bad invoke and delete requests with a 4xx and one line', async () => {
+    const post = (route: string, body: unknown, type = 'application/json') =>
+      fetch(`${local.apiUrl}${route}`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify(body) });
+    const badShard = await post('/api/invoke', { shardId: 'nope', records: [] });
+    expect(badShard.status).toBe(400);
+    expect(((await badShard.json()) as { error: string }).error).toMatch(/shardId must look like shardId-000000000000/);
+    expect((await post('/api/invoke', { shardId: 'shardId-000000000000', records: [{ sequenceNumber: 'x' }] })).status).toBe(400);
+    expect((await post('/api/deadletters/delete', { ids: 'all' })).status).toBe(400);
+    expect((await post('/api/failed-batches/delete', { ids: ['a'] }, 'text/plain')).status).toBe(415);
   });
 });
 
