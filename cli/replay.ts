@@ -28,7 +28,7 @@ import { parseCommandArgs, type CliIO } from './io';
 import { localQueue, queueUrlOf, sqsQueue, type HeldMessage, type OperatorQueue } from './operator-queues';
 import { formatCount, startProgress } from './progress';
 import { emptyTotals, recordCounter, replayShardRecords, type ReplayTotals } from './replay-session';
-import { listAllShards, readSequenceRange, readTimeRange, retentionHorizon } from './stream-range';
+import { listAllShards, readSequenceRange, readTimeRange, retentionHorizon, StreamRangeError } from './stream-range';
 import { TARGET_OPTIONS, resolveTarget, targetFlags, type Target } from './target';
 
 const HELP = `usage: wellwatch replay failed-batches [--from T] [--to T] [--queue NAME|URL] [--dry-run]
@@ -127,7 +127,16 @@ async function replayFailedBatches(values: Record<string, unknown>, io: CliIO): 
     try {
       for (const m of chosen) {
         const info = m.body.KinesisBatchInfo;
-        const read = await readSequenceRange(kinesis, cfg.streamName, info.shardId, info.startSequenceNumber, info.endSequenceNumber, info.batchSize);
+        let read: Awaited<ReturnType<typeof readSequenceRange>>;
+        try {
+          read = await readSequenceRange(kinesis, cfg.streamName, info?.shardId ?? '?', info?.startSequenceNumber ?? '', info?.endSequenceNumber ?? '', info?.batchSize);
+        } catch (e) {
+          // One unreadable on-failure record (another stream's, a hand-edited one) must not stop the others.
+          if (!(e instanceof StreamRangeError)) throw e;
+          problems.push(`cannot replay ${m.id}: ${e.message}; it is kept`);
+          kept.push(m);
+          continue;
+        }
         if (read.trimmed) {
           trimmedRecords += read.trimmed.count ?? 0;
           problems.push(
