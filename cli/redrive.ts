@@ -119,6 +119,11 @@ export async function redriveCommand(argv: string[], io: CliIO): Promise<number>
   const fixes = values.fix !== undefined ? await readFixFile(values.fix) : undefined;
   const target = resolveTarget(targetFlags(values));
   const cfg = target.config;
+  if (!target.local && waitMs > (REPLAY.visibilityTimeoutSeconds - 60) * 1000) {
+    // The dead letters are held invisible for REPLAY.visibilityTimeoutSeconds; waiting longer would let them
+    // reappear (and be taken by someone else) before this run deletes them.
+    throw new UsageError(`--wait-timeout must be at most ${REPLAY.visibilityTimeoutSeconds - 60} s in AWS (the dead letters are held for ${REPLAY.visibilityTimeoutSeconds} s)`);
+  }
   const queue = await deadLetterQueue(target, values.queue);
 
   const held = await queue.receiveAll();

@@ -192,6 +192,7 @@ async function replayStream(values: Record<string, unknown>, io: CliIO): Promise
   if (!from) throw new UsageError('replay stream needs --from T (see `wellwatch replay --help`)');
   const to = parseTimeFlag('to', values.to as string | undefined) ?? new Date();
   if (from > to) throw new UsageError(`--from ${from.toISOString()} is after --to ${to.toISOString()}`);
+  if (from.getTime() > Date.now()) throw new UsageError(`--from ${from.toISOString()} is in the future`);
   if (values.queue !== undefined) throw new UsageError('--queue belongs to `replay failed-batches`');
   const target = resolveTarget(targetFlags(values));
   const cfg = target.config;
