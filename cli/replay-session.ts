@@ -95,8 +95,9 @@ export async function replayShardRecords(
     const batch = records.slice(next, next + REPLAY.invokeBatchSize);
     let done = 0;
     let lastError: string | undefined;
-    for (let attempt = 1; done < batch.length && attempt <= attempts; attempt++) {
-      if (attempt > 1) await new Promise((r) => setTimeout(r, baseDelay * 2 ** (attempt - 2)));
+    // `failures` counts attempts in a row that made no progress; a partial success resets it.
+    for (let failures = 0; done < batch.length && failures < attempts; ) {
+      if (failures > 0) await new Promise((r) => setTimeout(r, baseDelay * 2 ** (failures - 1)));
       const rest = batch.slice(done);
       totals.invocations++;
       const outcome = await invoker.invoke(shardId, rest);
@@ -108,8 +109,8 @@ export async function replayShardRecords(
         totals.badLines += c.badLines;
         options.onPumpDays?.(c.pumpDays);
         done += ok;
-        attempt = 0; // progress was made: the next failure gets its full attempts again
       }
+      failures = ok > 0 ? 0 : failures + 1;
       lastError = outcome.error;
     }
     next += done;
