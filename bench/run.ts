@@ -7,7 +7,8 @@
  * report (table or JSON) to stdout; the JSON is also saved as `bench/results/<date>-<machine>.json`.
  *
  * Options: `--json`; `--quick` (small sizes, for trying changes — not comparable); `--no-save`;
- * `--out <file>`; `--load <readings/s>` (cost model load, default 20000).
+ * `--out <file>`; `--load <readings/s>` (cost model load, default 20000); `--only early-warning` (that section alone,
+ * see bench/early-warning.ts; it also runs at the end of a full run).
  * See bench/README.md for what each section measures and how.
  */
 import * as fs from 'node:fs';
@@ -18,6 +19,7 @@ import { runBundles, type BundlesResult } from './bundles';
 import { runCoreThroughputInChild, type CoreThroughputResult } from './core-throughput';
 import { REFERENCE_LOAD_PER_SECOND, runCostModel, type CostModelResult, type ScenarioInput } from './cost-model';
 import { buildDataset, MAIN_DATASET, type Dataset } from './dataset';
+import { runEarlyWarning, type EarlyWarningResult } from './early-warning';
 import { readDeployDefaults } from './deploy-defaults';
 import { runLatency, type LatencyResult } from './latency';
 import { runLocalE2e, type LocalE2eResult } from './local-e2e';
@@ -56,6 +58,8 @@ export interface BenchReport {
   readonly localE2e: LocalE2eResult;
   readonly latency: LatencyResult;
   readonly cost: CostModelResult;
+  /** Section 6 (issue 10): early-warning detectors on generated degradations. */
+  readonly earlyWarning?: EarlyWarningResult;
   readonly targets: TargetCheck[];
 }
 
@@ -165,6 +169,66 @@ function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
   ];
 }
 
+/** The early-warning targets of issue 10, checked against section 6. */
+function earlyWarningTargets(e: EarlyWarningResult): TargetCheck[] {
+  return [
+    {
+      target: 'early warning: recall ≥ 90 % of degradation episodes',
+      measured: `${fmtNum(e.recall * 100, 1)} % of ${e.episodes} (seeds ${e.seeds.join(', ')})`,
+      met: e.recall >= 0.9,
+    },
+    {
+      target: 'early warning: median lead time ≥ 6 h',
+      measured: `${fmtNum(e.leadHoursMedian, 1)} h (p10 ${fmtNum(e.leadHoursP10, 1)} h)`,
+      met: e.leadHoursMedian >= 6,
+    },
+    {
+      target: 'early warning: ≤ 1 false warning per 1,000 healthy pump-days',
+      measured: `${fmtNum(e.falseWarningsPer1000HealthyPumpDays, 2)}`,
+      met: e.falseWarningsPer1000HealthyPumpDays <= 1,
+    },
+    {
+      target: 'early warning: core throughput with detectors ≥ 70 % of without',
+      measured: `${fmtNum(e.throughput.ratio * 100, 1)} % (${fmtInt(e.throughput.onReadingsPerSecond)} vs ${fmtInt(e.throughput.offReadingsPerSecond)}/s)`,
+      met: e.throughput.ratio >= 0.7,
+    },
+  ];
+}
+
+/** Section 6 as text. */
+function renderEarlyWarning(e: EarlyWarningResult): string {
+  const out: string[] = [];
+  out.push(`6. Early warning — default detectors on generated degradations, ${e.pumps} pumps × ${e.days} days per seed, seeds ${e.seeds.join(', ')} (tuned on others)`);
+  out.push(
+    table(
+      ['seed', 'episodes', 'warned before failure', 'false warnings (healthy pump-days)', 'off-episode warnings', 'warnings per rule'],
+      e.perSeed.map((s) => [
+        String(s.seed),
+        String(s.episodes),
+        `${s.detected} (${fmtNum((s.detected / Math.max(1, s.episodes)) * 100, 1)} %)`,
+        `${s.falseWarnings} (${s.healthyPumpDays})`,
+        String(s.offEpisodeWarnings),
+        Object.entries(s.byRule).map(([k, v]) => `${k} ${v}`).join(', '),
+      ]),
+    ),
+  );
+  out.push(
+    table(
+      ['measure', 'value'],
+      [
+        ['recall (all seeds)', `${fmtNum(e.recall * 100, 1)} % of ${e.episodes} episodes`],
+        ...Object.entries(e.byKind).map(([kind, k]) => [`  ${kind}`, `${k.detected}/${k.episodes} (${fmtNum(k.recall * 100, 1)} %)`]),
+        ['lead time before failure, median / p10', `${fmtNum(e.leadHoursMedian, 1)} h / ${fmtNum(e.leadHoursP10, 1)} h`],
+        ['false warnings per 1,000 healthy pump-days', fmtNum(e.falseWarningsPer1000HealthyPumpDays, 2)],
+        ['warnings on degrading pumps outside their episode', String(e.offEpisodeWarnings)],
+        ['state checkpoints (one item per pump every N readings)', `every ${fmtInt(e.checkpoint.everyReadings)} readings, ≤ ${fmtInt(e.checkpoint.itemBytes)} B → ${fmtInt(e.checkpoint.wruPerMillionReadings)} WRU = ${fmtUsd(e.checkpoint.usdPerMillionReadings)} per million readings`],
+        [`core readings/s, detectors off / on (median of ${e.throughput.rounds} passes each, ${fmtInt(e.throughput.lines)} lines)`, `${fmtInt(e.throughput.offReadingsPerSecond)} / ${fmtInt(e.throughput.onReadingsPerSecond)} → ${fmtNum(e.throughput.ratio * 100, 1)} %`],
+      ],
+    ),
+  );
+  return out.join('\n');
+}
+
 function render(r: BenchReport): string {
   const out: string[] = [];
   const m = r.meta;
@@ -271,6 +335,8 @@ function render(r: BenchReport): string {
     ),
   );
 
+  if (r.earlyWarning !== undefined) out.push('', renderEarlyWarning(r.earlyWarning));
+
   out.push('', 'Targets of issue 3');
   out.push(table(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO'])));
   return out.join('\n');
@@ -285,9 +351,20 @@ async function main(): Promise<void> {
       'no-save': { type: 'boolean' },
       out: { type: 'string' },
       load: { type: 'string' },
+      only: { type: 'string' },
     },
     strict: true,
   });
+  if (values.only !== undefined) {
+    if (values.only !== 'early-warning') throw new Error(`--only supports early-warning, got ${values.only}`);
+    const progress = (line: string) => process.stderr.write(line + '\n');
+    progress('6. early warning…');
+    const e = await runEarlyWarning({ log: progress, ...(values.quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
+    const targets = earlyWarningTargets(e);
+    if (values.json) process.stdout.write(JSON.stringify({ earlyWarning: e, targets }) + '\n');
+    else process.stdout.write(`${renderEarlyWarning(e)}\n\nTargets of issue 10\n${table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO']))}\n`);
+    return;
+  }
   const quick = values.quick === true;
   const load = values.load === undefined ? REFERENCE_LOAD_PER_SECOND : Number(values.load);
   if (!(load > 0)) throw new Error(`--load must be a positive number of readings/s, got ${values.load}`);
@@ -341,6 +418,9 @@ async function main(): Promise<void> {
     rollupMsPerReading: e.rollupMsPerReading,
   }, defaults);
 
+  progress('6. early warning…');
+  const earlyWarning = await runEarlyWarning({ log: progress, ...(quick ? { seeds: [201], pumps: 60, rounds: 2 } : {}) });
+
   const base: Omit<BenchReport, 'targets'> = {
     meta: {
       startedAt: startedAt.toISOString(),
@@ -363,8 +443,9 @@ async function main(): Promise<void> {
     localE2e,
     latency,
     cost,
+    earlyWarning,
   };
-  const report: BenchReport = { ...base, targets: checkTargets(base) };
+  const report: BenchReport = { ...base, targets: [...checkTargets(base), ...earlyWarningTargets(earlyWarning)] };
 
   if (values['no-save'] !== true) {
     const file = values.out ?? path.join(__dirname, 'results', `${startedAt.toISOString().slice(0, 10)}-${report.meta.machine}${quick ? '-quick' : ''}.json`);

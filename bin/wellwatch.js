@@ -12,4 +12,5 @@ process.emitWarning = function (warning, ...rest) {
 };
 
 require('tsx/cjs');
-require('./wellwatch.ts');
+// Run explicitly: however npm links this script (node_modules/.bin, a global bin, npm link), it is the CLI.
+require('./wellwatch.ts').run();

@@ -4,7 +4,7 @@
  * Every command returns an exit code; anything thrown becomes one clear line on stderr and a non-zero exit.
  */
 import { processIO, type CliIO } from '../cli/io';
-import { describeError } from '../cli/errors';
+import { explainError } from '../cli/errors';
 
 type Command = (argv: string[], io: CliIO) => Promise<number>;
 
@@ -16,8 +16,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   status: { summary: 'status — per-shard backlog (records pushed but not yet processed)', load: () => require('../cli/status').statusCommand },
   replay: { summary: 'replay failed-batches | stream --from T — hand given-up batches or a time range back to the consumer', load: () => require('../cli/replay').replayCommand },
   redrive: { summary: 'redrive deadletters [--code C] [--fix FILE] — re-send bad lines, as they were or corrected', load: () => require('../cli/redrive').redriveCommand },
-  local: { summary: 'local [--data-dir DIR] [--port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
+  local: { summary: 'local [--data-dir DIR] [--port N] [--kinesis-port N] [--dynamodb-port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
   generate: { summary: 'generate --pumps N --days D --seed S — deterministic sample readings', load: () => require('../cli/generate').generateCommand },
+  explain: { summary: 'explain <pump> [--from T --to T] — early-warning detectors over stored readings (csv or json)', load: () => require('../cli/explain').explainCommand },
   demo: { summary: 'demo [--once] — local pipeline on sample-data, prints a summary', load: () => require('../cli/demo').demoCommand },
 };
 
@@ -58,20 +59,33 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   try {
     return await command.load()(rest, io);
   } catch (e) {
-    const { message, exitCode } = describeError(e);
+    const { message, exitCode } = explainError(e);
     io.err(`wellwatch ${name}: ${message}`);
     return exitCode;
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('wellwatch.js')) {
-  main(process.argv.slice(2)).then(
+/**
+ * Runs the CLI on this process's arguments and sets its exit code.
+ *
+ * The launcher (bin/wellwatch.js) calls this explicitly: npm runs bins through links (`node_modules/.bin/wellwatch`,
+ * a global `wellwatch`), so neither `require.main` nor the script's path tells reliably that the CLI was launched.
+ * An error that escapes `main` is a bug; it still becomes one line and exit 1, never silence.
+ *
+ * @example
+ * require('./wellwatch.ts').run();
+ */
+export function run(argv: string[] = process.argv.slice(2)): Promise<void> {
+  return main(argv).then(
     (code) => {
       process.exitCode = code;
     },
-    (e) => {
-      console.error(`wellwatch: ${(e as Error).message}`);
+    (e: unknown) => {
+      console.error(`wellwatch: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       process.exitCode = 1;
     },
   );
 }
+
+// `tsx bin/wellwatch.ts …` runs this file directly.
+if (require.main === module) void run();

@@ -13,6 +13,7 @@ import { GetFunctionConfigurationCommand, InvokeCommand, type LambdaClient } fro
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { WellwatchError } from '../lambdas/core/errors';
 import { kinesisEventRecord, type ReplayRecord } from '../local/event-source-runner';
+import { readBatchResponse } from '../local/event-source/failure-policy';
 
 /** How one invocation went. */
 export interface InvokeOutcome {
@@ -33,20 +34,22 @@ export interface ConsumerInvoker {
  * Reads a Kinesis partial batch response the way Lambda does: the lowest reported record, or the whole batch when an
  * identifier is empty, null or not in the batch.
  *
+ * The rules are the local event source's own (`readBatchResponse` in local/event-source/failure-policy.ts, with
+ * ReportBatchItemFailures on, as the stack deploys it), so a replay reads an answer exactly as delivery does.
+ *
  * @example
  * firstFailedIndex({ batchItemFailures: [{ itemIdentifier: '7' }] }, ['5', '6', '7']); // → { failedAt: 2, … }
  */
 export function firstFailedIndex(response: unknown, sequenceNumbers: readonly string[]): InvokeOutcome {
-  const failures = (response as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
-  if (!Array.isArray(failures) || failures.length === 0) return {};
-  let lowest = Number.POSITIVE_INFINITY;
-  for (const f of failures) {
-    const id = (f as { itemIdentifier?: unknown } | null)?.itemIdentifier;
-    const index = typeof id === 'string' && id !== '' ? sequenceNumbers.indexOf(id) : -1;
-    if (index < 0) return { failedAt: 0, error: `batchItemFailures names ${JSON.stringify(id)}, which is not in the batch` };
-    lowest = Math.min(lowest, index);
+  const outcome = readBatchResponse(response, sequenceNumbers, true);
+  switch (outcome.kind) {
+    case 'success':
+      return {};
+    case 'partial':
+      return { failedAt: outcome.failedAt, error: outcome.error };
+    case 'error':
+      return { failedAt: 0, error: outcome.error };
   }
-  return { failedAt: lowest, error: `the consumer reported ${failures.length} failed record(s)` };
 }
 
 /**

@@ -17,6 +17,7 @@ import type { DailyStats } from '../lambdas/core/types';
 import { intOption, parseCommandArgs, type CliIO } from './io';
 import { untilSignal } from './local';
 import { pushCommand } from './push';
+import { WellwatchError } from '../lambdas/core/errors';
 
 const SAMPLE_DIR = path.resolve(__dirname, '..', 'sample-data');
 
@@ -91,11 +92,11 @@ export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
     const common = ['--local', '--data-dir', dataDir, '--quiet'];
     for (const f of goodFiles) {
       const code = await pushCommand([path.join(SAMPLE_DIR, f), ...common], io);
-      if (code !== 0) throw new Error(`push of ${f} failed with exit code ${code}`);
+      if (code !== 0) throw new WellwatchError(`push of ${f} failed with exit code ${code}`);
     }
     for (const f of badFiles) {
       const code = await pushCommand([path.join(SAMPLE_DIR, f), ...common, '--no-validate', '--format', 'lines'], io);
-      if (code !== 0) throw new Error(`push of ${f} failed with exit code ${code}`);
+      if (code !== 0) throw new WellwatchError(`push of ${f} failed with exit code ${code}`);
     }
     const pushMs = Date.now() - tPush;
 

@@ -4,23 +4,34 @@
  * Usage mistakes exit 2; everything else exits 1. AWS SDK errors are rephrased so the user sees what to do
  * (unreachable endpoint, missing stream or table, missing credentials) instead of a stack trace.
  */
-import { isWellwatchError } from '../lambdas/core/errors';
+import { ConfigError, describeError, InternalError, isWellwatchError, WellwatchError } from '../lambdas/core/errors';
 
 /** A mistake in the command line (unknown flag, missing argument, bad value): exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends WellwatchError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN']);
+const NETWORK_CODE_IN_MESSAGE = /\b(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|ETIMEDOUT|EAI_AGAIN)\b/;
 
-function networkCode(e: any): string | undefined {
-  for (let cur = e, depth = 0; cur && depth < 5; cur = cur.cause, depth++) {
+/**
+ * The network error code (ECONNREFUSED, ENOTFOUND, …) behind an error, if it is a failure to reach an endpoint.
+ *
+ * The code sits on the error, on a cause, on one of an AggregateError's errors, or (when the SDK had to wrap a
+ * foreign error) only in the message.
+ *
+ * @example
+ * networkCode(err); // → 'ECONNREFUSED'
+ */
+export function networkCode(e: unknown): string | undefined {
+  let cur = e as any;
+  for (let depth = 0; cur && typeof cur === 'object' && depth < 5; cur = cur.cause, depth++) {
     if (typeof cur.code === 'string' && NETWORK_CODES.has(cur.code)) return cur.code;
     // Errors crossing realms (e.g. under jest) arrive wrapped by the SDK with the code only in the message.
-    const inMessage = typeof cur.message === 'string' ? /\b(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT|EAI_AGAIN)\b/.exec(cur.message) : null;
+    const inMessage = typeof cur.message === 'string' ? NETWORK_CODE_IN_MESSAGE.exec(cur.message) : null;
     if (inMessage) return inMessage[1];
     if (Array.isArray(cur.errors)) {
       const inner = cur.errors.find((x: any) => NETWORK_CODES.has(x?.code));
@@ -31,20 +42,22 @@ function networkCode(e: any): string | undefined {
 }
 
 /**
- * Describes an error for the CLI's top level.
+ * Describes an error for the CLI's top level: one line for the user and the exit code.
+ *
+ * Wellwatch's own errors already say what happened in the user's terms (e.g. push's "cannot reach Kinesis at …");
+ * usage and configuration mistakes exit 2. Everything else is rephrased when the cause is a common one and
+ * otherwise described by the one {@link describeError} every layer uses.
  *
  * @example
- * const { message, exitCode } = describeError(err); // "cannot reach http://127.0.0.1:4567 (ECONNREFUSED)", 1
+ * const { message, exitCode } = explainError(err); // "cannot reach the endpoint 127.0.0.1:4567 (ECONNREFUSED); …", 1
  */
-export function describeError(e: unknown): { message: string; exitCode: number } {
-  const err = e as any;
-  if (!err || typeof err !== 'object') return { message: String(e), exitCode: 1 };
-  if (err.name === 'UsageError' || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-    return { message: err.message, exitCode: 2 };
-  }
-  if (err.name === 'ConfigError') return { message: `configuration: ${err.message}`, exitCode: 2 };
-  // Our own errors already say what happened in the user's terms (e.g. the push command's "cannot reach Kinesis at …").
-  if (isWellwatchError(err)) return { message: err.message, exitCode: 1 };
+export function explainError(e: unknown): { message: string; exitCode: number } {
+  if (e instanceof UsageError) return { message: e.message, exitCode: 2 };
+  if (e instanceof ConfigError) return { message: `configuration: ${e.message}`, exitCode: 2 };
+  if (e instanceof InternalError) return { message: `internal error (a bug in wellwatch, please report it): ${e.message}`, exitCode: 1 };
+  if (isWellwatchError(e)) return { message: e.message, exitCode: 1 };
+  if (typeof e !== 'object' || e === null) return { message: String(e), exitCode: 1 };
+  const err = e as { name?: string; code?: string; message?: string; path?: string; address?: string; port?: number };
   const net = networkCode(err);
   if (net) {
     const host = err.address ? `${err.address}:${err.port}` : '';
@@ -59,5 +72,5 @@ export function describeError(e: unknown): { message: string; exitCode: number }
   if (err.code === 'ENOENT' && err.path) return { message: `cannot read ${err.path}: no such file`, exitCode: 1 };
   if (err.code === 'EACCES' && err.path) return { message: `cannot read ${err.path}: permission denied`, exitCode: 1 };
   if (err.code === 'EISDIR') return { message: `${err.path ?? 'input'} is a directory, not a file`, exitCode: 1 };
-  return { message: err.message ?? String(err), exitCode: 1 };
+  return { message: describeError(e), exitCode: 1 };
 }

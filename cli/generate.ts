@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { once } from 'node:events';
-import { DEFAULT_START, MAX_DAYS, MAX_PUMPS, generateReadings } from '../lambdas/core/generator';
+import { DEFAULT_DEGRADING_SHARE, DEFAULT_START, MAX_DAYS, MAX_PUMPS, degradationEpisodes, generateReadings, type DegradationEpisode } from '../lambdas/core/generator';
 import { WellwatchError } from '../lambdas/core/errors';
 import { UsageError } from './errors';
 import { intOption, numberOption, parseCommandArgs, type CliIO } from './io';
@@ -23,6 +23,9 @@ the same bytes. About 960 readings per pump and day.
   --seed S        integer seed
   --start DATE    first day (default 2014-03-10, the seed data's)
   --bad-rate R    probability 0–1 of a malformed line before each good one (default 0)
+  --degrading R   share 0–1 of pumps that degrade before one failure (default ${DEFAULT_DEGRADING_SHARE}): a pressure sag
+                  over 12–48 h, a pressure step down 2–12 h before, or a displacement drift over 12–48 h
+  --truth FILE    write the degradation episodes (ground truth) as CSV: pump,kind,start,failure,repaired,depth
   --out FILE      write to FILE instead of stdout (.gz is NOT compressed; pipe through gzip)
 
 Load test: --send puts the readings straight into the stream (AWS, or --local) through the same producer as push.
@@ -32,6 +35,19 @@ Load test: --send puts the readings straight into the stream (AWS, or --local) t
   push's sending flags apply too: --format, --pack, --record-bytes, --linger, --concurrency, --max-attempts,
   --quiet, --local [--data-dir DIR], --stream NAME, --region R, --deployment NAME
   e.g. wellwatch generate --send --local --pumps 10000 --seed 1 --rate 20000 --duration 60s`;
+
+/** Columns of the --truth CSV. */
+export const TRUTH_COLUMNS = ['pump', 'kind', 'start', 'failure', 'repaired', 'depth'] as const;
+
+/**
+ * The ground-truth CSV of a run's degradation episodes, header included.
+ *
+ * @example
+ * truthCsv(degradationEpisodes({ pumps: 10, days: 5, seed: 42 }));
+ */
+export function truthCsv(episodes: readonly DegradationEpisode[]): string {
+  return [TRUTH_COLUMNS.join(','), ...episodes.map((e) => TRUTH_COLUMNS.map((c) => String(e[c])).join(','))].join('\n') + '\n';
+}
 
 /** Flags that only mean something with --send. */
 const SEND_ONLY = Object.keys(SEND_OPTIONS).concat('duration');
@@ -85,6 +101,8 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
     seed: { type: 'string' },
     start: { type: 'string' },
     'bad-rate': { type: 'string' },
+    degrading: { type: 'string' },
+    truth: { type: 'string' },
     out: { type: 'string', short: 'o' },
     help: { type: 'boolean', short: 'h' },
     send: { type: 'boolean' },
@@ -114,16 +132,28 @@ export async function generateCommand(argv: string[], io: CliIO): Promise<number
   const days = intOption('days', values.days as string | undefined, defaultDays, 1, MAX_DAYS);
   const seed = intOption('seed', values.seed as string, 0, -(2 ** 53 - 1), 2 ** 53 - 1);
   const badLineRate = numberOption('bad-rate', values['bad-rate'] as string | undefined, 0, 0, 1);
+  const degradingShare = numberOption('degrading', values.degrading as string | undefined, DEFAULT_DEGRADING_SHARE, 0, 1);
   const start = values.start as string | undefined;
   if (start !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(start)) throw new UsageError(`--start must be YYYY-MM-DD, got "${start}"`);
 
   // A generator checks its options on the first next(): take the first line now so bad options fail before output.
-  const lines = generateReadings({ pumps, days, seed, badLineRate, ...(start ? { start } : {}) });
+  const generatorOptions = { pumps, days, seed, badLineRate, degradingShare, ...(start ? { start } : {}) };
+  const lines = generateReadings(generatorOptions);
   let first: IteratorResult<string, void>;
   try {
     first = lines.next();
   } catch (e) {
     throw e instanceof WellwatchError ? new UsageError(e.message) : e;
+  }
+  const truthFile = values.truth as string | undefined;
+  if (truthFile !== undefined) {
+    const episodes = degradationEpisodes(generatorOptions);
+    try {
+      fs.writeFileSync(truthFile, truthCsv(episodes));
+    } catch (e) {
+      throw new WellwatchError(`cannot write ${truthFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    io.err(`wrote ${episodes.length} degradation episodes to ${truthFile}`);
   }
   if (send) {
     const settings = sendSettings(values);

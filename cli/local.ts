@@ -9,11 +9,15 @@ import { startLocal } from '../local';
 import { intOption, parseCommandArgs, type CliIO } from './io';
 import { DEFAULT_DATA_DIR } from './target';
 
-const HELP = `usage: wellwatch local [--data-dir DIR] [--port N] [--shards N]
+const HELP = `usage: wellwatch local [--data-dir DIR] [--port N] [--kinesis-port N] [--dynamodb-port N] [--shards N]
 
-  --data-dir DIR   where emulator data, checkpoints and dead letters live (default ./.wellwatch)
-  --port N         dashboard and API port on 127.0.0.1 (default 4680; 0 picks a free port)
-  --shards N       shard count of the stream when it is first created (default 2)`;
+  --data-dir DIR       where emulator data, checkpoints and dead letters live (default ./.wellwatch)
+  --port N             dashboard and API port on 127.0.0.1 (default 4680; 0 picks a free port)
+  --kinesis-port N     Kinesis emulator (kinesalite) port on 127.0.0.1 (default 0: a free port)
+  --dynamodb-port N    DynamoDB emulator (dynalite) port on 127.0.0.1 (default 0: a free port)
+  --shards N           shard count of the stream when it is first created (default 2)
+
+Ready when DIR/local.json exists: it appears, complete, once everything listens, and names the endpoints.`;
 
 /** Resolves when the process receives SIGINT or SIGTERM. */
 export function untilSignal(): Promise<string> {
@@ -38,6 +42,8 @@ export async function localCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs('local', argv, {
     'data-dir': { type: 'string' },
     port: { type: 'string' },
+    'kinesis-port': { type: 'string' },
+    'dynamodb-port': { type: 'string' },
     shards: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -47,8 +53,10 @@ export async function localCommand(argv: string[], io: CliIO): Promise<number> {
   }
   const dataDir = path.resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
   const port = intOption('port', values.port, 4680, 0, 65535);
+  const kinesisPort = intOption('kinesis-port', values['kinesis-port'], 0, 0, 65535);
+  const dynamodbPort = intOption('dynamodb-port', values['dynamodb-port'], 0, 0, 65535);
   const shards = intOption('shards', values.shards, 2, 1, 50);
-  const runtime = await startLocal({ dataDir, port, shards, log: (line) => io.err(line) });
+  const runtime = await startLocal({ dataDir, port, kinesisPort, dynamodbPort, shards, log: (line) => io.err(line) });
   io.out(`wellwatch local mode running (data in ${dataDir}); bound to 127.0.0.1 only`);
   io.out(`  dashboard + API  ${runtime.apiUrl}/`);
   io.out(`  kinesis          ${runtime.endpoints.kinesis}`);

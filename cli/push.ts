@@ -3,18 +3,17 @@
  *
  * Files are streamed (plain or gzip), stdin with `-`. Each line is checked with the consumer's parser first: bad
  * lines are reported with `file:line` and a reason and not sent (`--no-validate` sends them anyway, so the consumer
- * dead-letters them). See cli/producer.ts for packing, ordering and retries.
+ * dead-letters them). See cli/producer/ for packing, ordering and retries.
  */
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { LIMITS } from '../lambdas/config';
-import { WellwatchError } from '../lambdas/core/errors';
+import { isWellwatchError, WellwatchError } from '../lambdas/core/errors';
 import { parseUtcOffset } from '../lambdas/core/parse-reading';
 import { kinesisClient } from '../lambdas/store/clients';
-import { UsageError } from './errors';
+import { explainError, UsageError } from './errors';
 import { intOption, numberOption, parseCommandArgs, type CliIO } from './io';
 import {
   PAYLOAD_FORMATS,
-  ProducerError,
   openInput,
   produce,
   putRecordsWith,
@@ -269,8 +268,9 @@ export async function sendLines(
       for (const line of summaryLines(stats, format, elapsedMs, inputs.length)) print(line);
     }
     if (fatal !== undefined) {
-      if (fatal instanceof ProducerError || fatal instanceof WellwatchError) {
-        io.err(`wellwatch ${command}: ${(fatal as Error).message}`);
+      if (isWellwatchError(fatal)) {
+        // explainError labels a bug (InternalError) as one, so a user can tell it from a Kinesis problem.
+        io.err(`wellwatch ${command}: ${explainError(fatal).message}`);
         return { code: interrupted ? 130 : 1, stats, elapsedMs };
       }
       throw fatal;

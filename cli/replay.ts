@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { WellwatchConfig } from '../lambdas/config';
+import { WriteError } from '../lambdas/core/errors';
 import { failedBatchId } from '../lambdas/core/message-ids';
 import type { PumpDay } from '../lambdas/core/types';
 import { createCatalogStore } from '../lambdas/store/catalog-store';
@@ -180,7 +181,12 @@ async function markForRollup(cfg: WellwatchConfig, pumpDays: Map<string, PumpDay
   try {
     const list = [...pumpDays.values()];
     const result = await createCatalogStore(dynamo, cfg).markTouched(list, tomorrowUtc());
-    if (result.failed.length) throw new Error(`could not mark ${result.failed.length} pump-day(s) for the rollup: ${result.lastError ?? 'unknown error'}`);
+    if (result.failed.length) {
+      throw new WriteError(`could not mark ${result.failed.length} pump-day(s) for the rollup: ${result.lastError ?? 'unknown error'}`, {
+        table: cfg.catalogTable,
+        failedCount: result.failed.length,
+      });
+    }
     return list.length;
   } finally {
     dynamo.destroy();

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
-import { WellwatchError } from '../lambdas/core/errors';
+import { ConfigError, WellwatchError } from '../lambdas/core/errors';
 
 /** One open shard's hash key range (inclusive bounds). */
 export interface ShardRange {
@@ -104,7 +104,7 @@ export function shardOf(ranges: readonly ShardRange[], hashKey: bigint): ShardRa
  * uniformShardRanges(2).map((s) => s.shardId); // → ['shardId-000000000000', 'shardId-000000000001']
  */
 export function uniformShardRanges(count: number): ShardRange[] {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1) throw new ConfigError(`count must be a positive integer, got ${count}`);
   const space = 1n << 128n;
   return Array.from({ length: count }, (_, i) => ({
     shardId: `shardId-${String(i).padStart(12, '0')}`,

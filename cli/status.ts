@@ -12,7 +12,7 @@ import { listShards } from './shard-map';
 import { NAMES } from '../lambdas/config';
 import { WellwatchError } from '../lambdas/core/errors';
 import { kinesisClient } from '../lambdas/store/clients';
-import { UsageError } from './errors';
+import { networkCode, UsageError } from './errors';
 import { parseCommandArgs, type CliIO } from './io';
 import { formatCount, formatDuration } from './progress';
 import { TARGET_OPTIONS, resolveTarget, targetFlags, type Target } from './target';
@@ -211,7 +211,7 @@ async function awsStatus(target: Target, format: string, io: CliIO, clients: Hea
 export function streamError(e: unknown, target: Target): unknown {
   const { streamName, region } = target.config;
   const endpoint = target.config.endpoints.kinesis;
-  const err = e as { name?: string; code?: string; message?: string; cause?: { code?: string } };
+  const err = e as { name?: string; message?: string } | undefined;
   if (err?.name === 'ResourceNotFoundException') {
     return new WellwatchError(
       target.mode === 'local'
@@ -219,12 +219,10 @@ export function streamError(e: unknown, target: Target): unknown {
         : `stream ${streamName} not found in ${region}${endpoint ? ` at ${endpoint}` : ''} (deploy with \`npx cdk deploy\` or pass --stream)`,
     );
   }
-  // The code sits on the error, on its cause, or (when the SDK had to wrap a foreign error) only in the message.
-  const network = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENETUNREACH)$/;
-  const code = [err?.code, err?.cause?.code, /\b(E[A-Z_]{4,})\b/.exec(err?.message ?? '')?.[1]].find((c) => c !== undefined && network.test(c));
+  const code = networkCode(e);
   if (code) {
     const where = endpoint ?? `kinesis.${region}.amazonaws.com`;
-    const detail = /(connect |getaddrinfo )?E[A-Z_]{4,}( [\w.:[\]-]+)?/.exec(err.message ?? '')?.[0] ?? code;
+    const detail = /(connect |getaddrinfo )?E[A-Z_]{4,}( [\w.:[\]-]+)?/.exec(err?.message ?? '')?.[0] ?? code;
     return new WellwatchError(`cannot reach Kinesis at ${where} (${detail})`);
   }
   return e;

@@ -12,13 +12,14 @@ import {
   DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  ListShardsCommand,
   type KinesisClient,
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import { REPLAY } from '../lambdas/config';
 import { WellwatchError } from '../lambdas/core/errors';
 import type { ReplayRecord } from '../local/event-source-runner';
+import { listShards } from '../local/event-source/shard-lineage';
+import { errorName } from '../local/event-source/shard-reader';
 
 /** Records past retention in a range that was asked for. */
 export interface TrimmedPart {
@@ -43,10 +44,6 @@ export class StreamRangeError extends WellwatchError {
     super(message, options);
     this.name = 'StreamRangeError';
   }
-}
-
-function errorName(e: unknown): string {
-  return (e as { name?: string })?.name ?? '';
 }
 
 function isTrimError(e: unknown): boolean {
@@ -134,13 +131,7 @@ export async function readSequenceRange(
  * const shards = await listAllShards(kinesis, cfg.streamName);
  */
 export async function listAllShards(kinesis: KinesisClient, streamName: string): Promise<Shard[]> {
-  const listed: Shard[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await kinesis.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }));
-    listed.push(...(page.Shards ?? []));
-    nextToken = page.NextToken;
-  } while (nextToken);
+  const listed = await listShards(kinesis, streamName);
   const byId = new Map(listed.map((s) => [s.ShardId!, s]));
   const ordered: Shard[] = [];
   const seen = new Set<string>();

@@ -5,7 +5,10 @@
  * size is written exactly once. Precedence: explicit option > environment variable > default.
  * Pure TypeScript, no AWS imports.
  */
+import { ConfigError } from './core/errors';
 import type { AlertRule } from './core/types';
+import { MEASURES, type Measure } from './core/types';
+import { BASELINE_KINDS, DETECTOR_KINDS, DETECTOR_SEVERITIES, type DetectorSpec } from './core/detectors/types';
 
 /** Names of the AWS resources (physical names in local mode; logical prefixes in AWS). */
 export const NAMES = {
@@ -16,6 +19,10 @@ export const NAMES = {
   catalogTable: 'wellwatch-catalog',
   deadLetterQueue: 'wellwatch-dead-letters',
   failedBatchQueue: 'wellwatch-failed-batches',
+  // Ops notifications (issue 8): the SNS topic every alarm notifies, and the prefix of the functions' log groups
+  // (`/wellwatch/consumer`, `/wellwatch/rollup`), named so the logs key policy can name them.
+  alarmTopic: 'wellwatch-alarms',
+  logGroupPrefix: '/wellwatch',
   metricNamespace: 'Wellwatch',
   serviceName: 'wellwatch',
   /** The consumer Lambda function: `wellwatch replay` invokes it by this name. */
@@ -60,6 +67,8 @@ export function deploymentNames(deployment?: string): DeploymentNames {
     catalogTable: suffix(NAMES.catalogTable),
     deadLetterQueue: suffix(NAMES.deadLetterQueue),
     failedBatchQueue: suffix(NAMES.failedBatchQueue),
+    alarmTopic: suffix(NAMES.alarmTopic),
+    logGroupPrefix: `/${prefix}`,
     serviceName: prefix,
     consumerFunction: suffix(NAMES.consumerFunction),
   };
@@ -89,6 +98,11 @@ export const KEYS = {
   },
   stats: {
     byDate: { indexName: 'statsByDate', partitionKey: 'date', sortKey: 'pump' },
+    /**
+     * Input watermark of a stats row: when the rollup that wrote it started reading the pump-day's readings (ISO,
+     * ms). A rollup writes only if its watermark is not older than the row's (see StatsStore.putIfNewer).
+     */
+    inputWatermark: 'iw',
   },
   catalog: {
     dayPrefix: 'DAY#',
@@ -117,8 +131,14 @@ export interface EventSourceSettings {
   readonly maxRecordAgeSeconds: number;
   /** Report partial batch failures (`batchItemFailures`). */
   readonly reportBatchItemFailures: boolean;
-  /** Where a new mapping starts reading. */
-  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /**
+   * Where a new mapping starts reading: every record kept (`TRIM_HORIZON`), new records only (`LATEST`), or records
+   * that arrived at or after {@link startingPositionTimestamp} (`AT_TIMESTAMP`). Applies to every shard listed when
+   * the mapping first starts, children of earlier splits included; shards created later are read whole.
+   */
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  /** With `AT_TIMESTAMP`: the time to start from, epoch seconds (as Lambda's `StartingPositionTimestamp`). */
+  readonly startingPositionTimestamp?: number;
 }
 
 export const DEFAULT_EVENT_SOURCE: EventSourceSettings = {
@@ -150,6 +170,30 @@ export const METRIC_NAMES = {
   batchCutShort: 'BatchCutShort',
 } as const;
 
+/**
+ * Names of the other custom metrics the handlers emit (same namespace and dimension as {@link METRIC_NAMES}), which
+ * the dashboard does not show: for ad-hoc graphs and investigations.
+ */
+export const DETAIL_METRIC_NAMES = {
+  /** Records in a consumer batch. */
+  batchRecords: 'BatchRecords',
+  /** Readings decoded from a consumer batch (stored or not). */
+  batchReadings: 'BatchReadings',
+  /** Pending markers written for pump-days of earlier days (late data). */
+  lateTouches: 'LateTouches',
+  /** Highest pressure, highest and lowest flow of a batch (the others are in METRIC_NAMES). */
+  psiMax: 'PsiMax',
+  floMax: 'FloMax',
+  floMin: 'FloMin',
+  /** Pump-days a rollup run recomputed, readings it aggregated, and pump-days it failed on. */
+  rollupPumpDays: 'RollupPumpDays',
+  rollupReadings: 'RollupReadings',
+  rollupFailures: 'RollupFailures',
+} as const;
+
+/** The dimension every metric carries: Powertools Metrics' `service` dimension, valued with the deployment's serviceName. */
+export const SERVICE_DIMENSION = 'service';
+
 /** Rollup schedule (EventBridge cron expressions, UTC). */
 export const SCHEDULE = {
   /** Daily run for the previous UTC day: 00:15 UTC. */
@@ -159,17 +203,61 @@ export const SCHEDULE = {
 } as const;
 
 /**
- * When the consumer cuts a batch short. Near its timeout an invocation stops starting reading writes and returns the
- * first unwritten record as its batch item failure, so Lambda (or local mode, on Ctrl-C) resumes from there instead
- * of killing the invocation and redoing the whole batch. The reserve covers one DynamoDB request in flight (10 s
- * request timeout, see store/clients.ts) plus the catalog markers and metrics; it never exceeds a quarter of the
- * time the invocation started with, so a short timeout still makes progress.
+ * Settings of the AWS SDK clients the handlers build (see store/clients.ts). They bound the longest a single
+ * DynamoDB or SQS call can take, which the consumer's deadline reserve must cover.
+ */
+export const SDK_CLIENT = {
+  /** Milliseconds to establish a TCP/TLS connection. */
+  connectionTimeoutMs: 3_000,
+  /**
+   * Milliseconds for one request and its response: a stuck connection costs one bounded attempt. The consumer's
+   * deadline reserve is derived from it (see CONSUMER_DEADLINE).
+   */
+  requestTimeoutMs: 10_000,
+  /**
+   * Attempts of the SDK's own retry strategy for DynamoDB and SQS (first try included): the batch writer and the
+   * dead-letter sink run their own bounded backoff on top, and stacking both would multiply the worst case.
+   */
+  storeMaxAttempts: 2,
+  /** Attempts of the SDK's own retry strategy for the other clients (Kinesis, CloudWatch). */
+  defaultMaxAttempts: 3,
+} as const;
+
+/**
+ * The consumer function: its timeout, read by the CDK stack (the function's Timeout) and by the local runner (an
+ * invocation still running then is a function error, as in Lambda).
+ */
+export const CONSUMER_FUNCTION = {
+  /**
+   * Seconds (1–900). A batch of 100 records of 64 KiB parses and writes in a few seconds; the rest is headroom for
+   * backoff and for the deadline reserve (42 s, see CONSUMER_DEADLINE), which must fit within 40 % of it.
+   */
+  timeoutSeconds: 120,
+} as const;
+
+/** Worst case of one DynamoDB (or SQS) call the SDK settings allow: every attempt runs to its request timeout. */
+export const WORST_STORE_CALL_MS = SDK_CLIENT.storeMaxAttempts * SDK_CLIENT.requestTimeoutMs;
+
+/**
+ * When the consumer cuts a batch short. Near its timeout an invocation stops starting writes and returns the first
+ * unfinished record as its batch item failure, so Lambda (or local mode, on Ctrl-C) resumes from there instead of
+ * killing the invocation and redoing the whole batch.
+ *
+ * Two reserves, because the writes come in two steps. Reading and dead-letter writes stop starting once less than
+ * `readingsReserveMs` is left: a call started just before may still take the worst case the SDK settings allow
+ * (`storeMaxAttempts × requestTimeoutMs`, 20 s), and the catalog markers of what was stored need one more such call
+ * after it. Catalog markers stop starting once less than `markersReserveMs` is left: one worst-case call. Each adds
+ * 2 s for the SDK's backoff between its attempts, the response and the metrics. A reserve never exceeds a share of
+ * the time the invocation started with, so a short timeout still makes progress; the default timeout is chosen so
+ * that the share (120 s × 0.4 = 48 s) still covers both reserves whole.
  */
 export const CONSUMER_DEADLINE = {
-  /** Milliseconds kept in hand before the timeout. */
-  reserveMs: 12_000,
-  /** Largest share of the invocation's starting time the reserve may take. */
-  maxReserveShare: 0.25,
+  /** Milliseconds kept in hand when reading and dead-letter writes stop starting. */
+  readingsReserveMs: 2 * WORST_STORE_CALL_MS + 2_000,
+  /** Milliseconds kept in hand when catalog-marker writes stop starting. */
+  markersReserveMs: WORST_STORE_CALL_MS + 2_000,
+  /** Largest share of the invocation's starting time a reserve may take. */
+  maxReserveShare: 0.4,
 } as const;
 
 /** Limits of the input format and of the AWS services we write to. */
@@ -223,6 +311,8 @@ export interface WellwatchConfig {
   /** SQS queue URL for bad lines, or `file:///abs/path.jsonl` for the local dead-letter store. */
   readonly deadLetterUrl?: string;
   readonly alertRules: readonly AlertRule[];
+  /** Early-warning detectors, one spec per measure (see DEFAULT_DETECTORS, `WELLWATCH_DETECTORS`). */
+  readonly detectors: readonly DetectorSpec[];
   /** Offset of the sensors' clock from UTC, `±HH:MM`; readings are converted to UTC. */
   readonly sourceUtcOffset: string;
   /** Days to keep readings and stats (TTL); 0 = forever. */
@@ -251,6 +341,8 @@ export const ENV = {
   catalogTable: 'WELLWATCH_CATALOG_TABLE',
   deadLetterUrl: 'WELLWATCH_DEAD_LETTER_URL',
   alertRules: 'WELLWATCH_ALERT_RULES',
+  /** Early-warning detectors as JSON (see parseDetectorSpecs). */
+  detectors: 'WELLWATCH_DETECTORS',
   sourceUtcOffset: 'WELLWATCH_SOURCE_UTC_OFFSET',
   retentionDays: 'WELLWATCH_RETENTION_DAYS',
   producerRecordBytes: 'WELLWATCH_PRODUCER_RECORD_BYTES',
@@ -262,13 +354,8 @@ export const ENV = {
   v8Pretenuring: 'WELLWATCH_V8_PRETENURING',
 } as const;
 
-/** Thrown for invalid configuration values; names the setting, its range and the value. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+// ConfigError lives with the rest of the error hierarchy (lambdas/core/errors.ts); re-exported for existing imports.
+export { ConfigError };
 
 function intSetting(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;
@@ -330,6 +417,7 @@ export function loadConfig(overrides: Partial<WellwatchConfig> = {}, env: NodeJS
     catalogTable: overrides.catalogTable ?? env[ENV.catalogTable] ?? names.catalogTable,
     deadLetterUrl: overrides.deadLetterUrl ?? env[ENV.deadLetterUrl],
     alertRules: rules,
+    detectors: overrides.detectors ?? (env[ENV.detectors] ? parseDetectorSpecs(env[ENV.detectors]!) : DEFAULT_DETECTORS),
     sourceUtcOffset: offset,
     retentionDays: intSetting('retentionDays', overrides.retentionDays ?? env[ENV.retentionDays], 0, 0, 36_500),
     producerRecordBytes: intSetting(
@@ -350,4 +438,124 @@ export function loadConfig(overrides: Partial<WellwatchConfig> = {}, env: NodeJS
     },
     region: overrides.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Early-warning detectors (issue 10): per-measure defaults, the default set, and `WELLWATCH_DETECTORS` parsing.
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Per-measure defaults of a detector spec; an entry of `WELLWATCH_DETECTORS` names a measure and overrides any of
+ * these. Units are readings (a pump reports every 1–2 minutes, so 960 readings ≈ one day) and baseline spreads.
+ *
+ * Why these values (tuned on generated data with `npm run bench -- --only early-warning`, seeds apart from the ones
+ * reported; see bench/early-warning.ts):
+ * - psi and hz are flat on a healthy pump: a flat baseline, CUSUM drift and step. Readings a minute or two apart are
+ *   strongly correlated (a noise excursion lasts tens of readings), so the textbook CUSUM (slack 0.5, threshold ~5)
+ *   fires on noise all day: with slack 0.5 and threshold 60 the tuning seeds gave 1,700 false warnings per 1,000
+ *   healthy pump-days. Slack 1.25 spreads and threshold 150 spread-readings gave none, with every episode warned:
+ *   a sustained 2-spread shift fires in ~200 readings (~5 h), a 5-spread one in ~40.
+ * - disp and flo follow the daily demand cycle: a daily baseline (hourly slots, learnt over the first day) and CUSUM
+ *   drift only; the step check would mistake the cycle's morning ramp for a step.
+ * - sedPPM and chlPPM are slow water-quality sensors unrelated to pump wear; they are not in the default set.
+ * - A warm-up of 240 readings (~6 h) learns a flat baseline well enough that its error is a fraction of a spread;
+ *   a daily one needs every hour of the day seen, about one day.
+ * - `stoppedAtOrBelow`: psi 5 is the threshold rule's own limit, so a stop or a low-pressure blip is left to it.
+ */
+export const DETECTOR_DEFAULTS: Readonly<Record<Measure, DetectorSpec>> = (() => {
+  const flat = {
+    detectors: ['drift', 'step'],
+    baseline: 'flat',
+    warmupReadings: 240,
+    halfLifeReadings: 1440,
+    driftSlack: 1.25,
+    driftThreshold: 150,
+    stepSpreads: 4,
+    stepReadings: 5,
+    clearSpreads: 1,
+    clearReadings: 60,
+    relearnAfterStopMinutes: 240,
+    severity: 'advisory',
+  } as const;
+  const daily = { ...flat, detectors: ['drift'], baseline: 'daily', warmupReadings: 960 } as const;
+  return {
+    hz: { ...flat, measure: 'hz', stoppedAtOrBelow: 0.5, minSpread: 0.01 },
+    disp: { ...daily, measure: 'disp', stoppedAtOrBelow: 0.05, minSpread: 0.01 },
+    flo: { ...daily, measure: 'flo', stoppedAtOrBelow: 1, minSpread: 1 },
+    sedPPM: { ...flat, measure: 'sedPPM', stoppedAtOrBelow: -1, minSpread: 0.01 },
+    psi: { ...flat, measure: 'psi', stoppedAtOrBelow: 5, minSpread: 0.5 },
+    chlPPM: { ...flat, measure: 'chlPPM', stoppedAtOrBelow: -1, minSpread: 0.01 },
+  };
+})();
+
+/** The detectors that run by default: pressure and frequency (flat), displacement (daily baseline). */
+export const DEFAULT_DETECTORS: readonly DetectorSpec[] = [DETECTOR_DEFAULTS.psi, DETECTOR_DEFAULTS.hz, DETECTOR_DEFAULTS.disp];
+
+/** Numeric fields of a detector spec with their allowed ranges and whether they must be integers. */
+const DETECTOR_NUMBERS: Record<string, { min: number; max: number; int: boolean }> = {
+  warmupReadings: { min: 10, max: 100_000, int: true },
+  halfLifeReadings: { min: 10, max: 1_000_000, int: true },
+  driftSlack: { min: 0, max: 10, int: false },
+  driftThreshold: { min: 1, max: 100_000, int: false },
+  stepSpreads: { min: 0.5, max: 100, int: false },
+  stepReadings: { min: 1, max: 10_000, int: true },
+  clearSpreads: { min: 0.1, max: 100, int: false },
+  clearReadings: { min: 1, max: 100_000, int: true },
+  stoppedAtOrBelow: { min: -1e9, max: 1e9, int: false },
+  relearnAfterStopMinutes: { min: 1, max: 525_600, int: true },
+  minSpread: { min: 1e-9, max: 1e9, int: false },
+};
+
+/**
+ * Parses early-warning detector specs from JSON: a list of `{measure, …overrides}`, each completed from
+ * {@link DETECTOR_DEFAULTS} for its measure. The list replaces the default set (like the alert rules).
+ *
+ * @throws ConfigError naming the entry and the field that is wrong.
+ * @example
+ * parseDetectorSpecs('[{"measure":"psi","driftThreshold":80},{"measure":"flo","detectors":["drift"]}]');
+ */
+export function parseDetectorSpecs(json: string): DetectorSpec[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
+    throw new ConfigError(`detectors must be JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(data)) throw new ConfigError('detectors must be a JSON array of {measure, detectors?, baseline?, …}');
+  const seen = new Set<string>();
+  return data.map((d: any, i: number) => {
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new ConfigError(`detector ${i} must be an object`);
+    if (!(MEASURES as readonly string[]).includes(d.measure)) {
+      throw new ConfigError(`detector ${i}: measure must be one of ${MEASURES.join(', ')}, got ${JSON.stringify(d.measure)}`);
+    }
+    const label = `detector ${d.measure}`;
+    if (seen.has(d.measure)) throw new ConfigError(`${label}: measure given twice (one entry per measure)`);
+    seen.add(d.measure);
+    const spec: Record<string, unknown> = { ...DETECTOR_DEFAULTS[d.measure as Measure] };
+    for (const [key, value] of Object.entries(d)) {
+      if (key === 'measure') continue;
+      if (!(key in spec)) throw new ConfigError(`${label}: unknown field ${JSON.stringify(key)} (fields: ${Object.keys(spec).join(', ')})`);
+      const range = DETECTOR_NUMBERS[key];
+      if (range !== undefined) {
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < range.min || value > range.max || (range.int && !Number.isInteger(value))) {
+          throw new ConfigError(`${label}: ${key} must be ${range.int ? 'an integer' : 'a number'} ${range.min}–${range.max}, got ${JSON.stringify(value)}`);
+        }
+      } else if (key === 'detectors') {
+        if (!Array.isArray(value) || value.length === 0 || value.some((k) => !(DETECTOR_KINDS as readonly string[]).includes(k)) || new Set(value).size !== value.length) {
+          throw new ConfigError(`${label}: detectors must be a non-empty list of distinct ${DETECTOR_KINDS.join(', ')}, got ${JSON.stringify(value)}`);
+        }
+      } else if (key === 'baseline') {
+        if (!(BASELINE_KINDS as readonly string[]).includes(value as string)) {
+          throw new ConfigError(`${label}: baseline must be one of ${BASELINE_KINDS.join(', ')}, got ${JSON.stringify(value)}`);
+        }
+      } else if (key === 'severity') {
+        if (!(DETECTOR_SEVERITIES as readonly string[]).includes(value as string)) {
+          throw new ConfigError(`${label}: severity must be one of ${DETECTOR_SEVERITIES.join(', ')}, got ${JSON.stringify(value)}`);
+        }
+      }
+      spec[key] = value;
+    }
+    const result = spec as unknown as DetectorSpec;
+    return result;
+  });
 }

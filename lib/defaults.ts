@@ -8,6 +8,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { CONSUMER_FUNCTION } from '../lambdas/config';
 
 /** Capacity modes of the sensor stream. */
 export const STREAM_MODES = {
@@ -41,13 +42,33 @@ export const FUNCTION_DEFAULTS = {
   minMemorySizeMb: 128,
   maxMemorySizeMb: 10_240,
   maxTimeoutSeconds: 900,
-  logRetention: logs.RetentionDays.ONE_MONTH,
+  /** A year: what the Control Tower control CT.CLOUDWATCH.PR.2 asks of a production log group. */
+  logRetention: logs.RetentionDays.ONE_YEAR,
+} as const;
+
+/** Log group settings of the functions (issue 8: Control Tower controls CT.CLOUDWATCH.PR.2 and PR.3). */
+export const LOG_DEFAULTS = {
+  /**
+   * The retention periods CloudWatch Logs accepts, in days. The API reference of PutRetentionPolicy: "Possible values
+   * are: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653."
+   */
+  retentionDays: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653],
+  /** Shortest retention CT.CLOUDWATCH.PR.2 accepts; a shorter one is acknowledged in code, naming the setting. */
+  minCompliantDays: 365,
+} as const;
+
+/** Lambda limits of the opt-in VPC placement (`wellwatch:vpc`). */
+export const VPC_DEFAULTS = {
+  /** Lambda's VpcConfig takes at most 16 subnet ids. */
+  maxSubnets: 16,
+  /** The functions only call AWS APIs (DynamoDB, SQS, CloudWatch) over HTTPS. */
+  egressPort: 443,
 } as const;
 
 /** Consumer function defaults. */
 export const CONSUMER_DEFAULTS = {
-  /** A batch of 100 records of 64 KiB each parses and writes in a few seconds; 60 s leaves room for backoff. */
-  timeout: Duration.seconds(60),
+  /** The consumer's timeout lives with the runner's in `lambdas/config.ts` (CONSUMER_FUNCTION): local mode enforces it too. */
+  timeout: Duration.seconds(CONSUMER_FUNCTION.timeoutSeconds),
   /** SQS keeps a message at most 14 days; dead letters and failed batches are kept that long. */
   queueRetention: Duration.days(14),
 } as const;
@@ -82,4 +103,8 @@ export const CONTEXT_KEYS = {
   streamMode: 'wellwatch:streamMode',
   retentionHours: 'wellwatch:retentionHours',
   alarmEmail: 'wellwatch:alarmEmail',
+  /** Days the functions' log groups keep events; one of LOG_DEFAULTS.retentionDays. */
+  logRetentionDays: 'wellwatch:logRetentionDays',
+  /** Opt-in VPC placement of the functions: `vpc-ID:subnet-A,subnet-B` or `{"vpcId": …, "subnetIds": […]}`. */
+  vpc: 'wellwatch:vpc',
 } as const;

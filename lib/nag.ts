@@ -1,10 +1,12 @@
 /**
- * cdk-nag (3.x) wiring: the AwsSolutions rule pack as a CDK policy-validation plugin.
+ * Policy validation at synth: cdk-nag (3.x) AwsSolutions rules and the AWS Control Tower proactive controls
+ * (cfn-guard, through `@cdklabs/cdk-validator-cfnguard`), both as CDK policy-validation plugins.
  *
- * cdk-nag 3 is no longer an aspect: it runs after synthesis, and any finding that is not acknowledged with
- * `Validations.of(construct).acknowledge({ id, reason })` fails `cdk synth`. Acknowledgements live next to the
- * construct they concern, each with its reason.
+ * Both run after synthesis, and any finding that is not acknowledged with
+ * `Validations.of(construct).acknowledge({ id, reason })` fails `cdk synth`, one line per finding naming the id to
+ * acknowledge. Acknowledgements live next to the construct they concern, each with its reason.
  */
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { CfnElement, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -22,6 +24,35 @@ export function addNagChecks(scope: Stage, options: { verbose?: boolean } = {}):
   const pack = new AwsSolutionsChecks(scope, { verbose: options.verbose ?? true });
   Validations.of(scope).addPlugins(pack);
   return pack;
+}
+
+/**
+ * Control Tower controls wellwatch acknowledges somewhere, by the id `Validations.acknowledge` takes
+ * (`<plugin>::<guard rule name>`, as the synth report prints it).
+ */
+export const GUARD_RULES = {
+  /** CT.CLOUDWATCH.PR.2, log group retention of at least a year: acknowledged only for a shorter retention asked for. */
+  logRetention: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
+  /** CT.LAMBDA.PR.3, Lambda function in a VPC: acknowledged unless `wellwatch:vpc` places the functions. */
+  lambdaInVpc: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+} as const;
+
+/**
+ * Registers the AWS Control Tower proactive controls (cfn-guard) on an app, so unacknowledged findings fail the synth.
+ *
+ * The plugin runs the `cfn-guard` binary shipped in its npm package over each synthesized template: offline, no
+ * Control Tower account needed.
+ *
+ * @example
+ * const app = new App();
+ * new WellwatchStack(app, NAMES.stackName);
+ * addNagChecks(app);
+ * addGuardChecks(app);
+ */
+export function addGuardChecks(scope: Stage): CfnGuardValidator {
+  const validator = new CfnGuardValidator();
+  Validations.of(scope).addPlugins(validator);
+  return validator;
 }
 
 /** One unacknowledged cdk-nag finding, flattened for tests and messages. */

@@ -1,22 +1,19 @@
 /**
  * Dashboard and alarms: is data flowing, is the consumer keeping up, is anything being dropped, is a pump failing.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConfigError, NAMES } from '../lambdas/config';
-import { SERVICE_DIMENSION } from '../lambdas/core/metrics';
+import { NAMES, SERVICE_DIMENSION } from '../lambdas/config';
 import { ALARM_DEFAULTS, METRIC_NAMES } from './defaults';
-import { checkDurationSeconds, checkPattern } from './validate';
+import { Notifications } from './notifications';
+import { checkDurationSeconds } from './validate';
 
 /** DynamoDB operations whose throttling the dashboard shows (the ones the handlers and the CLI call). */
 const THROTTLE_OPERATIONS = [
@@ -60,11 +57,12 @@ export interface ObservabilityProps {
    */
   readonly alarms?: boolean;
   /**
-   * E-mail address notified when an alarm fires (through an encrypted, TLS-only SNS topic). Requires `alarms`.
+   * Topic every alarm notifies (alarm state, and recovery where it means something): the stack's ops topic, see
+   * {@link Notifications}. If it is encrypted, its key must let `cloudwatch.amazonaws.com` use it.
    *
-   * @default - no topic; alarms are visible in the console and on the dashboard only
+   * @default - the topic of a {@link Notifications} of its own, without subscription
    */
-  readonly alarmEmail?: string;
+  readonly topic?: sns.ITopic;
   /**
    * Iterator age above which the consumer counts as falling behind, 1 minute–7 days.
    *
@@ -80,12 +78,13 @@ export interface ObservabilityProps {
  * throttles), the handlers' Embedded Metric Format metrics (namespace `NAMES.metricNamespace`, dimension
  * `service = NAMES.serviceName`: readings stored, alerts, bad lines, pressure and flow), DynamoDB throttling per
  * table, the rollup, and the two queues. Alarms, on by default, fire on consumer errors, rollup errors, an iterator
- * age above the threshold, any message in the dead-letter or failed-batch queue, and any pump alert.
+ * age above the threshold, any message in the dead-letter or failed-batch queue, and any pump alert; each notifies the
+ * ops topic ({@link Notifications}).
  *
  * @example
  * new Observability(this, 'Observability', {
  *   stream, consumer: consumer.fn, rollup: rollup.fn, tables: { readings, stats, catalog },
- *   deadLetterQueue, failedBatchQueue, alarmEmail: 'oncall@example.com',
+ *   deadLetterQueue, failedBatchQueue, topic: notifications.topic,
  * });
  */
 export class Observability extends Construct {
@@ -93,16 +92,12 @@ export class Observability extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   /** All alarms, by purpose; empty when `alarms` is false. */
   public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
-  /** Topic the alarms notify, when an e-mail address was given. */
-  public readonly topic?: sns.Topic;
+  /** The topic the alarms notify; undefined when `alarms` is false. */
+  public readonly topic?: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     const alarmsOn = props.alarms ?? true;
-    checkPattern('alarmEmail', props.alarmEmail, /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an e-mail address');
-    if (props.alarmEmail !== undefined && !alarmsOn) {
-      throw new ConfigError(`alarmEmail requires alarms, got alarms=false and alarmEmail=${JSON.stringify(props.alarmEmail)}`);
-    }
     checkDurationSeconds('iteratorAgeThreshold', props.iteratorAgeThreshold, 60, 7 * 24 * 3600);
     const period = ALARM_DEFAULTS.period;
 
@@ -197,19 +192,14 @@ export class Observability extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
     );
 
-    if (props.alarmEmail !== undefined) {
-      // CloudWatch cannot publish to a topic encrypted with the AWS managed key alias/aws/sns (its key policy
-      // cannot be changed), so the topic gets its own key that CloudWatch may use.
-      const key = new kms.Key(this, 'AlarmTopicKey', {
-        description: 'wellwatch: encrypts the alarm topic',
-        enableKeyRotation: true,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-      this.topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true });
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-      const action = new actions.SnsAction(this.topic);
-      for (const a of Object.values(this.alarms)) a.addAlarmAction(action);
+    // Every alarm has an action (Control Tower control CT.CLOUDWATCH.PR.1). Recovery (OK) is sent for the
+    // pipeline's health alarms; not for pump alerts, whose "OK" would only mean "no alert in the last period" and
+    // could be read as "the pump recovered" (issue 9 builds per-pump alert notifications on the same topic).
+    this.topic = props.topic ?? new Notifications(this, 'Notifications').topic;
+    const action = new actions.SnsAction(this.topic);
+    for (const [purpose, a] of Object.entries(this.alarms)) {
+      a.addAlarmAction(action);
+      if (purpose !== 'pumpAlerts') a.addOkAction(action);
     }
   }
 }

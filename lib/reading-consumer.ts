@@ -127,6 +127,7 @@ export class ReadingConsumer extends Construct {
     loadConfig({}, environment);
 
     this.function = new WellwatchFunction(this, 'Consumer', {
+      name: 'consumer',
       entry: 'lambdas/consumer/handler.ts',
       functionName: names.consumerFunction, // `wellwatch replay` invokes it by this name
       description: 'wellwatch: Kinesis sensor lines -> readings, alerts and dead letters',
@@ -135,12 +136,15 @@ export class ReadingConsumer extends Construct {
       timeout: props.timeout ?? CONSUMER_DEFAULTS.timeout,
       deployment: props.deployment,
       logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+      network: props.network,
       removalPolicy,
     });
     this.fn = this.function.fn;
 
     this.eventSource = new sources.KinesisEventSource(props.stream, {
       startingPosition: lambda.StartingPosition[settings.startingPosition],
+      ...(settings.startingPosition === 'AT_TIMESTAMP' ? { startingPositionTimestamp: settings.startingPositionTimestamp } : {}),
       batchSize: settings.batchSize,
       maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
       parallelizationFactor: settings.parallelizationFactor,
@@ -171,17 +175,28 @@ function validateEventSource(s: EventSourceSettings): void {
     // without ReportBatchItemFailures Lambda would take that answer as success and skip the unwritten readings.
     throw new ConfigError('reportBatchItemFailures must stay true: the consumer reports unwritten records through partial batch responses');
   }
-  if (s.startingPosition !== 'TRIM_HORIZON' && s.startingPosition !== 'LATEST') {
-    throw new ConfigError(`startingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(s.startingPosition)}`);
+  if (s.startingPosition !== 'TRIM_HORIZON' && s.startingPosition !== 'LATEST' && s.startingPosition !== 'AT_TIMESTAMP') {
+    throw new ConfigError(`startingPosition must be TRIM_HORIZON, LATEST or AT_TIMESTAMP, got ${JSON.stringify(s.startingPosition)}`);
+  }
+  const ts = s.startingPositionTimestamp;
+  if (s.startingPosition === 'AT_TIMESTAMP' && !(typeof ts === 'number' && Number.isFinite(ts) && ts >= 0)) {
+    throw new ConfigError(`startingPositionTimestamp (epoch seconds) is required with AT_TIMESTAMP, got ${JSON.stringify(ts)}`);
   }
 }
 
 /**
  * An encrypted, TLS-only queue that is itself the end of the line for failed data.
  *
- * cdk-nag's AwsSolutions-SQS3 asks every queue to have a dead-letter queue. These two queues ARE the dead-letter
- * stores: operators list and redrive their messages with the CLI, and a redrive policy would silently move a message
- * to yet another queue after it had been looked at a few times.
+ * cdk-nag's AwsSolutions-SQS3 and Control Tower's CT.SQS.PR.1 ask every queue to have a dead-letter queue. These two
+ * queues ARE the dead-letter stores: operators list and redrive their messages with the CLI, and a redrive policy
+ * would silently move a message to yet another queue after it had been looked at a few times.
+ *
+ * CT.SQS.PR.1 accepts a queue that declares itself a dead-letter queue with a redrive-allow policy of `allowAll` or
+ * `byQueue`. `byQueue` needs at least one source queue ARN, and wellwatch has no SQS source queue (bad lines are sent
+ * by the consumer, failed batches by Lambda's on-failure destination), so the policy is `allowAll`: in the SQS API
+ * reference (RedriveAllowPolicy) "allowAll – (Default) Any source queues in this AWS account in the same Region can
+ * specify this queue as the dead-letter queue", i.e. what SQS applies when the attribute is absent, now stated.
+ * cdk-nag does not read the redrive-allow policy, so its SQS3 stays acknowledged.
  */
 function terminalQueue(scope: Construct, id: string, queueName: string, removalPolicy: RemovalPolicy): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
@@ -189,6 +204,7 @@ function terminalQueue(scope: Construct, id: string, queueName: string, removalP
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     retentionPeriod: CONSUMER_DEFAULTS.queueRetention,
+    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
     removalPolicy,
   });
   Validations.of(queue).acknowledge({

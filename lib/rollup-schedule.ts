@@ -13,7 +13,11 @@ import { acknowledgeTableIndexGrant } from './nag';
 import { checkIntRange } from './validate';
 import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-function';
 
-/** Inputs of the two scheduled runs; the rollup handler reads `mode`. */
+/**
+ * Inputs of the two scheduled runs; the rollup handler reads `mode`. The daily target also passes the scheduled
+ * event's `time` (see {@link RollupSchedule}), so the run rolls up the day before the schedule fired, not the day
+ * before it happened to run.
+ */
 export const ROLLUP_INPUTS = {
   daily: { mode: 'daily' },
   pending: { mode: 'pending' },
@@ -44,7 +48,9 @@ export interface RollupScheduleProps extends WellwatchFunctionSettings {
 /**
  * Rollup function with two EventBridge schedules (UTC, from `SCHEDULE` in `lambdas/config.ts`).
  *
- * - daily (`SCHEDULE.daily`, 00:15): rolls up the previous UTC day, input `{"mode":"daily"}`;
+ * - daily (`SCHEDULE.daily`, 00:15): rolls up the UTC day before the event's time, input
+ *   `{"mode":"daily","time":<the scheduled event's time>}` — a run delayed or retried past midnight (Lambda retries
+ *   a failed asynchronous invocation with the same event) still rolls up the day it was scheduled for;
  * - pending (`SCHEDULE.pending`, every hour at :30): re-rolls pump-days that received late data, input
  *   `{"mode":"pending"}`.
  *
@@ -76,6 +82,7 @@ export class RollupSchedule extends Construct {
     loadConfig({}, environment);
 
     this.function = new WellwatchFunction(this, 'Rollup', {
+      name: 'rollup',
       entry: 'lambdas/rollup/handler.ts',
       description: 'wellwatch: daily per-pump statistics from readings',
       environment,
@@ -83,6 +90,8 @@ export class RollupSchedule extends Construct {
       timeout: props.timeout ?? ROLLUP_DEFAULTS.timeout,
       deployment: props.deployment,
       logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+      network: props.network,
       removalPolicy: props.removalPolicy,
     });
     this.fn = this.function.fn;
@@ -97,7 +106,7 @@ export class RollupSchedule extends Construct {
     this.dailyRule = new events.Rule(this, 'Daily', {
       description: 'wellwatch: roll up the previous UTC day',
       schedule: events.Schedule.cron({ minute: SCHEDULE.daily.minute, hour: SCHEDULE.daily.hour }),
-      targets: [new targets.LambdaFunction(this.fn, { event: events.RuleTargetInput.fromObject(ROLLUP_INPUTS.daily) })],
+      targets: [new targets.LambdaFunction(this.fn, { event: events.RuleTargetInput.fromObject({ ...ROLLUP_INPUTS.daily, time: events.EventField.time }) })],
     });
     this.pendingRule = new events.Rule(this, 'Pending', {
       description: 'wellwatch: re-roll pump-days that received late data',

@@ -4,12 +4,16 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { deploymentNames, ENV } from '../lambdas/config';
-import { FUNCTION_DEFAULTS } from './defaults';
-import { checkDurationSeconds, checkIntRange } from './validate';
+import { FUNCTION_DEFAULTS, LOG_DEFAULTS } from './defaults';
+import { logsEncryptionKey } from './encryption-key';
+import type { FunctionNetwork } from './function-network';
+import { GUARD_RULES } from './nag';
+import { checkDurationSeconds, checkIntRange, checkOneOf } from './validate';
 
 /** Root of the repository: `lib/..`. Bundling resolves entries and the lock file from here. */
 const PROJECT_ROOT = path.join(__dirname, '..');
@@ -25,11 +29,26 @@ export interface WellwatchFunctionSettings {
    */
   readonly memorySize?: number;
   /**
-   * How long the function's logs are kept.
+   * How long the function's logs are kept, one of the periods CloudWatch Logs accepts (or `INFINITE`). Shorter than
+   * a year fails Control Tower control CT.CLOUDWATCH.PR.2 and is therefore acknowledged on the log group.
    *
-   * @default RetentionDays.ONE_MONTH
+   * @default RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * KMS key encrypting the function's log group. Its policy must let CloudWatch Logs use it for that log group
+   * (see `logsEncryptionKey`); one key can serve every function of a deployment.
+   *
+   * @default - a key of the function's own, limited to its deployment's log groups
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
+   * Subnets and security group the function runs in. Without it the function runs outside any VPC and Control Tower
+   * control CT.LAMBDA.PR.3 is acknowledged on it, with the reason.
+   *
+   * @default - no VPC
+   */
+  readonly network?: FunctionNetwork;
   /**
    * What happens to the function's log group (and a construct's queues) when they are removed from the stack.
    *
@@ -49,6 +68,12 @@ export interface WellwatchFunctionSettings {
 export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
   /** Path of the handler file relative to the repository root, e.g. `lambdas/consumer/handler.ts`. */
   readonly entry: string;
+  /**
+   * Short name of the function within its deployment (`consumer`, `rollup`): its log group is `<prefix>/<name>`.
+   *
+   * @default - the construct id in lower case (`Check` → `/wellwatch/check`)
+   */
+  readonly name?: string;
   /** What the function does, shown in the Lambda console. */
   readonly description: string;
   /** Environment variables (names from `ENV` in `lambdas/config.ts`). */
@@ -56,7 +81,10 @@ export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
   /** Maximum run time of one invocation, 1–900 seconds. */
   readonly timeout: Duration;
   /**
-   * Physical function name (from `deploymentNames`), for functions the CLI calls by name.
+   * Physical function name (from `deploymentNames`, e.g. `wellwatch-staging-consumer`), for functions the CLI calls
+   * by name (`wellwatch replay` invokes the consumer). Independent of {@link name}, which names the log group under
+   * the deployment's prefix (`/wellwatch-staging/consumer`): the function logs there through its logging config
+   * whatever it is called, so the logs key's prefix condition holds.
    *
    * @default - a name CloudFormation generates
    */
@@ -70,8 +98,11 @@ export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
  * - `externalModules: []` bundles AWS SDK v3 too. The SDK in the Lambda runtime changes under us between
  *   deployments; bundling pins the exact client versions in `package-lock.json` that the tests ran against. esbuild
  *   tree-shakes the clients, so the cold-start cost is small.
- * - An explicit log group with a retention instead of the `logRetention` custom resource (one Lambda less) and of
- *   never-expiring logs.
+ * - An explicit log group `<deployment log prefix>/<name>` (e.g. `/wellwatch/consumer`) with a retention (a year by
+ *   default), encrypted with a customer-managed KMS key, instead of the `logRetention` custom resource (one Lambda
+ *   less) and of never-expiring, unencrypted logs.
+ * - Optionally inside a VPC ({@link WellwatchFunctionSettings.network}); the role then also gets the network
+ *   interface permissions Lambda needs there.
  * - An explicit role whose only statement is `logs:CreateLogStream`/`logs:PutLogEvents` on that log group, instead
  *   of the `AWSLambdaBasicExecutionRole` managed policy, which allows writing to every log group of the account.
  * - `forceDockerBundling: false`: synth works offline, without Docker, with the esbuild from `node_modules`.
@@ -80,7 +111,8 @@ export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
  *
  * @example
  * const rollup = new WellwatchFunction(this, 'Fn', {
- *   entry: 'lambdas/rollup/handler.ts', description: 'rollup', environment: {}, timeout: Duration.minutes(5),
+ *   name: 'rollup', entry: 'lambdas/rollup/handler.ts', description: 'rollup', environment: {},
+ *   timeout: Duration.minutes(5),
  * });
  * statsTable.grantWriteData(rollup.fn);
  */
@@ -96,12 +128,33 @@ export class WellwatchFunction extends Construct {
     super(scope, id);
     checkIntRange('memorySize', props.memorySize, FUNCTION_DEFAULTS.minMemorySizeMb, FUNCTION_DEFAULTS.maxMemorySizeMb);
     checkDurationSeconds('timeout', props.timeout, 1, FUNCTION_DEFAULTS.maxTimeoutSeconds);
-    deploymentNames(props.deployment); // throws a ConfigError naming a malformed deployment name
+    // RetentionDays.INFINITE omits the retention (logs never expire), which CloudWatch Logs and CT.CLOUDWATCH.PR.2 accept.
+    checkOneOf('logRetention', props.logRetention, [...LOG_DEFAULTS.retentionDays, logs.RetentionDays.INFINITE]);
+    const names = deploymentNames(props.deployment); // throws a ConfigError naming a malformed deployment name
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
+    const retention = props.logRetention ?? FUNCTION_DEFAULTS.logRetention;
+    const logGroupName = `${names.logGroupPrefix}/${props.name ?? id.toLowerCase()}`;
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? FUNCTION_DEFAULTS.logRetention,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      logGroupName,
+      retention,
+      encryptionKey:
+        props.logEncryptionKey ??
+        logsEncryptionKey(this, 'LogsKey', {
+          description: `wellwatch: encrypts the logs of ${logGroupName}`,
+          logGroupNamePrefix: names.logGroupPrefix,
+          removalPolicy,
+        }),
+      removalPolicy,
     });
+    if (retention < LOG_DEFAULTS.minCompliantDays) {
+      Validations.of(this.logGroup).acknowledge({
+        id: GUARD_RULES.logRetention,
+        reason:
+          `Retention set to ${retention} days on purpose (wellwatch:logRetentionDays / logRetention), e.g. for a ` +
+          'test deployment; production keeps the default of a year.',
+      });
+    }
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: props.description,
@@ -121,6 +174,9 @@ export class WellwatchFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
+      vpc: props.network?.vpc,
+      vpcSubnets: props.network?.subnets,
+      securityGroups: props.network ? [props.network.securityGroup] : undefined,
       // Stack traces point into the TypeScript sources.
       environment: {
         ...props.environment,
@@ -137,6 +193,16 @@ export class WellwatchFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+    if (props.network) {
+      allowNetworkInterfaces(this.role);
+    } else {
+      Validations.of(this.fn).acknowledge({
+        id: GUARD_RULES.lambdaInVpc,
+        reason:
+          'wellwatch only calls AWS APIs (DynamoDB, SQS) and is polled by the Lambda service; running it in a VPC ' +
+          'adds endpoints or a NAT gateway and buys no isolation it needs. It is opt-in: set wellwatch:vpc.',
+      });
+    }
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
@@ -144,4 +210,38 @@ export class WellwatchFunction extends Construct {
         'target and the CI run on Node 22. Moving to nodejs24.x is a deliberate upgrade, not a drive-by one.',
     });
   }
+}
+
+/**
+ * Grants the network-interface permissions Lambda uses to place a function in a VPC.
+ *
+ * The Lambda developer guide ("Giving Lambda functions access to resources in an Amazon VPC"): "Lambda uses your
+ * function's permissions to create and manage network interfaces", namely `ec2:CreateNetworkInterface`,
+ * `ec2:DescribeNetworkInterfaces` ("only works if it's allowed on all resources"), `ec2:DescribeSubnets`,
+ * `ec2:DeleteNetworkInterface`, `ec2:AssignPrivateIpAddresses` and `ec2:UnassignPrivateIpAddresses`: the list of the
+ * AWS managed policy `AWSLambdaVPCAccessExecutionRole` without its `logs:*` on every log group. The resource is
+ * `*` because the network interfaces do not exist yet and the Describe actions take no resource; cdk-nag's IAM5
+ * finding is acknowledged with that reason.
+ */
+function allowNetworkInterfaces(role: iam.Role): void {
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'LambdaVpcNetworkInterfaces',
+      actions: [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      resources: ['*'],
+    }),
+  );
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Only with wellwatch:vpc: the EC2 network-interface actions Lambda needs in a VPC; the interfaces do not exist ' +
+      'before Lambda creates them and ec2:Describe* takes no resource-level permission.',
+  });
 }

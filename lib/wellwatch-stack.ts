@@ -1,18 +1,23 @@
 /**
- * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, dashboard and alarms.
+ * The wellwatch stack: sensor stream → consumer → tables, scheduled rollup, dashboard, alarms and their topic.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type Node } from 'constructs';
 import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
-import { CONTEXT_KEYS, STREAM_MODES, type StreamModeName } from './defaults';
+import { CONTEXT_KEYS, LOG_DEFAULTS, STREAM_MODES, type StreamModeName, VPC_DEFAULTS } from './defaults';
+import { logsEncryptionKey } from './encryption-key';
+import { FunctionNetwork } from './function-network';
+import { Notifications } from './notifications';
 import { Observability } from './observability';
 import { OperatorPolicy } from './operator-policy';
 import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
 import { RollupSchedule } from './rollup-schedule';
 import { SensorStream } from './sensor-stream';
+import { checkOneOf, parseVpcPlacement, type VpcPlacement } from './validate';
 
 /** Properties of {@link WellwatchStack}. Without any, the stack is the documented production setup. */
 export interface WellwatchStackProps extends StackProps {
@@ -73,11 +78,19 @@ export interface WellwatchStackProps extends StackProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * How long function logs are kept.
+   * How long function logs are kept (one of the periods CloudWatch Logs accepts). Less than a year is for test
+   * deployments: Control Tower control CT.CLOUDWATCH.PR.2 wants a year, and a shorter period is acknowledged in code.
    *
-   * @default RetentionDays.ONE_MONTH
+   * @default RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Run both functions in these subnets of an existing VPC, with a security group of their own (outbound HTTPS
+   * only). The subnets need a route to DynamoDB and SQS (VPC endpoints or NAT).
+   *
+   * @default - the functions run outside any VPC (Control Tower control CT.LAMBDA.PR.3 acknowledged, with the reason)
+   */
+  readonly vpc?: VpcPlacement;
   /**
    * Create the alarms.
    *
@@ -85,9 +98,9 @@ export interface WellwatchStackProps extends StackProps {
    */
   readonly alarms?: boolean;
   /**
-   * E-mail address notified by the alarms.
+   * E-mail address subscribed to the ops notification topic (which always exists).
    *
-   * @default - no notification topic
+   * @default - no subscription
    */
   readonly alarmEmail?: string;
 }
@@ -113,6 +126,15 @@ export class WellwatchStack extends Stack {
   public readonly rollup: RollupSchedule;
   /** Dashboard and alarms. */
   public readonly observability: Observability;
+  /** The ops notification topic every alarm notifies. */
+  public readonly notifications: Notifications;
+  /** Subnets and security group of the functions, when `vpc` is set. */
+  public readonly network?: FunctionNetwork;
+  /**
+   * The key of this deployment's log groups: CloudWatch Logs may use it for log groups named under
+   * `deploymentNames(deployment).logGroupPrefix` only, so a new log group must be named there to use it.
+   */
+  public readonly logEncryptionKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: WellwatchStackProps = {}) {
     super(scope, id, {
@@ -121,6 +143,27 @@ export class WellwatchStack extends Stack {
     });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const names = deploymentNames(props.deployment);
+    checkOneOf('logRetention', props.logRetention, [...LOG_DEFAULTS.retentionDays, logs.RetentionDays.INFINITE]);
+
+    this.notifications = new Notifications(this, 'Notifications', {
+      deployment: props.deployment,
+      alarmEmail: props.alarmEmail,
+      removalPolicy,
+    });
+    // One key for the log groups of both functions, usable only for this deployment's log groups.
+    this.logEncryptionKey = logsEncryptionKey(this, 'LogsKey', {
+      description: `wellwatch: encrypts the function logs under ${names.logGroupPrefix}/`,
+      logGroupNamePrefix: names.logGroupPrefix,
+      removalPolicy,
+    });
+    this.network = props.vpc ? new FunctionNetwork(this, 'Network', props.vpc) : undefined;
+    const functionSettings = {
+      deployment: props.deployment,
+      logRetention: props.logRetention,
+      logEncryptionKey: this.logEncryptionKey,
+      network: this.network,
+      removalPolicy,
+    };
 
     this.sensors = new SensorStream(this, 'Sensors', {
       streamName: names.streamName,
@@ -142,23 +185,19 @@ export class WellwatchStack extends Stack {
       readingsTable,
       statsTable,
       catalogTable,
-      deployment: props.deployment,
       eventSource: props.eventSource,
       alertRules: props.alertRules,
       sourceUtcOffset: props.sourceUtcOffset,
       retentionDays: props.retentionDays,
-      logRetention: props.logRetention,
-      removalPolicy,
+      ...functionSettings,
     });
     new OperatorPolicy(this, 'Operators', { stream: this.sensors.stream, readingsTable, catalogTable, consumer: this.consumer.fn, deadLetterQueue: this.consumer.deadLetterQueue, failedBatchQueue: this.consumer.failedBatchQueue });
     this.rollup = new RollupSchedule(this, 'Rollup', {
       readingsTable,
       statsTable,
       catalogTable,
-      deployment: props.deployment,
       retentionDays: props.retentionDays,
-      logRetention: props.logRetention,
-      removalPolicy,
+      ...functionSettings,
     });
     this.observability = new Observability(this, 'Observability', {
       stream: this.sensors.stream,
@@ -170,7 +209,7 @@ export class WellwatchStack extends Stack {
       dashboardName: names.serviceName,
       serviceName: names.serviceName,
       alarms: props.alarms,
-      alarmEmail: props.alarmEmail,
+      topic: this.notifications.topic,
     });
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
@@ -182,6 +221,7 @@ export class WellwatchStack extends Stack {
     output('DeadLetterQueueUrl', this.consumer.deadLetterQueue.queueUrl, 'SQS queue of bad sensor lines');
     output('FailedBatchQueueUrl', this.consumer.failedBatchQueue.queueUrl, 'SQS queue of Kinesis batches the consumer gave up on');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
+    output('AlarmTopicArn', this.notifications.topic.topicArn, 'SNS topic every alarm notifies (subscribe pagers or chat here)');
   }
 }
 
@@ -192,7 +232,8 @@ export class WellwatchStack extends Stack {
  * the key's name instead of deploying a default.
  *
  * Keys: `wellwatch:shards`, `wellwatch:streamMode` (`provisioned` | `on-demand`), `wellwatch:retentionHours`,
- * `wellwatch:alarmEmail`.
+ * `wellwatch:alarmEmail`, `wellwatch:logRetentionDays` (one of the periods CloudWatch Logs accepts),
+ * `wellwatch:vpc` (`vpc-ID:subnet-ID,subnet-ID` or `{"vpcId": …, "subnetIds": […]}`).
  *
  * @example
  * new WellwatchStack(app, NAMES.stackName, stackPropsFromContext(app.node));
@@ -216,7 +257,12 @@ export function stackPropsFromContext(node: Node): WellwatchStackProps {
   if (mode !== undefined && mode !== STREAM_MODES.provisioned && mode !== STREAM_MODES.onDemand) {
     throw new ConfigError(`context ${CONTEXT_KEYS.streamMode} must be 'provisioned' or 'on-demand', got ${JSON.stringify(mode)}`);
   }
+  const logRetentionDays = int(CONTEXT_KEYS.logRetentionDays);
+  checkOneOf(`context ${CONTEXT_KEYS.logRetentionDays}`, logRetentionDays, LOG_DEFAULTS.retentionDays);
+  const vpc = parseVpcPlacement(`context ${CONTEXT_KEYS.vpc}`, node.tryGetContext(CONTEXT_KEYS.vpc), VPC_DEFAULTS.maxSubnets);
   return {
+    ...(logRetentionDays !== undefined ? { logRetention: logRetentionDays as logs.RetentionDays } : {}),
+    ...(vpc !== undefined ? { vpc } : {}),
     deployment: str(CONTEXT_KEYS.deployment),
     streamMode: mode,
     shardCount: int(CONTEXT_KEYS.shards),

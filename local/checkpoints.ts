@@ -11,6 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { InternalError, WellwatchError } from '../lambdas/core/errors';
 
 /** Where one shard stands. */
 export interface ShardCheckpoint {
@@ -25,7 +26,15 @@ export interface ShardCheckpoint {
 /** Content of `checkpoints.json`. */
 export interface CheckpointFile {
   readonly version: 1;
-  readonly streams: Record<string, { readonly createdAt?: string; readonly shards: Record<string, ShardCheckpoint> }>;
+  readonly streams: Record<string, { readonly createdAt?: string; readonly mappingStartedAt?: string; readonly shards: Record<string, ShardCheckpoint> }>;
+}
+
+/** What is kept per stream. */
+interface StreamEntry {
+  createdAt?: string;
+  /** When the mapping first started on this stream incarnation (ISO): later starts are restarts. */
+  mappingStartedAt?: string;
+  shards: Record<string, ShardCheckpoint>;
 }
 
 /** Options of {@link CheckpointStore}. */
@@ -50,7 +59,7 @@ export interface CheckpointStoreOptions {
  */
 export class CheckpointStore {
   readonly file: string | undefined;
-  private data: { version: 1; streams: Record<string, { createdAt?: string; shards: Record<string, ShardCheckpoint> }> };
+  private data: { version: 1; streams: Record<string, StreamEntry> };
   private streamName: string | undefined;
   private version = 0;
   private written = 0;
@@ -67,11 +76,11 @@ export class CheckpointStore {
       try {
         parsed = JSON.parse(text);
       } catch (e) {
-        throw new Error(`checkpoint file ${this.file} is not valid JSON (${(e as Error).message}); move it away to start over`);
+        throw new WellwatchError(`checkpoint file ${this.file} is not valid JSON (${(e as Error).message}); move it away to start over`);
       }
       const p = parsed as Partial<CheckpointFile>;
       if (p.version !== 1 || typeof p.streams !== 'object' || p.streams === null) {
-        throw new Error(`checkpoint file ${this.file} has an unknown format (expected {"version":1,"streams":{…}})`);
+        throw new WellwatchError(`checkpoint file ${this.file} has an unknown format (expected {"version":1,"streams":{…}})`);
       }
       this.data = { version: 1, streams: JSON.parse(JSON.stringify(p.streams)) };
     }
@@ -102,9 +111,28 @@ export class CheckpointStore {
     return false;
   }
 
-  private stream(): { createdAt?: string; shards: Record<string, ShardCheckpoint> } {
-    if (!this.streamName) throw new Error('CheckpointStore.bindStream must be called first');
+  private stream(): StreamEntry {
+    if (!this.streamName) throw new InternalError('CheckpointStore.bindStream must be called first');
     return this.data.streams[this.streamName];
+  }
+
+  /**
+   * When the mapping first started on the bound stream (ISO), or undefined on its very first start. A shard without
+   * a checkpoint at a restart then resumes from that time with LATEST (see `shardStart`).
+   */
+  mappingStartedAt(): string | undefined {
+    return this.stream().mappingStartedAt;
+  }
+
+  /**
+   * Remembers the mapping's first start; resolves once on disk.
+   *
+   * @example
+   * if (!store.mappingStartedAt()) await store.markMappingStarted(new Date().toISOString());
+   */
+  markMappingStarted(at: string): Promise<void> {
+    this.stream().mappingStartedAt ??= at;
+    return this.persist();
   }
 
   /** The checkpoint of a shard, if any. */

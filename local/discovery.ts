@@ -1,16 +1,21 @@
 /**
- * How CLI commands find a running local mode: `<dataDir>/local.json`.
+ * How CLI commands and scripts find a running local mode: `<dataDir>/local.json`, and the lock beside it.
  *
- * `startLocal` writes the file once everything listens and removes it on stop. The `pid` in it doubles as the lock
- * that refuses a second local mode on the same data dir: a file whose process is gone is stale and ignored.
- * Writes are atomic (temp file + rename) so a reader never sees half a file.
+ * Two files with one job each. `local.lock` holds `{pid}` from the first moment of a start to the end of its stop:
+ * it refuses a second local mode on the same data dir (a lock whose process is gone is stale and taken over).
+ * `local.json` is the ready signal: `startLocal` writes it once the emulators, the runner and the API all listen,
+ * complete and atomically (a temp file renamed into place), and removes it on stop. A reader therefore sees either
+ * no file or the whole file, never a file without endpoints; a script waits for the file to appear.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WellwatchError } from '../lambdas/core/errors';
 
-/** Name of the discovery file inside the data dir. */
+/** Name of the discovery file inside the data dir (exists exactly while local mode is ready). */
 export const LOCAL_INFO_FILE = 'local.json';
+
+/** Name of the lock file inside the data dir (exists while a local mode starts, runs or stops). */
+export const LOCAL_LOCK_FILE = 'local.lock';
 
 /** What a running local mode publishes about itself. */
 export interface LocalInfo {
@@ -65,6 +70,16 @@ export function localInfoPath(dataDir: string): string {
 }
 
 /**
+ * Path of the lock file of a data dir.
+ *
+ * @example
+ * localLockPath('.wellwatch'); // '/abs/.wellwatch/local.lock'
+ */
+export function localLockPath(dataDir: string): string {
+  return path.join(path.resolve(dataDir), LOCAL_LOCK_FILE);
+}
+
+/**
  * Tells whether a process with this id exists.
  *
  * `EPERM` means it exists but belongs to someone else, which still counts as alive.
@@ -94,7 +109,7 @@ function readRaw(file: string): Partial<LocalInfo> | undefined {
     const data = JSON.parse(text) as unknown;
     return typeof data === 'object' && data !== null ? (data as Partial<LocalInfo>) : {};
   } catch {
-    // A lock file that is being written (or was cut short by a crash) has no usable content yet.
+    // A file cut short by a crash (or a lock being created) has no usable content.
     return {};
   }
 }
@@ -110,7 +125,13 @@ function readRaw(file: string): Partial<LocalInfo> | undefined {
 export function readLocalInfo(dataDir: string): LocalInfo {
   const dir = path.resolve(dataDir);
   const raw = readRaw(localInfoPath(dir));
-  if (!raw) throw new LocalNotRunningError(dir);
+  if (!raw) {
+    const lock = readRaw(localLockPath(dir));
+    if (lock && typeof lock.pid === 'number' && isPidAlive(lock.pid)) {
+      throw new LocalNotRunningError(dir, `process ${lock.pid} is still starting (or stopping); ${LOCAL_INFO_FILE} appears when it is ready`);
+    }
+    throw new LocalNotRunningError(dir);
+  }
   if (typeof raw.pid !== 'number' || !isPidAlive(raw.pid)) throw new LocalNotRunningError(dir, `stale ${LOCAL_INFO_FILE}, process ${raw.pid ?? '?'} is gone`);
   if (typeof raw.kinesisEndpoint !== 'string' || typeof raw.dynamodbEndpoint !== 'string' || typeof raw.apiUrl !== 'string') {
     throw new LocalNotRunningError(dir, `process ${raw.pid} is still starting`);
@@ -138,8 +159,9 @@ export function writeFileAtomic(file: string, data: string): void {
 /**
  * Takes the data dir for this process, or refuses when another live process holds it.
  *
- * Creates `local.json` exclusively with just `{pid}`; a file left by a dead process is replaced. Returns a function
- * releasing the lock (removing the file if it is still ours).
+ * Creates `local.lock` exclusively with `{pid}`; a lock left by a dead process is replaced, and so is a `local.json`
+ * it left (whoever holds the lock owns the discovery file). Returns a function releasing the lock: it removes
+ * `local.json` and `local.lock` if they are still ours.
  *
  * @throws LocalAlreadyRunningError when a live process (this one included) already runs local mode there.
  * @example
@@ -149,11 +171,16 @@ export function writeFileAtomic(file: string, data: string): void {
 export function acquireLocalLock(dataDir: string): () => void {
   const dir = path.resolve(dataDir);
   fs.mkdirSync(dir, { recursive: true });
-  const file = localInfoPath(dir);
+  const file = localLockPath(dir);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(file, JSON.stringify({ pid: process.pid, dataDir: dir, startedAt: new Date().toISOString() }), { flag: 'wx' });
-      return () => removeLocalInfo(dir);
+      fs.rmSync(localInfoPath(dir), { force: true });
+      return () => {
+        removeLocalInfo(dir);
+        const lock = readRaw(file);
+        if (lock && lock.pid === process.pid) fs.rmSync(file, { force: true });
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
@@ -165,7 +192,7 @@ export function acquireLocalLock(dataDir: string): () => void {
 }
 
 /**
- * Publishes the full discovery information (replacing the lock-only content).
+ * Publishes the discovery information, complete, in one atomic rename: the ready signal.
  *
  * @example
  * writeLocalInfo(dir, { pid: process.pid, kinesisEndpoint, dynamodbEndpoint, apiUrl, deadLetterUrl, dataDir: dir, startedAt });

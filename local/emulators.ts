@@ -19,6 +19,7 @@ import {
   type KinesisClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-kinesis';
+import { ConfigError, WellwatchError } from '../lambdas/core/errors';
 
 /** The only interface local mode listens on. */
 export const LOCAL_HOST = '127.0.0.1';
@@ -130,11 +131,11 @@ function close(server: Server): Promise<void> {
  */
 export async function startEmulators(options: EmulatorOptions): Promise<Emulators> {
   const thread = options.thread ?? 'inline';
-  if (thread !== 'inline' && thread !== 'worker') throw new Error(`thread must be 'inline' or 'worker', got ${JSON.stringify(thread)}`);
+  if (thread !== 'inline' && thread !== 'worker') throw new ConfigError(`thread must be 'inline' or 'worker', got ${JSON.stringify(thread)}`);
   if (thread === 'worker') return startInWorker(options);
-  if (options.threadPreload && options.threadPreload.length > 0) throw new Error('threadPreload needs thread: worker');
+  if (options.threadPreload && options.threadPreload.length > 0) throw new ConfigError('threadPreload needs thread: worker');
   const memory = options.memory === true;
-  if (!memory && !options.dataDir) throw new Error('startEmulators needs a dataDir unless memory is true');
+  if (!memory && !options.dataDir) throw new ConfigError('startEmulators needs a dataDir unless memory is true');
   const kinesisDir = memory ? undefined : path.resolve(options.dataDir!, 'kinesis');
   const dynamoDir = memory ? undefined : path.resolve(options.dataDir!, 'dynamodb');
   // leveldown does not create parent directories; a missing one is an uncatchable 'error' event inside kinesalite.
@@ -209,7 +210,7 @@ function startInWorker(options: EmulatorOptions): Promise<Emulators> {
     });
     worker.on('message', (m: ThreadMessage) => {
       if ('error' in m) {
-        reject(new Error(m.error));
+        reject(new WellwatchError(`emulator thread failed to start: ${m.error}`));
         void worker.terminate();
       } else if ('ready' in m) {
         ready = true;
@@ -232,7 +233,7 @@ function startInWorker(options: EmulatorOptions): Promise<Emulators> {
       }
     });
     void exit.then(() => {
-      if (!ready) reject(new Error('emulator thread exited before it was ready'));
+      if (!ready) reject(new WellwatchError('emulator thread exited before it was ready'));
     });
   });
 }
@@ -254,7 +255,7 @@ export interface EnsureStreamResult {
  * await ensureStream(kinesisClient(cfg), cfg.streamName, 2);
  */
 export async function ensureStream(client: KinesisClient, streamName: string, shardCount: number, timeoutMs = 30_000): Promise<EnsureStreamResult> {
-  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 50) throw new Error(`shards must be an integer 1–50, got ${shardCount}`);
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 50) throw new ConfigError(`shards must be an integer 1–50, got ${shardCount}`);
   let created = false;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -268,7 +269,7 @@ export async function ensureStream(client: KinesisClient, streamName: string, sh
       created = true;
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`stream ${streamName} did not become ACTIVE within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new WellwatchError(`stream ${streamName} did not become ACTIVE within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -7,7 +7,8 @@
  *
  * | file | content |
  * |---|---|
- * | `local.json` | discovery info for CLI commands (`--local`), and the lock against a second instance |
+ * | `local.json` | discovery info for CLI commands (`--local`) and scripts; written complete and atomically once everything listens (the ready signal), removed on stop |
+ * | `local.lock` | `{pid}` of the running instance, the lock against a second one on the data dir |
  * | `checkpoints.json` | per-shard checkpoints of the event source |
  * | `dead-letters.jsonl` | bad lines (the consumer's dead-letter sink) |
  * | `failed-batches.jsonl` | batches the event source gave up on (on-failure destination) |
@@ -21,14 +22,15 @@ import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
+import { describeError } from '../lambdas/core/errors';
 import { createConsumerHandler } from '../lambdas/consumer/handler';
 import { createRollupHandler, type RollupEvent, type RollupResult } from '../lambdas/rollup/handler';
 import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
 import { ensureTables } from '../lambdas/store/tables';
 import { CheckpointStore } from './checkpoints';
-import { acquireLocalLock, type LocalInfo, writeLocalInfo } from './discovery';
+import { acquireLocalLock, LOCAL_INFO_FILE, LOCAL_LOCK_FILE, type LocalInfo, removeLocalInfo, writeLocalInfo } from './discovery';
 import { ensureStream, LOCAL_HOST, startEmulators, type EmulatorThread, type Emulators } from './emulators';
-import { EventSourceRunner, type ShardBacklog } from './event-source-runner';
+import { EventSourceRunner, type KinesisBatchHandler, type ShardBacklog } from './event-source-runner';
 import { ROLLUP_SCHEDULE, Scheduler } from './scheduler';
 import { DEFAULT_API_PORT, startServer, type LocalServer } from './server';
 
@@ -37,7 +39,8 @@ export type { ShardBacklog, RunnerCounters } from './event-source-runner';
 
 /** Names of the files local mode keeps in its data dir. */
 export const LOCAL_FILES = {
-  info: 'local.json',
+  info: LOCAL_INFO_FILE,
+  lock: LOCAL_LOCK_FILE,
   checkpoints: 'checkpoints.json',
   deadLetters: 'dead-letters.jsonl',
   failedBatches: 'failed-batches.jsonl',
@@ -112,7 +115,7 @@ export interface LocalRuntime {
   readonly dataDir: string;
   readonly runner: EventSourceRunner;
   readonly scheduler: Scheduler<RollupEvent, RollupResult>;
-  /** Stops everything in reverse order and removes `local.json`. Idempotent. */
+  /** Stops everything in reverse order and removes `local.json` and `local.lock`. Idempotent. */
   stop(): Promise<void>;
   /** Resolves when every record put so far has been processed (see {@link EventSourceRunner.waitForIdle}). */
   waitForIdle(options?: { timeoutMs?: number }): Promise<void>;
@@ -120,18 +123,25 @@ export interface LocalRuntime {
   backlog(): Promise<ShardBacklog[]>;
 }
 
-/** An append-only line file that never throws into the caller (handlers log through it). */
-function lineFile(file: string): { write: (line: string) => void; close: () => Promise<void> } {
+/**
+ * An append-only line file that never throws into the caller (handlers log through it).
+ *
+ * A file that cannot be written (a directory in its place, a full disk) is reported once through `log` — the lines
+ * after that are dropped, but whoever runs local mode knows — instead of failing silently.
+ */
+function lineFile(file: string, log: (line: string) => void): { write: (line: string) => void; close: () => Promise<void> } {
   const stream = fs.createWriteStream(file, { flags: 'a' });
   let broken = false;
-  stream.on('error', () => {
+  stream.on('error', (e) => {
+    if (!broken) log(`local: cannot write ${file} (${describeError(e)}); its lines are dropped until restart`);
     broken = true;
   });
   return {
     write: (line) => {
       if (!broken) stream.write(line.endsWith('\n') ? line : `${line}\n`);
     },
-    close: () => new Promise<void>((resolve) => stream.end(() => resolve())),
+    // A broken stream may never call back from end(); close() must not wait for it.
+    close: () => (broken || stream.destroyed ? Promise.resolve() : new Promise<void>((resolve) => stream.end(() => resolve()))),
   };
 }
 
@@ -197,8 +207,8 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     if (stream.created) log(`local: created stream ${config.streamName} with ${opts.shards ?? 2} shard(s)`);
     if (createdTables.length) log(`local: created tables ${createdTables.join(', ')}`);
 
-    const metrics = lineFile(file(LOCAL_FILES.metrics));
-    const handlerLog = lineFile(file(LOCAL_FILES.handlerLog));
+    const metrics = lineFile(file(LOCAL_FILES.metrics), log);
+    const handlerLog = lineFile(file(LOCAL_FILES.handlerLog), log);
     cleanups.push(() => Promise.all([metrics.close(), handlerLog.close()]).then(() => undefined));
     const handlerLogLine = (source: string) => (line: string) => {
       handlerLog.write(line);
@@ -206,13 +216,24 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       if (/"level"\s*:\s*"ERROR"/.test(line)) log(`${source}: ${line}`);
     };
     const handlerDynamo = opts.handlerDynamo ? await opts.handlerDynamo(emulators.dynamodbEndpoint) : dynamo;
-    const consumer = createConsumerHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('consumer') });
+    // Lambda runs the batches of different shards in separate execution environments, each with its own module
+    // state (logger context, cold start, metrics buffer): one consumer instance per shard does the same here.
+    // Lambda also tells Powertools that an environment is on-demand, which is what makes it report cold starts.
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
+    const consumers = new Map<string, ReturnType<typeof createConsumerHandler>>();
+    const consumer: KinesisBatchHandler = (event, context) => {
+      const shard = event.Records[0]?.eventID.split(':')[0] ?? '';
+      let handler = consumers.get(shard);
+      if (!handler) consumers.set(shard, (handler = createConsumerHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('consumer') })));
+      return handler(event, context);
+    };
     const rollup = createRollupHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
 
     const checkpoints = new CheckpointStore({ file: opts.memory ? undefined : file(LOCAL_FILES.checkpoints), log });
     const runner = new EventSourceRunner({
       kinesis,
       streamName: config.streamName,
+      functionName: config.names.consumerFunction,
       handler: consumer,
       settings: config.eventSource,
       region: config.region,
@@ -247,7 +268,10 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       dataDir,
       startedAt: new Date().toISOString(),
     };
+    // The ready signal: everything listens, so publish the endpoints — complete, in one atomic rename. Stopping
+    // withdraws it first, before anything closes.
     writeLocalInfo(dataDir, info);
+    cleanups.push(() => removeLocalInfo(dataDir));
 
     let stopped: Promise<void> | undefined;
     return {

@@ -8,6 +8,7 @@
  * never keeps a process alive, and the clock is injectable for tests.
  */
 import { SCHEDULE } from '../lambdas/config';
+import { ConfigError } from '../lambdas/core/errors';
 
 /** The minute and hour fields of an EventBridge cron expression (day fields are `*`/`?`, evaluated in UTC). */
 export interface CronFields {
@@ -62,7 +63,7 @@ export const ROLLUP_SCHEDULE: readonly ScheduleRule<{ mode: 'daily' | 'pending' 
 export function parseCronField(field: string, min: number, max: number, name = 'field'): number[] {
   const out = new Set<number>();
   const bad = (part: string): never => {
-    throw new RangeError(`cron ${name} ${JSON.stringify(field)}: ${JSON.stringify(part)} is not valid (${min}–${max}, *, a-b, */n, a,b)`);
+    throw new ConfigError(`cron ${name} ${JSON.stringify(field)}: ${JSON.stringify(part)} is not valid (${min}–${max}, *, a-b, */n, a,b)`);
   };
   for (const part of field.split(',')) {
     const m = /^(\*|\?|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part.trim());
@@ -102,7 +103,7 @@ export function nextFireTime(cron: CronFields, after: number | Date): Date {
       }
     }
   }
-  throw new RangeError(`cron ${cron.minute} ${cron.hour} never fires`);
+  throw new ConfigError(`cron ${cron.minute} ${cron.hour} never fires`);
 }
 
 /** Outcome of one run. */
@@ -234,7 +235,10 @@ export class Scheduler<E = { mode: 'daily' | 'pending' }, R = unknown> {
     }
     this.arm(rule, Math.max(now, at));
     this.log(`scheduler: ${rule.name} rule fired (${new Date(at).toISOString()})`);
-    this.runNow(rule.event, rule.name).then(
+    // Like EventBridge's scheduled event, the run is told when it was scheduled (`time`), so a run that starts late
+    // (a queue behind a long one, a laptop waking up) still rolls up the day it was scheduled for.
+    const event = typeof rule.event === 'object' && rule.event !== null ? ({ ...rule.event, time: new Date(at).toISOString() } as E) : rule.event;
+    this.runNow(event, rule.name).then(
       (result) => this.log(`scheduler: ${rule.name} run done: ${JSON.stringify(result)}`),
       (e) => this.log(`scheduler: ${rule.name} run failed: ${(e as Error)?.message ?? String(e)}`),
     );

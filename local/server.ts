@@ -26,14 +26,15 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { WellwatchConfig } from '../lambdas/config';
-import { isWellwatchError } from '../lambdas/core/errors';
+import { describeError, InternalError, isWellwatchError, WellwatchError, WriteError } from '../lambdas/core/errors';
+import { RollupError } from '../lambdas/rollup/handler';
 import { deadLetterId, failedBatchId, type BatchInfoLike, type DeadLetterLike } from '../lambdas/core/message-ids';
 import { removeJsonLines } from '../lambdas/store/jsonl-file';
 import type { DailyStats, EvaluatedReading } from '../lambdas/core/types';
 import { listDays, listPumps, queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
 import { dashboardHtml } from './dashboard';
 import { LOCAL_HOST } from './emulators';
-import { MAX_INVOKE_PAYLOAD_BYTES, type EventSourceRunner, type ReplayRecord } from './event-source-runner';
+import { EventSourceRunnerError, MAX_INVOKE_PAYLOAD_BYTES, type EventSourceRunner, type ReplayRecord } from './event-source-runner';
 import type { Scheduler } from './scheduler';
 
 /** Default port of the API and dashboard. */
@@ -78,7 +79,7 @@ export interface LocalServer {
 }
 
 /** A request error with its HTTP status. */
-class HttpError extends Error {
+class HttpError extends WellwatchError {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -395,7 +396,13 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
       // The Lambda Invoke API of local mode: the event is built by the runner, so only the records travel. The
       // body limit leaves room for JSON around Lambda's 6 MB synchronous payload limit.
       const { shardId, records } = replayRecordsOf(await jsonBody(req, 'POST /api/invoke', 2 * MAX_INVOKE_PAYLOAD_BYTES));
-      return { body: await deps.runner.invokeWith(records, shardId) };
+      try {
+        return { body: await deps.runner.invokeWith(records, shardId) };
+      } catch (e) {
+        // Local mode is shutting down: nothing was invoked; the caller may try again once it runs again.
+        if (e instanceof EventSourceRunnerError) throw new HttpError(503, 'stopping', e.message);
+        throw e;
+      }
     },
     'POST /api/failed-batches/delete': async (params, req) => {
       allowOnly(params, []);
@@ -419,7 +426,10 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
   };
 
   const server = http.createServer((req, res) => {
-    void (async () => {
+    // Detached from the server (it takes no promise); the catch below answers every error, and whatever escapes it
+    // (an answer that cannot be sent, e.g. after the dashboard's headers went out) is logged and the connection
+    // dropped — never an unhandled rejection, which would end local mode.
+    (async () => {
       try {
         if (!isLoopbackHost(req.headers.host)) throw new HttpError(403, 'forbidden-host', 'only loopback host names are served');
         const url = new URL(req.url ?? '/', 'http://localhost');
@@ -444,16 +454,19 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
         if (e instanceof HttpError) {
           send(res, e.status, { error: e.message, code: e.code });
         } else if (isWellwatchError(e)) {
-          // Bad time bounds, bad rollup events: the caller's input, explained.
-          const err = e as Error & { code?: string; result?: unknown; failures?: unknown };
-          const status = err.name === 'RollupError' || err.name === 'WriteError' ? 500 : 400;
-          send(res, status, { error: err.message, code: err.code ?? err.name, ...(err.result ? { result: err.result, failures: err.failures } : {}) });
+          // Bad time bounds, bad rollup events: the caller's input, explained. A failed write or a bug is ours: 500.
+          const status = e instanceof RollupError || e instanceof WriteError || e instanceof InternalError ? 500 : 400;
+          const code = (e as { code?: unknown }).code;
+          send(res, status, { error: e.message, code: typeof code === 'string' ? code : e.name, ...(e instanceof RollupError ? { result: e.result, failures: e.failures } : {}) });
         } else {
           log(`api: ${req.method} ${req.url} failed: ${(e as Error)?.stack ?? String(e)}`);
           send(res, 500, { error: (e as Error)?.message ?? String(e), code: 'internal' });
         }
       }
-    })();
+    })().catch((e: unknown) => {
+      log(`api: ${req.method} ${req.url} failed and could not be answered: ${describeError(e)}`);
+      res.destroy();
+    });
   });
   server.keepAliveTimeout = 5_000;
 

@@ -8,7 +8,8 @@
 import { createWriteStream, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import * as path from 'node:path';
-import { generateReadings, pumpName } from '../lambdas/core/generator';
+import { degradationEpisodes, generateReadings, pumpName } from '../lambdas/core/generator';
+import { truthCsv } from '../cli/generate';
 import { parseLine, PARSE_ERROR_CODES, type ParseErrorCode } from '../lambdas/core/parse-reading';
 import { DEFAULT_ALERT_RULES, LIMITS } from '../lambdas/config';
 import { compileRules } from '../lambdas/core/rules';
@@ -16,6 +17,7 @@ import { compileRules } from '../lambdas/core/rules';
 const OUT_DIR = path.resolve(__dirname, '..', 'sample-data');
 const READINGS_FILE = 'readings-10-pumps-5-days.csv';
 const BAD_FILE = 'bad-lines.csv';
+const TRUTH_FILE = 'degradations.csv';
 const GENERATOR = { pumps: 10, days: 5, seed: 42 } as const;
 
 // ISO date and seconds (what newer sensors send); at 00:00:30 it cannot collide with the generator's whole minutes,
@@ -108,6 +110,8 @@ function writeBadLines(file: string): { lines: number; bytes: number; table: str
 async function main(): Promise<void> {
   const readings = await writeReadings(path.join(OUT_DIR, READINGS_FILE));
   const bad = writeBadLines(path.join(OUT_DIR, BAD_FILE));
+  const episodes = degradationEpisodes(GENERATOR);
+  writeFileSync(path.join(OUT_DIR, TRUTH_FILE), truthCsv(episodes));
   const pumps = Array.from({ length: GENERATOR.pumps }, (_, i) => pumpName(i));
   const readme = `# Sample data
 
@@ -130,6 +134,9 @@ ${GENERATOR.pumps} pumps × ${GENERATOR.days} days from 2014-03-10, seed ${GENER
 - one reading per pump every 1–2 minutes, in time order across pumps
 - ${readings.failed.toLocaleString('en-US')} readings during pump failures (hz, disp, flo and psi all 0) and
   ${readings.alerting.toLocaleString('en-US')} readings that trip the default \`psi < 5\` alert (failures plus low-pressure blips)
+- a daily demand cycle in flo and disp on every pump
+- ${episodes.length} degradation episodes before a failure, listed in \`${TRUTH_FILE}\` (ground truth: pump, kind, start,
+  failure, repaired, depth): ${episodes.map((e) => `${e.pump} ${e.kind} ${e.start} → ${e.failure}`).join('; ') || 'none'}
 
 ## ${BAD_FILE}
 

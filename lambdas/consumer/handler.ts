@@ -1,15 +1,18 @@
 /**
  * The Kinesis consumer: CSV lines in, readings, alerts, dead letters and catalog markers out.
  *
- * One invocation handles one batch of Kinesis records:
- * 1. decode and parse every record (KPL-aware, never throws; bad lines become dead letters);
+ * One invocation handles one batch of Kinesis records; the handler below is its table of contents:
+ * 1. decode and parse every record (`decodeBatch`: KPL-aware, never throws; bad lines become dead letters; each
+ *    reading and letter remembers its record);
  * 2. write all readings (BatchWriteItem with bounded retries) while the dead letters go to their sink;
- * 3. write the catalog markers of the pump-days that now hold data — after the readings, so a rollup that sees
- *    a pending marker also sees the readings behind it;
- * 4. report, as a partial batch response, the first record (in event order) with anything not durably handled.
+ * 3. write the catalog markers of the pump-days that now hold data (`groupPumpDays`) — after the readings, so a
+ *    rollup that sees a pending marker also sees the readings behind it;
+ * 4. log and count what happened (`reportBatch`: Powertools Logger and Metrics);
+ * 5. answer Lambda (`firstFailedRecord`, `batchResponse`): the lowest record with anything not durably handled as a
+ *    partial batch response, or a throw when that is the first record (no progress: Lambda bisects).
  *
- * Near the invocation's timeout (see CONSUMER_DEADLINE) step 2 stops starting writes; the unwritten readings count as
- * not handled, so the batch ends with progress kept instead of a timeout that redoes all of it.
+ * Near the invocation's timeout (see CONSUMER_DEADLINE) steps 2 and 3 stop starting writes; what is unwritten counts
+ * as not handled, so the batch ends with progress kept instead of a timeout that redoes all of it.
  *
  * Lambda then retries from that record; every write is an idempotent put (same reading, same key, same item), so
  * re-processing the records after it is harmless. Bad lines never fail a batch: they are delivered as dead letters.
@@ -17,19 +20,21 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { CONSUMER_DEADLINE, METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
-import { decodeBase64Strict, ingestRecord, invalidBase64Letter, summariseBatch } from '../core/ingest';
-import { createMetrics } from '../core/metrics';
+import { CONSUMER_DEADLINE, METRIC_NAMES, loadConfig, type WellwatchConfig } from '../config';
 import { parseUtcOffset } from '../core/parse-reading';
 import { compileRules } from '../core/rules';
-import type { DeadLetter, EvaluatedReading } from '../core/types';
 import { createCatalogStore, type CatalogStore } from '../store/catalog-store';
 import { dynamoClient, sqsClient } from '../store/clients';
 import { createDeadLetterSink, type DeadLetterSink } from '../store/dead-letter-sink';
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { utcDay } from '../store/days';
 import { describeError, type RetryOptions } from '../store/retry';
+import { count, handlerLogger, handlerMetrics } from '../runtime/telemetry';
 import { tuneV8 } from '../runtime/v8-tuning';
+import { reportBatch } from './batch-report';
+import { BatchNoProgressError, batchResponse, firstFailedRecord } from './batch-response';
+import { decodeBatch } from './decode-batch';
+import { groupPumpDays } from './pump-days';
 
 tuneV8();
 
@@ -47,9 +52,9 @@ export interface ConsumerDeps {
   readonly catalog?: CatalogStore;
   /** Current time: decides which days are "late" (pending) and stamps dead letters. @default - `new Date()` */
   readonly clock?: () => Date;
-  /** Receives each EMF metrics line. @default - `console.log` */
+  /** Receives each EMF metrics line (Powertools Metrics). @default - stdout, as Lambda expects */
   readonly metricsSink?: (line: string) => void;
-  /** Receives each structured warning/error log line. @default - `console.error` */
+  /** Receives each structured JSON log line (Powertools Logger). @default - stdout/stderr, as Lambda expects */
   readonly log?: (line: string) => void;
   /** Overrides of the backoff (tests pass a no-op sleep). @default - from the config */
   readonly retry?: RetryOptions;
@@ -58,26 +63,20 @@ export interface ConsumerDeps {
 /** The consumer's Lambda handler type. */
 export type ConsumerHandler = (event: KinesisStreamEvent, context?: Context) => Promise<KinesisStreamBatchResponse>;
 
-/** The shard id of a record: the part of `eventID` before the colon (`shardId-000000000000:4959…`). */
-function shardOf(eventID: string | undefined): string | undefined {
-  if (!eventID) return undefined;
-  const colon = eventID.indexOf(':');
-  return colon < 0 ? eventID : eventID.slice(0, colon);
-}
-
 /**
- * A check that answers true once `context` has less than the reserve left (see {@link CONSUMER_DEADLINE}); it stays
- * true once it has been; with no time left at all it is true from the start. Undefined without a usable context
- * (direct calls in tests and tools): never cut short.
+ * A check that answers true once `context` has less than `reserveMs` left (see {@link CONSUMER_DEADLINE}), or less
+ * than `maxReserveShare` of the time it started with when that is smaller; it stays true once it has been; with no
+ * time left at all it is true from the start. Undefined without a usable context (direct calls in tests and tools):
+ * never cut short.
  *
  * @example
- * const nearDeadline = deadlineCheck(context); if (nearDeadline?.()) { ... }
+ * const nearDeadline = deadlineCheck(context, CONSUMER_DEADLINE.readingsReserveMs); if (nearDeadline?.()) { ... }
  */
-export function deadlineCheck(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): (() => boolean) | undefined {
+export function deadlineCheck(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined, reserveMs: number): (() => boolean) | undefined {
   const remaining = context?.getRemainingTimeInMillis?.();
   if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return undefined;
   if (remaining <= 0) return () => true; // out of time before it began (local mode stopping): write nothing
-  const reserve = Math.min(CONSUMER_DEADLINE.reserveMs, remaining * CONSUMER_DEADLINE.maxReserveShare);
+  const reserve = Math.min(reserveMs, remaining * CONSUMER_DEADLINE.maxReserveShare);
   let reached = false;
   return () => (reached ||= context!.getRemainingTimeInMillis() < reserve);
 }
@@ -101,158 +100,43 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
   const catalog = deps.catalog ?? createCatalogStore(dynamo!, cfg, deps.retry);
   const sink = deps.deadLetters ?? createDeadLetterSink(cfg.deadLetterUrl, () => deps.sqs ?? sqsClient(cfg), { ...deps.retry, log: deps.log });
   const clock = deps.clock ?? (() => new Date());
-  const log = deps.log ?? ((line: string) => console.error(line));
-  const metricsSink = deps.metricsSink;
-
-  const logLine = (level: 'WARN' | 'ERROR', message: string, fields: Record<string, unknown>): void => {
-    log(JSON.stringify({ level, message, service: cfg.names.serviceName, ...fields }));
-  };
+  const logger = handlerLogger(cfg.names.serviceName, deps.log);
+  const metrics = handlerMetrics(cfg.names.serviceName, deps.metricsSink);
+  const targets = { readingsTable: readingStore.table, deadLetterSink: sink.description, catalogTable: catalog.table };
 
   return async (event, context) => {
     const records = event?.Records ?? [];
-    const requestId = context?.awsRequestId;
-    const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: cfg.names.serviceName, sink: metricsSink });
     if (records.length === 0) return { batchItemFailures: [] };
+    if (context?.awsRequestId) logger.addContext(context);
     const now = clock();
-
-    // 1. Decode and parse. `origin[i]` is the record index of reading i; letters keep theirs the same way.
-    const readings: EvaluatedReading[] = [];
-    const origin: number[] = [];
-    const letters: DeadLetter[] = [];
-    const letterOrigin: number[] = [];
-    records.forEach((record, index) => {
-      const { data, sequenceNumber, partitionKey } = record.kinesis;
-      const shardId = shardOf(record.eventID);
-      const bytes = decodeBase64Strict(data ?? '');
-      if (!bytes) {
-        letters.push(invalidBase64Letter(data ?? '', { shardId, sequenceNumber, partitionKey }, now));
-        letterOrigin.push(index);
-        return;
-      }
-      const result = ingestRecord({ data: bytes, shardId, sequenceNumber, partitionKey }, { parse, rules, now });
-      for (const r of result.readings) {
-        readings.push(r);
-        origin.push(index);
-      }
-      for (const l of result.deadLetters) {
-        letters.push(l);
-        letterOrigin.push(index);
-      }
-    });
-
-    let firstFailed = Infinity;
-    const fail = (recordIndex: number): void => {
-      if (recordIndex < firstFailed) firstFailed = recordIndex;
-    };
-
-    const nearDeadline = deadlineCheck(context);
-    let cutShort = false;
-    let failedOnError = false;
+    const readingsStop = deadlineCheck(context, CONSUMER_DEADLINE.readingsReserveMs);
+    const markersStop = deadlineCheck(context, CONSUMER_DEADLINE.markersReserveMs);
     try {
-      // 2. Readings and dead letters, concurrently.
-      const [written, delivered] = await Promise.all([readingStore.put(readings, nearDeadline ? { stopWhen: nearDeadline } : {}), sink.send(letters)]);
-      const failedReadings = new Set(written.failed);
-      for (const i of written.failed) fail(origin[i]!);
-      cutShort = written.stopped === true;
-      const errorFailures = cutShort ? (written.failedByError ?? 0) : written.failed.length;
-      if (cutShort) {
-        logLine('WARN', 'batch cut short near the invocation deadline', {
-          remainingMs: context?.getRemainingTimeInMillis?.(),
-          unwritten: written.failed.length,
-          of: readings.length,
-          resumeAtRecord: firstFailed,
-          records: records.length,
-          requestId,
-        });
-      }
-      if (errorFailures > 0) {
-        failedOnError = true;
-        logLine('ERROR', 'readings not written after retries', {
-          table: readingStore.table,
-          failed: errorFailures,
-          of: readings.length,
-          error: written.lastError,
-          requestId,
-        });
-      }
-      for (const i of delivered.failed) fail(letterOrigin[i]!);
-      if (delivered.failed.length > 0) {
-        failedOnError = true;
-        logLine('ERROR', 'dead letters not delivered after retries', {
-          sink: sink.description,
-          failed: delivered.failed.length,
-          of: letters.length,
-          error: delivered.lastError,
-          requestId,
-        });
-      }
-      if (letters.length > 0) {
-        logLine('WARN', 'bad lines rejected', {
-          count: letters.length,
-          codes: [...new Set(letters.map((l) => l.code))],
-          first: { reason: letters[0]!.reason, shardId: letters[0]!.shardId, sequenceNumber: letters[0]!.sequenceNumber },
-          requestId,
-        });
-      }
-
-      // 3. Catalog markers for the pump-days that now hold data; a marker failure fails the first record touching it.
-      const pumpDays: { pump: string; day: string }[] = [];
-      const firstRecordOf: number[] = [];
-      const seen = new Map<string, number>();
-      readings.forEach((r, i) => {
-        if (failedReadings.has(i)) return;
-        const key = `${r.day}#${r.pump}`;
-        const at = seen.get(key);
-        if (at === undefined) {
-          seen.set(key, pumpDays.length);
-          pumpDays.push({ pump: r.pump, day: r.day });
-          firstRecordOf.push(origin[i]!);
-        } else if (origin[i]! < firstRecordOf[at]!) {
-          firstRecordOf[at] = origin[i]!;
-        }
-      });
-      const marked = await catalog.markTouched(pumpDays, utcDay(now), now);
-      for (const i of marked.failed) fail(firstRecordOf[i]!);
-      if (marked.failed.length > 0) {
-        failedOnError = true;
-        logLine('ERROR', 'catalog markers not written after retries', {
-          table: catalog.table,
-          failedPumpDays: marked.failed.length,
-          error: marked.lastError,
-          requestId,
-        });
-      }
-
-      // 4. Metrics.
-      const stored = readings.filter((_, i) => !failedReadings.has(i));
-      const summary = summariseBatch(readings);
-      metrics.count('BatchRecords', records.length);
-      metrics.count('BatchReadings', readings.length);
-      metrics.count(METRIC_NAMES.readingsStored, stored.length);
-      metrics.count(METRIC_NAMES.alerts, stored.reduce((n, r) => n + (r.alerts.length > 0 ? 1 : 0), 0));
-      metrics.count(METRIC_NAMES.badLines, letters.length);
-      if (marked.pending > 0) metrics.count('LateTouches', marked.pending);
-      if (summary.psi && summary.flo) {
-        metrics.gauge('PsiMax', summary.psi.max, 'None');
-        metrics.gauge(METRIC_NAMES.psiMin, summary.psi.min, 'None');
-        metrics.gauge(METRIC_NAMES.psiAvg, summary.psi.avg, 'None');
-        metrics.gauge('FloMax', summary.flo.max, 'None');
-        metrics.gauge('FloMin', summary.flo.min, 'None');
-        metrics.gauge(METRIC_NAMES.floAvg, summary.flo.avg, 'None');
-      }
+      // 1. Decode; 2. readings and dead letters; 3. catalog markers of what is stored; 4. report; 5. answer.
+      const batch = decodeBatch(records, { parse, rules, now });
+      const [written, delivered] = await Promise.all([
+        readingStore.put(batch.readings, readingsStop ? { stopWhen: readingsStop } : {}),
+        sink.send(batch.letters, readingsStop ? { stopWhen: readingsStop } : {}),
+      ]);
+      const stored = groupPumpDays(batch.readings, batch.origin, new Set(written.failed));
+      const marked = await catalog.markTouched(stored.pumpDays, utcDay(now), now, markersStop ? { stopWhen: markersStop } : {});
+      const firstFailed = firstFailedRecord([
+        { failed: written.failed, recordOf: batch.origin },
+        { failed: delivered.failed, recordOf: batch.letterOrigin },
+        { failed: marked.failed, recordOf: stored.firstRecordOf },
+      ]);
+      const remainingMs = context?.getRemainingTimeInMillis?.();
+      const failed = reportBatch(logger, metrics, { records: records.length, batch, written, delivered, marked, firstFailed, targets, remainingMs });
+      return batchResponse(records, firstFailed, failed);
     } catch (error) {
-      // Not expected (stores report failures as values): retry the whole batch rather than lose anything.
-      logLine('ERROR', 'batch failed unexpectedly', { error: describeError(error), records: records.length, requestId });
-      failedOnError = true;
-      fail(0);
+      if (error instanceof BatchNoProgressError) throw error;
+      // Not expected (stores report failures as values): no progress, so throw and let Lambda bisect and retry.
+      logger.error('batch failed unexpectedly', { error: describeError(error), records: records.length });
+      count(metrics, METRIC_NAMES.batchFailures, 1);
+      return batchResponse(records, 0, `unexpected error: ${describeError(error)}`, error);
+    } finally {
+      metrics.publishStoredMetrics();
     }
-
-    // A batch can be both: cut short at the deadline and with a write that failed on an error before it.
-    if (cutShort) metrics.count(METRIC_NAMES.batchCutShort, 1);
-    if (failedOnError) metrics.count(METRIC_NAMES.batchFailures, 1);
-    metrics.flush();
-    if (firstFailed === Infinity) return { batchItemFailures: [] };
-    return { batchItemFailures: [{ itemIdentifier: records[firstFailed]!.kinesis.sequenceNumber }] };
   };
 }
 

@@ -118,6 +118,37 @@ export class RecordDecodeError extends WellwatchError {
 }
 
 /**
+ * A configuration value (an option, an environment variable, a CDK context key) is invalid.
+ *
+ * The message names the setting, its allowed range and the value, so the fix is obvious from the one line.
+ *
+ * @example
+ * throw new ConfigError('batchSize must be 1–10000, got 0');
+ */
+export class ConfigError extends WellwatchError {
+  constructor(message: string, options: WellwatchErrorOptions = {}) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * An invariant inside wellwatch broke: a bug, not bad input or a failing service.
+ *
+ * Thrown where the code checks its own bookkeeping (an acknowledgement out of order, an encoder writing a different
+ * size than it computed). Whoever runs the work must stop it and report the error, never swallow it.
+ *
+ * @example
+ * if (queue[0] !== record) throw new InternalError(`record of ${key} acknowledged out of order`);
+ */
+export class InternalError extends WellwatchError {
+  constructor(message: string, options: WellwatchErrorOptions = {}) {
+    super(message, options);
+    this.name = 'InternalError';
+  }
+}
+
+/**
  * Tells a wellwatch error (expected, explained failure) from anything else (a bug or an SDK error).
  *
  * Checks a brand as well as the prototype chain, so it also recognises errors created by a second copy of this
@@ -128,4 +159,27 @@ export class RecordDecodeError extends WellwatchError {
  */
 export function isWellwatchError(e: unknown): e is WellwatchError {
   return e instanceof WellwatchError || (typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true);
+}
+
+/**
+ * One line describing any error, for logs, reports and failure reasons.
+ *
+ * `code: message` for errors that carry a string code (Node's system errors), `Name: message` for named errors
+ * (SDK exceptions, wellwatch's subclasses), the bare message for a plain `Error` or `WellwatchError`, and the head is
+ * left out when the message already contains it. The
+ * one helper every layer uses, so a reason reads the same in a dead letter, a log line and the CLI.
+ *
+ * @example
+ * describeError(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })); // → 'ThrottlingException: Rate exceeded'
+ */
+export function describeError(e: unknown): string {
+  if (typeof e !== 'object' || e === null) return String(e);
+  const err = e as { name?: unknown; code?: unknown; message?: unknown };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  // The generic class names say nothing a reader can use; a specific one (ThrottlingException, ParseError) does.
+  const name = typeof err.name === 'string' && err.name !== 'Error' && err.name !== 'WellwatchError' ? err.name : undefined;
+  const message = typeof err.message === 'string' ? err.message : '';
+  const head = code ?? name;
+  if (!head) return message || String(e);
+  return message.includes(head) ? message : message ? `${head}: ${message}` : head;
 }

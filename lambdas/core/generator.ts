@@ -7,6 +7,15 @@
  * 30–180 minutes — hz, disp, flo and psi read 0 while sedPPM and chlPPM keep reporting — and now and then a single
  * reading shows a low-pressure blip (psi 1–4). Both trip the default `psi < 5` alert.
  *
+ * Flow and displacement follow a daily demand cycle on every pump (peak at the pump's operating level in the
+ * afternoon, a trough 8–20 % lower at night) while pressure and frequency stay flat around their levels.
+ *
+ * Some pumps (`degradingShare`, 25 % by default) degrade before one failure — a slow pressure sag over 12–48 h, a step
+ * down in pressure of 20–70 % 2–12 h before the failure, or a drift down in displacement over 12–48 h — and then stay
+ * down 6–24 h until repaired. {@link degradationEpisodes} gives the ground truth (pump, kind, start, failure time);
+ * it comes from its own random stream, so it is known without generating the readings. The other pumps are healthy:
+ * noise, the daily cycle, the sudden failures and blips above, nothing else.
+ *
  * Malformed lines (for demos of the dead-letter path) are drawn from a separate random stream and inserted between
  * the good lines, so the good lines are identical whatever `badLineRate` is.
  *
@@ -34,7 +43,36 @@ export interface GeneratorOptions {
    * @default 0
    */
   readonly badLineRate?: number;
+  /**
+   * Share of pumps (0–1) that degrade before one failure (see {@link degradationEpisodes}); 0 for none.
+   *
+   * @default 0.25
+   */
+  readonly degradingShare?: number;
 }
+
+/** Kinds of degradation episode. */
+export const DEGRADATION_KINDS = ['psi-sag', 'psi-step', 'disp-drift'] as const;
+export type DegradationKind = (typeof DEGRADATION_KINDS)[number];
+
+/** Ground truth of one degradation episode. */
+export interface DegradationEpisode {
+  readonly pump: string;
+  readonly kind: DegradationKind;
+  /** ISO time the degradation starts (`YYYY-MM-DDTHH:MM:SSZ`). */
+  readonly start: string;
+  /** ISO time the pump fails (reads 0) at the end of the degradation. */
+  readonly failure: string;
+  /** ISO time the pump is repaired and runs normally again. */
+  readonly repaired: string;
+  /** Fraction of the measure lost by the failure time (a sag or drift reaches it linearly; a step drops by it at once). */
+  readonly depth: number;
+}
+
+/** Default share of degrading pumps. */
+export const DEFAULT_DEGRADING_SHARE = 0.25;
+/** Earliest episode start: after a day and a half, so daily baselines have been learnt (minutes from the start). */
+const EPISODE_EARLIEST_START = 36 * 60;
 
 /** The seed data's first day. */
 export const DEFAULT_START = '2014-03-10';
@@ -165,6 +203,91 @@ function corrupt(fields: string[], r: () => number): string {
   }
 }
 
+/** An episode in generator minutes (internal form of {@link DegradationEpisode}). */
+interface EpisodeMinutes {
+  readonly pump: number;
+  readonly kind: DegradationKind;
+  readonly start: number;
+  readonly failure: number;
+  readonly repaired: number;
+  readonly depth: number;
+}
+
+function validate(options: GeneratorOptions): { startMs: number; badLineRate: number; degradingShare: number } {
+  const { pumps, days, seed } = options;
+  const badLineRate = options.badLineRate ?? 0;
+  const degradingShare = options.degradingShare ?? DEFAULT_DEGRADING_SHARE;
+  checkInt('pumps', pumps, 1, MAX_PUMPS);
+  checkInt('days', days, 1, MAX_DAYS);
+  if (!Number.isInteger(seed)) throw new WellwatchError(`seed must be an integer, got ${seed}`);
+  if (!(badLineRate >= 0 && badLineRate <= 1)) {
+    throw new WellwatchError(`badLineRate must be a number 0–1, got ${badLineRate}`);
+  }
+  if (!(degradingShare >= 0 && degradingShare <= 1)) {
+    throw new WellwatchError(`degradingShare must be a number 0–1, got ${degradingShare}`);
+  }
+  const startMs = parseStart(options.start ?? DEFAULT_START);
+  const lastYear = new Date(startMs + (days - 1) * 86_400_000).getUTCFullYear();
+  if (new Date(startMs).getUTCFullYear() < 2000 || lastYear > 2099) {
+    throw new WellwatchError(`generated days must lie in 2000–2099 (dates are written M/D/YY), got start ${options.start} and ${days} days`);
+  }
+  return { startMs, badLineRate, degradingShare };
+}
+
+/** Episodes in minutes, at most one per pump, ascending by pump; drawn from their own random stream. */
+function episodeMinutes(pumps: number, days: number, seed: number, share: number): EpisodeMinutes[] {
+  const r = mulberry32(seed ^ 0x2545f491);
+  const total = days * 1440;
+  const out: EpisodeMinutes[] = [];
+  for (let p = 0; p < pumps; p++) {
+    // Always six draws per pump, so pump p's episode does not depend on the others'.
+    const chosen = r() < share;
+    const kind = DEGRADATION_KINDS[Math.floor(r() * DEGRADATION_KINDS.length)]!;
+    const u = r();
+    const v = r();
+    const w = r();
+    const x = r();
+    if (!chosen) continue;
+    const duration = kind === 'psi-step' ? 120 + Math.floor(u * 601) : 720 + Math.floor(u * 2161);
+    const depth = kind === 'psi-step' ? 0.2 + v * 0.5 : 0.2 + v * 0.3;
+    const repair = 360 + Math.floor(w * 1081);
+    // The failure falls uniformly where the whole episode fits after the earliest start and an hour before the end.
+    const earliestFailure = EPISODE_EARLIEST_START + duration;
+    const latestFailure = total - 60;
+    if (latestFailure < earliestFailure) continue;
+    const failure = earliestFailure + Math.floor(x * (latestFailure - earliestFailure + 1));
+    out.push({ pump: p, kind, start: failure - duration, failure, repaired: failure + repair, depth });
+  }
+  return out;
+}
+
+/**
+ * The degradation episodes (ground truth) of a generator run: which pumps degrade, how, from when, and when they fail.
+ *
+ * Same options, same episodes as {@link generateReadings} produces. An episode needs 36 h of history before its start
+ * and must fail at least an hour before the run ends, so a run of 39 hours or less has none, and sags and drifts
+ * (12–48 h) need runs of 2.6–3.6 days.
+ *
+ * @throws WellwatchError for options out of range.
+ * @example
+ * degradationEpisodes({ pumps: 100, days: 7, seed: 1 }); // → [{ pump: 'ETOWAH', kind: 'psi-sag', … }, …]
+ */
+export function degradationEpisodes(options: GeneratorOptions): DegradationEpisode[] {
+  const { startMs, degradingShare } = validate(options);
+  const iso = (minute: number): string => new Date(startMs + minute * 60_000).toISOString().slice(0, 19) + 'Z';
+  return episodeMinutes(options.pumps, options.days, options.seed, degradingShare).map((e) => ({
+    pump: pumpName(e.pump),
+    kind: e.kind,
+    start: iso(e.start),
+    failure: iso(e.failure),
+    repaired: iso(e.repaired),
+    depth: Math.round(e.depth * 1000) / 1000,
+  }));
+}
+
+/** The daily demand factor per minute of the day, for a trough depth `a` and peak minute: 1 at the peak, 1 − 2a at the trough. */
+const COS_DAY: Float64Array = Float64Array.from({ length: 1440 }, (_, m) => Math.cos((2 * Math.PI * m) / 1440));
+
 /**
  * Yields seed-format CSV lines (no newline) for `pumps` pumps over `days` days, in time order.
  *
@@ -178,18 +301,7 @@ function corrupt(fields: string[], r: () => number): string {
  */
 export function* generateReadings(options: GeneratorOptions): Generator<string, void, undefined> {
   const { pumps, days, seed } = options;
-  const badLineRate = options.badLineRate ?? 0;
-  checkInt('pumps', pumps, 1, MAX_PUMPS);
-  checkInt('days', days, 1, MAX_DAYS);
-  if (!Number.isInteger(seed)) throw new WellwatchError(`seed must be an integer, got ${seed}`);
-  if (!(badLineRate >= 0 && badLineRate <= 1)) {
-    throw new WellwatchError(`badLineRate must be a number 0–1, got ${badLineRate}`);
-  }
-  const startMs = parseStart(options.start ?? DEFAULT_START);
-  const lastYear = new Date(startMs + (days - 1) * 86_400_000).getUTCFullYear();
-  if (new Date(startMs).getUTCFullYear() < 2000 || lastYear > 2099) {
-    throw new WellwatchError(`generated days must lie in 2000–2099 (dates are written M/D/YY), got start ${options.start} and ${days} days`);
-  }
+  const { startMs, badLineRate, degradingShare } = validate(options);
 
   const rng = mulberry32(seed);
   const badRng = mulberry32(seed ^ 0x5bd1e995);
@@ -209,6 +321,18 @@ export function* generateReadings(options: GeneratorOptions): Generator<string, 
   const chl = new Float64Array(pumps);
   /** Minute (exclusive) until which the pump is failed. */
   const failedUntil = new Float64Array(pumps);
+  // Daily demand cycle (own random stream, so the other measures keep their values): trough depth and peak minute.
+  const cycleRng = mulberry32(seed ^ 0x68e31da4);
+  const cycleDepth = new Float64Array(pumps);
+  const cyclePeak = new Int32Array(pumps);
+  for (let p = 0; p < pumps; p++) {
+    cycleDepth[p] = 0.04 + cycleRng() * 0.06;
+    cyclePeak[p] = 780 + Math.floor(cycleRng() * 240);
+  }
+  // Degradation episodes: index per pump (-1 none).
+  const episodes = episodeMinutes(pumps, days, seed, degradingShare);
+  const episodeOf = new Int32Array(pumps).fill(-1);
+  episodes.forEach((e, i) => (episodeOf[e.pump] = i));
 
   // Three rotating minute-buckets: a pump due at minute m is in bucket m % 3 (steps are 1 or 2 minutes).
   const buckets: number[][] = [[], [], []];
@@ -240,17 +364,31 @@ export function* generateReadings(options: GeneratorOptions): Generator<string, 
       let dispOut = 0;
       let floOut = 0;
       let psiOut = 0;
+      // Degradation: a factor on psi or disp during the episode; at its failure time the pump stops until repaired.
+      let psiFactor = 1;
+      let dispFactor = 1;
+      const ep = episodeOf[p]! >= 0 ? episodes[episodeOf[p]!]! : undefined;
+      if (ep !== undefined && minute >= ep.start && minute < ep.repaired) {
+        if (minute >= ep.failure) {
+          if (failedUntil[p]! < ep.repaired) failedUntil[p] = ep.repaired;
+        } else {
+          const f = ep.kind === 'psi-step' ? 1 - ep.depth : 1 - (ep.depth * (minute - ep.start)) / (ep.failure - ep.start);
+          if (ep.kind === 'disp-drift') dispFactor = f;
+          else psiFactor = f;
+        }
+      }
       if (failedUntil[p]! <= minute && rng() < FAILURE_PROBABILITY) {
         failedUntil[p] = minute + FAILURE_MIN_MINUTES + Math.floor(rng() * (FAILURE_MAX_MINUTES - FAILURE_MIN_MINUTES + 1));
       }
       if (failedUntil[p]! <= minute) {
+        const demand = 1 - cycleDepth[p]! * (1 - COS_DAY[(minuteOfDay - cyclePeak[p]! + 1440) % 1440]!);
         hz[p] = clamp(hz[p]! + (hzLevel[p]! - hz[p]!) * 0.1 + (rng() + rng() - 1) * 0.15, 0, 10.5);
         disp[p] = clamp(disp[p]! + (dispLevel[p]! - disp[p]!) * 0.1 + (rng() + rng() - 1) * 0.1, 0, 6.2);
         psi[p] = clamp(psi[p]! + (psiLevel[p]! - psi[p]!) * 0.1 + (rng() + rng() - 1) * 3, 10, 100);
         hzOut = hz[p]!;
-        dispOut = disp[p]!;
-        floOut = Math.min(2042, Math.round(hzOut * floPerHz[p]! * (0.97 + rng() * 0.06)));
-        psiOut = rng() < BLIP_PROBABILITY ? 1 + Math.floor(rng() * 4) : Math.round(psi[p]!);
+        dispOut = disp[p]! * demand * dispFactor;
+        floOut = Math.min(2042, Math.round(hzOut * floPerHz[p]! * demand * dispFactor * (0.97 + rng() * 0.06)));
+        psiOut = rng() < BLIP_PROBABILITY ? 1 + Math.floor(rng() * 4) : Math.round(psi[p]! * psiFactor);
       }
       fields[0] = names[p]!;
       fields[1] = date;

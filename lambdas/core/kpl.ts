@@ -24,7 +24,7 @@
  * encoding it, which is what a producer needs to fill Kinesis records up to a byte budget.
  */
 import { createHash } from 'node:crypto';
-import { RecordDecodeError } from './errors';
+import { ConfigError, InternalError, RecordDecodeError } from './errors';
 
 /** The 4 bytes every KPL aggregated record starts with. Treat as read-only. */
 export const KPL_MAGIC: Buffer = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
@@ -140,7 +140,7 @@ export class AggregateBuilder {
   /** @param maxBytes Budget for the whole encoded aggregate in bytes; `Infinity` for no limit. */
   constructor(readonly maxBytes: number = Infinity) {
     if (!(maxBytes >= KPL_OVERHEAD_BYTES)) {
-      throw new RangeError(`maxBytes must be at least ${KPL_OVERHEAD_BYTES}, got ${maxBytes}`);
+      throw new ConfigError(`maxBytes must be at least ${KPL_OVERHEAD_BYTES}, got ${maxBytes}`);
     }
   }
 
@@ -214,7 +214,7 @@ export class AggregateBuilder {
       pos += r.data.length;
     }
     if (pos !== KPL_MAGIC.length + protobufSize) {
-      throw new Error(`KPL encoder size mismatch: wrote ${pos - KPL_MAGIC.length} bytes, computed ${protobufSize}`);
+      throw new InternalError(`KPL encoder size mismatch: wrote ${pos - KPL_MAGIC.length} bytes, computed ${protobufSize}`);
     }
     createHash('md5').update(out.subarray(KPL_MAGIC.length, pos)).digest().copy(out, pos);
     return out;

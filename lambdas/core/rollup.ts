@@ -54,23 +54,6 @@ export class RollupAccumulator {
   }
 
   /**
-   * Adds everything another accumulator has seen (e.g. partial rollups computed in parallel).
-   *
-   * @example
-   * morning.merge(afternoon);
-   */
-  merge(other: RollupAccumulator): void {
-    if (other.n === 0) return;
-    for (let i = 0; i < M; i++) {
-      if (other.min[i] < this.min[i]) this.min[i] = other.min[i];
-      if (other.max[i] > this.max[i]) this.max[i] = other.max[i];
-      this.addToSum(i, other.sum[i]);
-      this.addToSum(i, other.comp[i]);
-    }
-    this.n += other.n;
-  }
-
-  /**
    * The statistics of everything added, for one pump-day.
    *
    * The mean is clamped to [min, max], which rounding could otherwise leave by one ulp.

@@ -8,15 +8,15 @@
  * - `{ date: 'YYYY-MM-DD' }` — one day; `{ from, to }` — an inclusive range of days (backfill).
  *
  * For each pump-day the readings are streamed page by page into a constant-memory accumulator and the stats row
- * is put. The row holds only the statistics (no run time), so a rerun over unchanged data writes the same item.
+ * is put on condition that no rollup that started reading later has written it (the row's input watermark, see
+ * StatsStore.putIfNewer): two rollups of one pump-day at once can no longer leave the older input's stats behind.
  * Pump-days are processed with bounded concurrency; a pump-day that fails does not stop the others, and the
  * invocation then fails with a summary (so the scheduler's retry and the error alarm see it).
  */
 import type { Context } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { METRIC_NAMES, NAMES, loadConfig, type WellwatchConfig } from '../config';
+import { DETAIL_METRIC_NAMES, METRIC_NAMES, loadConfig, type WellwatchConfig } from '../config';
 import { WellwatchError } from '../core/errors';
-import { createMetrics } from '../core/metrics';
 import { RollupAccumulator } from '../core/rollup';
 import type { DailyStats, PumpDay } from '../core/types';
 import { createCatalogStore, type CatalogStore, type PendingMarker } from '../store/catalog-store';
@@ -25,6 +25,7 @@ import { addDays, daySpan, eachDay, requireDay, utcDay } from '../store/days';
 import { createReadingStore, type ReadingStore } from '../store/reading-store';
 import { backoffDelay, describeError, isRetryableError, resolveRetry, runPool, type RetryOptions } from '../store/retry';
 import { createStatsStore, type StatsStore } from '../store/stats-store';
+import { count, handlerLogger, handlerMetrics } from '../runtime/telemetry';
 import { tuneV8 } from '../runtime/v8-tuning';
 
 tuneV8();
@@ -57,6 +58,8 @@ export interface RollupResult {
   readonly statsWritten: number;
   /** Pending markers deleted (markers touched again during the run stay). */
   readonly pendingCleared: number;
+  /** Pump-days not written because a rollup that read them later had written newer stats meanwhile. */
+  readonly superseded: number;
 }
 
 /** Thrown for an event the rollup does not understand; the message says what is accepted. */
@@ -89,9 +92,9 @@ export interface RollupDeps {
   readonly catalog?: CatalogStore;
   /** Current time, for the daily mode without an event time. @default - `new Date()` */
   readonly clock?: () => Date;
-  /** Receives each EMF metrics line. @default - `console.log` */
+  /** Receives each EMF metrics line (Powertools Metrics). @default - stdout, as Lambda expects */
   readonly metricsSink?: (line: string) => void;
-  /** Receives structured warning/error lines. @default - `console.error` */
+  /** Receives each structured JSON log line (Powertools Logger). @default - stdout/stderr, as Lambda expects */
   readonly log?: (line: string) => void;
   /** Pump-days processed at once. @default - `cfg.writeConcurrency` */
   readonly concurrency?: number;
@@ -173,10 +176,11 @@ export function planRollup(event: RollupEvent | null | undefined, now: Date): Pl
 export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {}): RollupHandler {
   const dynamo = deps.dynamo ?? (deps.readings && deps.stats && deps.catalog ? undefined : dynamoClient(cfg));
   const readingStore = deps.readings ?? createReadingStore(dynamo!, cfg, deps.retry);
-  const statsStore = deps.stats ?? createStatsStore(dynamo!, cfg, deps.retry);
+  const statsStore = deps.stats ?? createStatsStore(dynamo!, cfg);
   const catalog = deps.catalog ?? createCatalogStore(dynamo!, cfg, deps.retry);
   const clock = deps.clock ?? (() => new Date());
-  const log = deps.log ?? ((line: string) => console.error(line));
+  const logger = handlerLogger(cfg.names.serviceName, deps.log);
+  const metrics = handlerMetrics(cfg.names.serviceName, deps.metricsSink);
   const concurrency = deps.concurrency ?? cfg.writeConcurrency;
 
   const retry = resolveRetry(deps.retry ?? { maxAttempts: cfg.writeMaxAttempts, baseDelayMs: cfg.writeBaseDelayMs });
@@ -195,22 +199,27 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     }
   };
 
-  /** Recomputes one pump-day; returns the readings aggregated (0: nothing to write). */
-  const rollupPumpDay = async ({ pump, day }: PumpDay): Promise<{ readings: number; written: boolean }> => {
+  /**
+   * Recomputes one pump-day; returns the readings aggregated (0: nothing to write) and whether the row was written
+   * or a newer one kept. The watermark is taken before the first read: the readings that existed then are all seen.
+   */
+  const rollupPumpDay = async ({ pump, day }: PumpDay): Promise<{ readings: number; put: 'written' | 'superseded' | 'none' }> => {
+    const watermark = new Date().toISOString();
     const acc = new RollupAccumulator();
     for await (const values of readingStore.dayValues(pump, day)) acc.add(values);
-    if (acc.count === 0) return { readings: 0, written: false };
+    if (acc.count === 0) return { readings: 0, put: 'none' };
     const stats: DailyStats = acc.result(pump, day);
-    const put = await statsStore.put([stats]);
-    if (put.failed.length > 0) {
-      throw new WellwatchError(`stats of ${pump} on ${day} not written to ${statsStore.table}: ${put.lastError ?? 'unknown error'}`);
+    try {
+      return { readings: acc.count, put: await statsStore.putIfNewer(stats, watermark) };
+    } catch (error) {
+      if (isRetryableError(error)) throw error;
+      throw new WellwatchError(`stats of ${pump} on ${day} not written to ${statsStore.table}: ${describeError(error)}`, { cause: error });
     }
-    return { readings: acc.count, written: true };
   };
 
   return async (event, context) => {
+    if (context?.awsRequestId) logger.addContext(context);
     const plan = planRollup(event, clock());
-    const metrics = createMetrics({ namespace: NAMES.metricNamespace, service: cfg.names.serviceName, sink: deps.metricsSink });
     const days = new Set<string>();
     const failures: string[] = [];
     let firstError: unknown;
@@ -218,6 +227,7 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     let readings = 0;
     let statsWritten = 0;
     let pendingCleared = 0;
+    let superseded = 0;
 
     const handle = async (target: PumpDay, marker?: PendingMarker): Promise<void> => {
       days.add(target.day);
@@ -225,7 +235,8 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
         const done = await withRetry(() => rollupPumpDay(target));
         if (done.readings > 0) pumpDays++;
         readings += done.readings;
-        if (done.written) statsWritten++;
+        if (done.put === 'written') statsWritten++;
+        if (done.put === 'superseded') superseded++;
         if (marker && (await withRetry(() => catalog.clearPending(marker)))) pendingCleared++;
       } catch (error) {
         firstError ??= error;
@@ -248,25 +259,15 @@ export function createRollupHandler(cfg: WellwatchConfig, deps: RollupDeps = {})
     }
     await runPool(source, concurrency, ({ target, marker }) => handle(target, marker));
 
-    const result: RollupResult = { days: [...days].sort(), pumpDays, readings, statsWritten, pendingCleared };
-    metrics.count(METRIC_NAMES.rollupRuns, 1);
-    metrics.count('RollupPumpDays', pumpDays);
-    metrics.count('RollupReadings', readings);
-    if (failures.length > 0) metrics.count('RollupFailures', failures.length);
-    metrics.flush();
+    const result: RollupResult = { days: [...days].sort(), pumpDays, readings, statsWritten, pendingCleared, superseded };
+    count(metrics, METRIC_NAMES.rollupRuns, 1);
+    count(metrics, DETAIL_METRIC_NAMES.rollupPumpDays, pumpDays);
+    count(metrics, DETAIL_METRIC_NAMES.rollupReadings, readings);
+    if (failures.length > 0) count(metrics, DETAIL_METRIC_NAMES.rollupFailures, failures.length);
+    metrics.publishStoredMetrics();
 
     if (failures.length > 0) {
-      log(
-        JSON.stringify({
-          level: 'ERROR',
-          message: 'rollup failed for some pump-days',
-          service: cfg.names.serviceName,
-          failed: failures.length,
-          first: failures.slice(0, 5),
-          result,
-          requestId: context?.awsRequestId,
-        }),
-      );
+      logger.error('rollup failed for some pump-days', { failed: failures.length, first: failures.slice(0, 5), result });
       const more = failures.length > 3 ? ` and ${failures.length - 3} more` : '';
       throw new RollupError(`rollup failed for ${failures.length} pump-day(s): ${failures.slice(0, 3).join('; ')}${more}`, result, failures, firstError);
     }

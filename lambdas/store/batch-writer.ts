@@ -9,7 +9,8 @@
 import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { KEYS, LIMITS, type WellwatchConfig } from '../config';
 import type { Item } from '../core/keys';
-import { backoffDelay, describeError, isRetryableError, resolveRetry, runPool, type RetryOptions } from './retry';
+import { backoffDelay, isRetryableError, resolveRetry, runPool, type RetryOptions } from './retry';
+import { describeError } from '../core/errors';
 
 /** Options of {@link writeItems}. */
 export interface WriteItemsOptions extends RetryOptions {

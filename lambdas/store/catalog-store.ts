@@ -41,6 +41,21 @@ export interface MarkTouchedResult {
   /** Pending markers among them. */
   readonly pending: number;
   readonly lastError?: string;
+  /** True when `stopWhen` ended the writes with markers unwritten (see WriteItemsResult.stopped). */
+  readonly stopped?: boolean;
+  /** Marker items that gave up on an error rather than on the stop (present when stopped). */
+  readonly failedByError?: number;
+}
+
+/** Options of {@link CatalogStore.markTouched}. */
+export interface MarkTouchedOptions {
+  /**
+   * Asked before every write request: once true no new request starts and the unwritten markers are reported failed,
+   * like the readings' writes near the invocation deadline (see WriteItemsOptions.stopWhen).
+   *
+   * @default - never stop
+   */
+  readonly stopWhen?: () => boolean;
 }
 
 /** Inclusive day range; an absent bound is open. */
@@ -56,7 +71,7 @@ export interface CatalogStore {
    * Records that `pumpDays` received data: day and pump-day markers (once per warm container), plus a fresh
    * pending marker for each pump-day whose day is before `today` (UTC `YYYY-MM-DD`).
    */
-  markTouched(pumpDays: readonly PumpDay[], today: string, now?: Date): Promise<MarkTouchedResult>;
+  markTouched(pumpDays: readonly PumpDay[], today: string, now?: Date, options?: MarkTouchedOptions): Promise<MarkTouchedResult>;
   /** Days with data, ascending, optionally within an inclusive range. */
   listDays(range?: DayRange): AsyncGenerator<string>;
   /** Pumps with data on `day`, ascending. */
@@ -143,7 +158,7 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
   return {
     table,
 
-    async markTouched(pumpDays, today, now = new Date()) {
+    async markTouched(pumpDays, today, now = new Date(), options = {}) {
       const items: Item[] = [];
       /** For each item, the pump-day indexes that depend on it. */
       const owners: number[][] = [];
@@ -173,7 +188,7 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
         }
       });
       if (items.length === 0) return { failed: [], written: 0, pending: 0 };
-      const result = await writeItems(client, table, items, writeOptions);
+      const result = await writeItems(client, table, items, options.stopWhen ? { ...writeOptions, stopWhen: options.stopWhen } : writeOptions);
       const failedItems = new Set(result.failed);
       const failed = new Set<number>();
       items.forEach((item, i) => {
@@ -181,7 +196,8 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
         else if (cacheable[i]) writtenMarkers.add(scope + keyOf(item));
       });
       const out = { failed: [...failed].sort((a, b) => a - b), written: items.length - failedItems.size, pending };
-      return result.lastError === undefined ? out : { ...out, lastError: result.lastError };
+      const stop = result.stopped ? { stopped: true, failedByError: result.failedByError ?? 0 } : {};
+      return result.lastError === undefined ? { ...out, ...stop } : { ...out, lastError: result.lastError, ...stop };
     },
 
     async *listDays(range) {

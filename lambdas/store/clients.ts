@@ -12,19 +12,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { WellwatchConfig } from '../config';
+import { SDK_CLIENT, type WellwatchConfig } from '../config';
 
 /** Tuning of one client; every field has a default suited to the Lambda handlers. */
 export interface ClientOptions {
   /**
    * Attempts of the SDK's own retry strategy (first try included).
    *
-   * @default 3 - 2 for DynamoDB, whose batch writer runs its own bounded backoff on top
+   * @default SDK_CLIENT.defaultMaxAttempts (3) - SDK_CLIENT.storeMaxAttempts (2) for DynamoDB and SQS, whose
+   *   writers run their own bounded backoff on top
    */
   readonly maxAttempts?: number;
-  /** @default 3000 - milliseconds to establish a TCP/TLS connection */
+  /** @default SDK_CLIENT.connectionTimeoutMs (3000) - milliseconds to establish a TCP/TLS connection */
   readonly connectionTimeoutMs?: number;
-  /** @default 10000 - milliseconds for one request and its response */
+  /** @default SDK_CLIENT.requestTimeoutMs (10000) - milliseconds for one request and its response */
   readonly requestTimeoutMs?: number;
   /** @default 50 - sockets kept per host */
   readonly maxSockets?: number;
@@ -54,8 +55,8 @@ export function isLocalEndpoint(endpoint: string | undefined): boolean {
 function handler(options: ClientOptions): NodeHttpHandler {
   const maxSockets = options.maxSockets ?? 50;
   return new NodeHttpHandler({
-    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
-    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    connectionTimeout: options.connectionTimeoutMs ?? SDK_CLIENT.connectionTimeoutMs,
+    requestTimeout: options.requestTimeoutMs ?? SDK_CLIENT.requestTimeoutMs,
     throwOnRequestTimeout: true,
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
@@ -69,7 +70,7 @@ function handler(options: ClientOptions): NodeHttpHandler {
  * @example
  * const cw = new CloudWatchClient(clientSettings(cfg, undefined, { maxAttempts: 2 }));
  */
-export function clientSettings(cfg: WellwatchConfig, endpoint: string | undefined, options: ClientOptions = {}, defaultAttempts = 3) {
+export function clientSettings(cfg: WellwatchConfig, endpoint: string | undefined, options: ClientOptions = {}, defaultAttempts: number = SDK_CLIENT.defaultMaxAttempts) {
   return {
     region: cfg.region,
     maxAttempts: options.maxAttempts ?? defaultAttempts,
@@ -89,7 +90,7 @@ export function clientSettings(cfg: WellwatchConfig, endpoint: string | undefine
  * const ddb = dynamoClient(loadConfig({ endpoints: { dynamodb: 'http://127.0.0.1:4567' } }));
  */
 export function dynamoClient(cfg: WellwatchConfig, options: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(clientSettings(cfg, cfg.endpoints.dynamodb, options, 2));
+  return new DynamoDBClient(clientSettings(cfg, cfg.endpoints.dynamodb, options, SDK_CLIENT.storeMaxAttempts));
 }
 
 /**
@@ -99,7 +100,7 @@ export function dynamoClient(cfg: WellwatchConfig, options: ClientOptions = {}):
  * const kinesis = kinesisClient(loadConfig());
  */
 export function kinesisClient(cfg: WellwatchConfig, options: ClientOptions = {}): KinesisClient {
-  return new KinesisClient(clientSettings(cfg, cfg.endpoints.kinesis, options, 3));
+  return new KinesisClient(clientSettings(cfg, cfg.endpoints.kinesis, options, SDK_CLIENT.defaultMaxAttempts));
 }
 
 /**
@@ -109,5 +110,5 @@ export function kinesisClient(cfg: WellwatchConfig, options: ClientOptions = {})
  * const sqs = sqsClient(loadConfig());
  */
 export function sqsClient(cfg: WellwatchConfig, options: ClientOptions = {}): SQSClient {
-  return new SQSClient(clientSettings(cfg, cfg.endpoints.sqs, options, 3));
+  return new SQSClient(clientSettings(cfg, cfg.endpoints.sqs, options, SDK_CLIENT.storeMaxAttempts));
 }

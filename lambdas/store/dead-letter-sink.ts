@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { LIMITS } from '../config';
-import { WellwatchError } from '../core/errors';
+import { describeError, WellwatchError } from '../core/errors';
 import type { DeadLetter } from '../core/types';
 import { appendJsonLines } from './jsonl-file';
-import { backoffDelay, describeError, isRetryableError, resolveRetry, type RetryOptions } from './retry';
+import { backoffDelay, isRetryableError, resolveRetry, type RetryOptions } from './retry';
 
 /** Outcome of {@link DeadLetterSink.send}. */
 export interface DeadLetterSendResult {
@@ -21,6 +21,21 @@ export interface DeadLetterSendResult {
   readonly failed: number[];
   /** Why the last undeliverable letter failed. */
   readonly lastError?: string;
+  /** True when `stopWhen` ended the delivery with letters undelivered (they are among `failed`). */
+  readonly stopped?: boolean;
+  /** Letters of `failed` that gave up on an error rather than on the stop (present when stopped). */
+  readonly failedByError?: number;
+}
+
+/** Options of {@link DeadLetterSink.send}. */
+export interface DeadLetterSendOptions {
+  /**
+   * Asked before every delivery request: once true no new request starts and the undelivered letters are reported
+   * failed, like the readings' writes near the invocation deadline (see WriteItemsOptions.stopWhen).
+   *
+   * @default - never stop
+   */
+  readonly stopWhen?: () => boolean;
 }
 
 /** Destination of dead letters. */
@@ -28,7 +43,14 @@ export interface DeadLetterSink {
   /** What the sink writes to, for logs (`sqs:<url>`, `file:<path>`, `log`). */
   readonly description: string;
   /** Delivers letters; never throws for delivery failures. */
-  send(letters: readonly DeadLetter[]): Promise<DeadLetterSendResult>;
+  send(letters: readonly DeadLetter[], options?: DeadLetterSendOptions): Promise<DeadLetterSendResult>;
+}
+
+const STOPPED = 'stopped: stopWhen answered true';
+
+/** The result of a delivery stopped before its first request. */
+function stoppedBeforeStart(count: number): DeadLetterSendResult {
+  return { failed: Array.from({ length: count }, (_, i) => i), lastError: STOPPED, stopped: true, failedByError: 0 };
 }
 
 /** Largest SendMessageBatch request body SQS accepts (sum of message bodies). */
@@ -46,8 +68,9 @@ export const SQS_MAX_BATCH_BYTES = 256 * 1024;
 export function fileDeadLetterSink(path: string): DeadLetterSink {
   return {
     description: `file:${path}`,
-    async send(letters) {
+    async send(letters, options = {}) {
       if (letters.length === 0) return { failed: [] };
+      if (options.stopWhen?.()) return stoppedBeforeStart(letters.length);
       try {
         await appendJsonLines(path, letters);
         return { failed: [] };
@@ -108,13 +131,20 @@ export function sqsDeadLetterSink(client: SQSClient, queueUrl: string, options: 
   const fifo = queueUrl.endsWith('.fifo');
   return {
     description: `sqs:${queueUrl}`,
-    async send(letters) {
+    async send(letters, options = {}) {
       const bodies = letters.map((l) => JSON.stringify(l));
       const failed: number[] = [];
       let lastError: string | undefined;
+      let stopped = false;
+      let failedByError = 0;
       for (const batch of packBatches(bodies)) {
         let pending = batch;
         for (let attempt = 1; pending.length > 0; attempt++) {
+          if (stopped || options.stopWhen?.()) {
+            stopped = true;
+            failed.push(...pending);
+            break;
+          }
           const entries: SendMessageBatchRequestEntry[] = pending.map((i) => {
             const letter = letters[i]!;
             const entry: SendMessageBatchRequestEntry = {
@@ -138,6 +168,7 @@ export function sqsDeadLetterSink(client: SQSClient, queueUrl: string, options: 
               const i = Number(f.Id);
               if (f.SenderFault) {
                 failed.push(i);
+                failedByError++;
                 lastError = `${f.Code ?? 'SenderFault'}: ${f.Message ?? ''}`;
               } else {
                 retryable.push(i);
@@ -147,18 +178,23 @@ export function sqsDeadLetterSink(client: SQSClient, queueUrl: string, options: 
           } catch (error) {
             lastError = describeError(error);
             if (isRetryableError(error)) retryable = pending;
-            else failed.push(...pending);
+            else {
+              failed.push(...pending);
+              failedByError += pending.length;
+            }
           }
           pending = retryable;
           if (pending.length === 0) break;
           if (attempt >= retry.maxAttempts) {
             failed.push(...pending);
+            failedByError += pending.length;
             break;
           }
           await retry.sleep(backoffDelay(attempt, retry));
         }
       }
       failed.sort((a, b) => a - b);
+      if (stopped) return { failed, lastError: lastError === undefined ? STOPPED : `${lastError}; then ${STOPPED}`, stopped, failedByError };
       return failed.length === 0 ? { failed } : { failed, lastError };
     },
   };

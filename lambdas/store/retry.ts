@@ -114,16 +114,8 @@ export function isRetryableError(error: unknown): boolean {
   return e.cause !== undefined && e.cause !== error && isRetryableError(e.cause);
 }
 
-/**
- * Short description of an error for logs and reports: `Name: message`.
- *
- * @example
- * describeError(new RangeError('too big')); // → 'RangeError: too big'
- */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
+// The one error describer lives in lambdas/core/errors.ts; re-exported here for the handlers that import it from this module.
+export { describeError } from '../core/errors';
 
 /**
  * Runs `fn` with at most `concurrency` calls in flight over the items of `source`, in order of arrival.

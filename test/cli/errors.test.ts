@@ -115,6 +115,8 @@ describe('bad flags: one line naming the flag, exit 2', () => {
     ['push --record-bytes 10', () => ['push', 'x.csv', '--record-bytes', '10'], /^wellwatch push: --record-bytes must be an integer 256–1048576, got "10"$/],
     ['local --port 99999', () => ['local', '--port', '99999'], /^wellwatch local: --port must be an integer 0–65535, got "99999"$/],
     ['local --shards 0', () => ['local', '--shards', '0'], /^wellwatch local: --shards must be an integer 1–50, got "0"$/],
+    ['local --kinesis-port 70000', () => ['local', '--kinesis-port', '70000'], /^wellwatch local: --kinesis-port must be an integer 0–65535, got "70000"$/],
+    ['local --dynamodb-port x', () => ['local', '--dynamodb-port', 'x'], /^wellwatch local: --dynamodb-port must be an integer 0–65535, got "x"$/],
     ['local with an unknown option', () => ['local', '--bogus'], /^wellwatch local: unknown option '?--bogus'?/i],
     ['query readings --from 2014-13-45', () => ['query', 'readings', '--pump', 'X', '--from', '2014-13-45', ...L()], /^wellwatch query: --from must be YYYY-MM-DD/],
     ['query stats --format xml', () => ['query', 'stats', '--format', 'xml', ...L()], /^wellwatch query: --format must be csv or json, got "xml"$/],
@@ -294,5 +296,23 @@ describe('push reports the lines it refuses, with file:line and reason, and send
     const errors = io.errLines.filter((l) => l.startsWith('wellwatch push:'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(new RegExp(`^wellwatch push: cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+  });
+});
+
+describe('explainError: the CLI top level tells errors apart by type', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { explainError, UsageError } = require('../../cli/errors') as typeof import('../../cli/errors');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ConfigError, InternalError, WellwatchError } = require('../../lambdas/core/errors') as typeof import('../../lambdas/core/errors');
+
+  it.each<[string, unknown, { message: string; exitCode: number }]>([
+    ['a usage mistake exits 2', new UsageError('--pumps is required'), { message: '--pumps is required', exitCode: 2 }],
+    ['a configuration mistake exits 2, marked as configuration', new ConfigError('batchSize must be 1–10000, got 0'), { message: 'configuration: batchSize must be 1–10000, got 0', exitCode: 2 }],
+    ['a bug exits 1 and says it is one', new InternalError('record of A acknowledged out of order'), { message: 'internal error (a bug in wellwatch, please report it): record of A acknowledged out of order', exitCode: 1 }],
+    ['a wellwatch error keeps its message', new WellwatchError('cannot read x.csv: no such file'), { message: 'cannot read x.csv: no such file', exitCode: 1 }],
+    ['an error merely named UsageError is not a usage mistake', Object.assign(new Error('looks like one'), { name: 'UsageError' }), { message: 'UsageError: looks like one', exitCode: 1 }],
+    ['an unknown error is described by name and message', new TypeError('x is not a function'), { message: 'TypeError: x is not a function', exitCode: 1 }],
+  ])('%s', (_what, error, expected) => {
+    expect(explainError(error)).toEqual(expected);
   });
 });

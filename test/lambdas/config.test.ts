@@ -2,6 +2,7 @@
  * lambdas/config.ts: deployment names, and how loadConfig derives every resource name from them.
  */
 import { ConfigError, deploymentNames, ENV, loadConfig, NAMES } from '../../lambdas/config';
+import { DEFAULT_DETECTORS, DETECTOR_DEFAULTS, parseDetectorSpecs } from '../../lambdas/config';
 
 describe('deploymentNames', () => {
   it('is NAMES for the default deployment', () => {
@@ -20,6 +21,8 @@ describe('deploymentNames', () => {
       catalogTable: 'wellwatch-staging-catalog',
       deadLetterQueue: 'wellwatch-staging-dead-letters',
       failedBatchQueue: 'wellwatch-staging-failed-batches',
+      alarmTopic: 'wellwatch-staging-alarms',
+      logGroupPrefix: '/wellwatch-staging',
       serviceName: 'wellwatch-staging',
       consumerFunction: 'wellwatch-staging-consumer',
     });
@@ -64,5 +67,50 @@ describe('loadConfig names', () => {
 
   it('fails on a malformed deployment name from the environment', () => {
     expect(() => loadConfig({}, { [ENV.deployment]: 'Prod!' })).toThrow('deployment name must be 1–20 characters');
+  });
+});
+
+describe('early-warning detectors config', () => {
+  it('runs psi and hz on a flat baseline and disp on a daily one by default, all advisory', () => {
+    const cfg = loadConfig({}, {});
+    expect(cfg.detectors.map((d) => [d.measure, d.baseline, d.detectors.join('+'), d.severity])).toEqual([
+      ['psi', 'flat', 'drift+step', 'advisory'],
+      ['hz', 'flat', 'drift+step', 'advisory'],
+      ['disp', 'daily', 'drift', 'advisory'],
+    ]);
+    expect(cfg.detectors).toBe(DEFAULT_DETECTORS);
+  });
+
+  it('reads WELLWATCH_DETECTORS, completing each entry from its measure\'s defaults', () => {
+    const cfg = loadConfig({}, { WELLWATCH_DETECTORS: '[{"measure":"psi","driftThreshold":80},{"measure":"flo"}]' });
+    expect(cfg.detectors).toEqual([
+      { ...DETECTOR_DEFAULTS.psi, driftThreshold: 80 },
+      DETECTOR_DEFAULTS.flo,
+    ]);
+    expect(DETECTOR_DEFAULTS.flo.baseline).toBe('daily');
+  });
+
+  it('prefers an explicit option over the environment', () => {
+    const cfg = loadConfig({ detectors: [] }, { WELLWATCH_DETECTORS: '[{"measure":"psi"}]' });
+    expect(cfg.detectors).toEqual([]);
+  });
+
+  it.each([
+    ['not json', /detectors must be JSON/],
+    ['{"measure":"psi"}', /must be a JSON array/],
+    ['[1]', 'detector 0 must be an object'],
+    ['[{"measure":"pressure"}]', 'detector 0: measure must be one of hz, disp, flo, sedPPM, psi, chlPPM, got "pressure"'],
+    ['[{"measure":"psi"},{"measure":"psi"}]', 'detector psi: measure given twice (one entry per measure)'],
+    ['[{"measure":"psi","treshold":5}]', /detector psi: unknown field "treshold"/],
+    ['[{"measure":"psi","detectors":[]}]', 'detector psi: detectors must be a non-empty list of distinct drift, step, got []'],
+    ['[{"measure":"psi","detectors":["drift","spike"]}]', /detectors must be a non-empty list/],
+    ['[{"measure":"psi","baseline":"weekly"}]', 'detector psi: baseline must be one of flat, daily, got "weekly"'],
+    ['[{"measure":"psi","severity":"high"}]', 'detector psi: severity must be one of advisory, warning, critical, got "high"'],
+    ['[{"measure":"psi","warmupReadings":2.5}]', 'detector psi: warmupReadings must be an integer 10–100000, got 2.5'],
+    ['[{"measure":"psi","driftThreshold":0}]', 'detector psi: driftThreshold must be a number 1–100000, got 0'],
+    ['[{"measure":"psi","minSpread":"1"}]', /detector psi: minSpread must be a number/],
+  ])('rejects %s with a clear message', (json, message) => {
+    expect(() => parseDetectorSpecs(json)).toThrow(ConfigError);
+    expect(() => parseDetectorSpecs(json)).toThrow(message);
   });
 });

@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NAMES } from '../../lambdas/config';
 import { METRIC_NAMES } from '../../lib/defaults';
+import { Notifications } from '../../lib/notifications';
 import { Observability, type ObservabilityProps } from '../../lib/observability';
 import { ReadingStorage } from '../../lib/reading-storage';
 import { SensorStream } from '../../lib/sensor-stream';
@@ -55,7 +56,7 @@ function dashboardBody(template: Template): { widgets: { properties: { title?: s
 
 const app = new App();
 const main = fixture(app, 'Main');
-const observability = new Observability(main.stack, 'Observability', { ...main.props, alarmEmail: 'oncall@example.com' });
+const observability = new Observability(main.stack, 'Observability', main.props);
 const quiet = fixture(app, 'Quiet');
 const quietObservability = new Observability(quiet.stack, 'Observability', {
   ...quiet.props,
@@ -98,11 +99,11 @@ describe('Observability dashboard', () => {
   });
 
   it('shows only metrics a handler actually emits (no dashboard line that stays empty forever)', () => {
-    const sources = ['lambdas/consumer/handler.ts', 'lambdas/rollup/handler.ts']
+    const sources = ['lambdas/consumer/handler.ts', 'lambdas/consumer/batch-report.ts', 'lambdas/rollup/handler.ts']
       .map((file) => fs.readFileSync(path.join(__dirname, '../..', file), 'utf8'))
       .join('\n');
     for (const key of Object.keys(METRIC_NAMES)) {
-      expect(sources).toMatch(new RegExp(`metrics\\.(count|gauge)\\(METRIC_NAMES\\.${key}\\b`));
+      expect(sources).toMatch(new RegExp(`\\b(count|gauge)\\(metrics, METRIC_NAMES\\.${key}\\b`));
     }
   });
 
@@ -164,37 +165,36 @@ describe('Observability alarms', () => {
     expect(quietObservability.topic).toBeUndefined();
   });
 
-  it('notifies an e-mail address through a KMS-encrypted, TLS-only topic', () => {
+  it('makes the ops topic the action of every alarm (Control Tower CT.CLOUDWATCH.PR.1)', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
-    const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0];
-    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
-    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      },
-    });
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
-    for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
-      expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    const topic = main.stack.resolve(observability.topic!.topicArn);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(6);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([topic]);
+      expect(a.Properties.ActionsEnabled).not.toBe(false);
     }
   });
 
-  it('lets CloudWatch use the topic key (the AWS managed SNS key would not allow it)', () => {
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Allow',
-            Principal: { Service: 'cloudwatch.amazonaws.com' },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          }),
-        ]),
-      },
-    });
+  it('notifies recovery of the pipeline alarms, but not of pump alerts ("OK" there only means "no alert lately")', () => {
+    const topic = main.stack.resolve(observability.topic!.topicArn);
+    const okActions = (purpose: string) =>
+      template.toJSON().Resources[main.stack.getLogicalId(observability.alarms[purpose]!.node.defaultChild as never)].Properties.OKActions;
+    for (const purpose of ['consumerErrors', 'iteratorAge', 'deadLetters', 'failedBatches', 'rollupErrors']) {
+      expect(okActions(purpose)).toEqual([topic]);
+    }
+    expect(okActions('pumpAlerts')).toBeUndefined();
+  });
+
+  it('notifies a given topic instead of creating its own', () => {
+    const f = fixture(new App(), 'Shared');
+    const notifications = new Notifications(f.stack, 'Ops');
+    const o = new Observability(f.stack, 'Observability', { ...f.props, topic: notifications.topic });
+    const t = Template.fromStack(f.stack);
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    expect(o.topic).toBe(notifications.topic);
+    const topic = { Ref: f.stack.getLogicalId(notifications.topic.node.defaultChild as never) };
+    for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmActions).toEqual([topic]);
   });
 });
 
@@ -205,8 +205,6 @@ describe('Observability validation', () => {
   };
 
   it.each<[string, Partial<ObservabilityProps>, string]>([
-    ['a malformed e-mail address', { alarmEmail: 'not-an-address' }, 'alarmEmail must be an e-mail address, got "not-an-address"'],
-    ['an e-mail address without alarms', { alarmEmail: 'ops@example.com', alarms: false }, 'alarmEmail requires alarms'],
     ['an iterator-age threshold of 30 s', { iteratorAgeThreshold: Duration.seconds(30) }, 'iteratorAgeThreshold must be 60–604800 seconds, got 30'],
   ])('rejects %s', (_, props, message) => {
     expect(() => build(props)).toThrow(message);

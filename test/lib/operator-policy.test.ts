@@ -84,9 +84,13 @@ describe('OperatorPolicy', () => {
     template.hasOutput('OperatorPolicyArn', {});
   });
 
-  it('names the consumer function after the deployment, so replay finds it by name', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: NAMES.consumerFunction });
-    Template.fromStack(staging).hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'wellwatch-staging-consumer' });
+  it('names the consumer function after the deployment, so replay finds it by name, and keeps its log group under the deployment prefix', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: NAMES.consumerFunction, LoggingConfig: { LogGroup: { Ref: id(stack.consumer.function.logGroup) } } });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/wellwatch/consumer' });
+    const stagingTemplate = Template.fromStack(staging);
+    const stagingId = staging.getLogicalId(staging.consumer.function.logGroup.node.defaultChild as never);
+    stagingTemplate.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'wellwatch-staging-consumer', LoggingConfig: { LogGroup: { Ref: stagingId } } });
+    stagingTemplate.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/wellwatch-staging/consumer' });
   });
 
   it('passes cdk-nag without an acknowledgement', () => {

@@ -1,6 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_ALERT_RULES, DEFAULT_EVENT_SOURCE, ENV, NAMES, type EventSourceSettings } from '../../lambdas/config';
+import { CONSUMER_FUNCTION, DEFAULT_ALERT_RULES, DEFAULT_EVENT_SOURCE, ENV, NAMES, type EventSourceSettings } from '../../lambdas/config';
 import { ReadingConsumer, type ReadingConsumerProps } from '../../lib/reading-consumer';
 import { ReadingStorage } from '../../lib/reading-storage';
 import { SensorStream } from '../../lib/sensor-stream';
@@ -47,14 +47,14 @@ const ref = (stack: Stack, construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as never);
 
 describe('ReadingConsumer function', () => {
-  it('runs the consumer handler on nodejs22.x / arm64 with 512 MB and 60 s by default', () => {
+  it('runs the consumer handler on nodejs22.x / arm64 with 512 MB and the timeout of CONSUMER_FUNCTION (the one local mode enforces)', () => {
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 512,
-      Timeout: 60,
+      Timeout: CONSUMER_FUNCTION.timeoutSeconds,
     });
   });
 
@@ -90,11 +90,15 @@ describe('ReadingConsumer function', () => {
     });
   });
 
-  it('logs to its own log group with a one-month retention', () => {
+  it('logs to its own encrypted log group /wellwatch/consumer, kept a year', () => {
     const logGroups = template.findResources('AWS::Logs::LogGroup');
     expect(Object.keys(logGroups)).toHaveLength(1);
     const [logGroupId] = Object.keys(logGroups);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/wellwatch/consumer',
+      RetentionInDays: 365,
+      KmsKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+    });
     template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroupId } } });
   });
 
@@ -179,7 +183,8 @@ describe('ReadingConsumer validation', () => {
     ['parallelization 11', { eventSource: { parallelizationFactor: 11 } }, 'parallelizationFactor must be 1–10, got 11'],
     ['retries -1', { eventSource: { retryAttempts: -1 } }, 'retryAttempts must be 0–10000, got -1'],
     ['record age 59 s', { eventSource: { maxRecordAgeSeconds: 59 } }, 'maxRecordAgeSeconds must be 60–604800, got 59'],
-    ['starting position', { eventSource: { startingPosition: 'AT_TIMESTAMP' as never } }, 'startingPosition must be TRIM_HORIZON or LATEST'],
+    ['starting position', { eventSource: { startingPosition: 'EARLIEST' as never } }, 'startingPosition must be TRIM_HORIZON, LATEST or AT_TIMESTAMP'],
+    ['AT_TIMESTAMP without a time', { eventSource: { startingPosition: 'AT_TIMESTAMP' } }, 'startingPositionTimestamp (epoch seconds) is required'],
     ['partial batch responses off', { eventSource: { reportBatchItemFailures: false } }, 'reportBatchItemFailures must stay true'],
     ['retention -1', { retentionDays: -1 }, 'retentionDays must be 0–36500, got -1'],
     ['offset 5', { sourceUtcOffset: '5' }, 'sourceUtcOffset must look like +HH:MM or -HH:MM, got "5"'],
@@ -188,5 +193,13 @@ describe('ReadingConsumer validation', () => {
     ['timeout 16 min', { timeout: Duration.minutes(16) }, 'timeout must be 1–900 seconds, got 960'],
   ])('rejects %s', (_, props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+
+  it('starts AT_TIMESTAMP from the configured epoch seconds', () => {
+    const built = build({ eventSource: { startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: 1_700_000_000 } });
+    Template.fromStack(built.node.scope as Stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'AT_TIMESTAMP',
+      StartingPositionTimestamp: 1_700_000_000,
+    });
   });
 });

@@ -39,20 +39,26 @@ describe('RollupSchedule function', () => {
     });
   });
 
-  it('logs to its own log group with a retention', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  it('logs to its own encrypted log group /wellwatch/rollup, kept a year', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/wellwatch/rollup', RetentionInDays: 365 });
+    expect(Object.values(template.findResources('AWS::Logs::LogGroup'))[0]!.Properties.KmsKeyId).toBeDefined();
   });
 });
 
 describe('RollupSchedule rules', () => {
   const cron = (s: { minute: string; hour: string }) => `cron(${s.minute} ${s.hour} * * ? *)`;
 
-  it('runs daily at SCHEDULE.daily with {mode: "daily"}', () => {
+  it('runs daily at SCHEDULE.daily with {mode: "daily"} and the scheduled event\'s time', () => {
     expect(cron(SCHEDULE.daily)).toBe('cron(15 0 * * ? *)');
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: cron(SCHEDULE.daily),
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Input: JSON.stringify(ROLLUP_INPUTS.daily) })],
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+          InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"mode":"daily","time":<time>}' },
+        }),
+      ],
     });
     expect(JSON.parse(JSON.stringify(ROLLUP_INPUTS.daily))).toEqual({ mode: 'daily' });
   });

@@ -1,21 +1,41 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { deploymentNames, KEYS, NAMES } from '../../lambdas/config';
 import { CONTEXT_KEYS } from '../../lib/defaults';
-import { addNagChecks, nagFindings } from '../../lib/nag';
+import { addGuardChecks, addNagChecks, GUARD_RULES, nagFindings } from '../../lib/nag';
 import { stackPropsFromContext, WellwatchStack } from '../../lib/wellwatch-stack';
 
 /** The feature flags of cdk.json, so the tested template is the deployed one. */
 const cdkContext: Record<string, unknown> = JSON.parse(fs.readFileSync(path.join(__dirname, '../../cdk.json'), 'utf8')).context;
 
-/** The app of bin/app.ts plus a variant stack with every optional resource: a second deployment, `staging`. */
-function buildApp(): { app: App; stack: WellwatchStack; variant: WellwatchStack } {
-  const app = new App({ context: cdkContext });
+/** Every acknowledgement in an app whose id starts with `prefix`: rule id, construct path and reason. */
+function acknowledgements(root: App, prefix: string): { id: string; path: string; reason: string }[] {
+  return root.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.entries(m.data as Record<string, string>))
+      .map(([id, reason]) => ({ id: id.replace(/^annotation::/i, ''), path: c.node.path, reason }))
+      .filter((a) => a.id.startsWith(prefix)),
+  );
+}
+
+/** The VPC placement of the `vpc` variant (ids only: nothing is looked up). */
+const VPC = { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-11aa22bb', 'subnet-33cc44dd'] } as const;
+
+/**
+ * The app of bin/app.ts plus two variants with every optional resource: a second deployment, `staging`, with an
+ * e-mail subscription, and a third, `vpc`, with its functions in a VPC and one-month logs (a test deployment).
+ */
+function buildApp(outdir?: string): { app: App; stack: WellwatchStack; variant: WellwatchStack; vpcVariant: WellwatchStack } {
+  const app = new App({ context: cdkContext, outdir });
   const stack = new WellwatchStack(app, NAMES.stackName);
   const variant = new WellwatchStack(app, deploymentNames('staging').stackName, {
     deployment: 'staging',
@@ -24,16 +44,22 @@ function buildApp(): { app: App; stack: WellwatchStack; variant: WellwatchStack 
     alarmEmail: 'oncall@example.com',
     retentionDays: 365,
   });
-  return { app, stack, variant };
+  const vpcVariant = new WellwatchStack(app, deploymentNames('vpc').stackName, {
+    deployment: 'vpc',
+    vpc: VPC,
+    logRetention: logs.RetentionDays.ONE_MONTH,
+  });
+  return { app, stack, variant, vpcVariant };
 }
 
 // Templates come from an app without the nag plugin, so a nag finding fails the nag tests only, not every test.
 // Both apps bundle the same handlers; the asset cache makes the second one free.
-const { app, stack, variant } = buildApp();
+const { app, stack, variant, vpcVariant } = buildApp();
 const nagged = buildApp();
 addNagChecks(nagged.app);
 const template = Template.fromStack(stack);
 const variantTemplate = Template.fromStack(variant);
+const vpcTemplate = Template.fromStack(vpcVariant);
 
 const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>
   stack.getLogicalId(construct.node.defaultChild as never);
@@ -107,7 +133,11 @@ describe('WellwatchStack composition', () => {
     template.resourceCountIs('AWS::Events::Rule', 2);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
-    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.resourceCountIs('AWS::KMS::Key', 2);
+    template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
   });
 
   it('is environment-agnostic (no account, no region, no lookups)', () => {
@@ -124,6 +154,7 @@ describe('WellwatchStack composition', () => {
     ['DeadLetterQueueUrl', () => ({ Ref: ids.deadLetters })],
     ['FailedBatchQueueUrl', () => ({ Ref: ids.failedBatches })],
     ['DashboardName', () => ({ Ref: ids.dashboard })],
+    ['AlarmTopicArn', () => ({ Ref: logicalId(stack.notifications.topic) })],
   ])('outputs %s', (name, value) => {
     template.hasOutput(name, { Value: value() });
   });
@@ -135,6 +166,8 @@ describe('WellwatchStack composition', () => {
     }
     for (const name of [NAMES.deadLetterQueue, NAMES.failedBatchQueue]) template.hasResourceProperties('AWS::SQS::Queue', { QueueName: name });
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: NAMES.serviceName });
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: NAMES.alarmTopic });
+    for (const fn of ['consumer', 'rollup']) template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `${NAMES.logGroupPrefix}/${fn}` });
   });
 
   it('names every resource of a second deployment apart from the default one, metrics and dashboard included', () => {
@@ -151,7 +184,7 @@ describe('WellwatchStack composition', () => {
     // No physical name is shared with the default deployment.
     const physical = (t: Template): string[] =>
       Object.values(t.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap((r) =>
-        ['Name', 'TableName', 'QueueName', 'DashboardName'].map((k) => r.Properties?.[k]).filter((v): v is string => typeof v === 'string'),
+        ['Name', 'TableName', 'QueueName', 'DashboardName', 'TopicName', 'LogGroupName'].map((k) => r.Properties?.[k]).filter((v): v is string => typeof v === 'string'),
       );
     expect(physical(variantTemplate).filter((n) => physical(template).includes(n))).toEqual([]);
     // The default deployment's functions carry no deployment variable (their names are NAMES').
@@ -171,6 +204,7 @@ describe('WellwatchStack composition', () => {
     variantTemplate.hasResourceProperties('AWS::Kinesis::Stream', { StreamModeDetails: { StreamMode: 'ON_DEMAND' }, RetentionPeriodHours: 72 });
     variantTemplate.resourceCountIs('AWS::SNS::Topic', 1);
     variantTemplate.resourceCountIs('AWS::SNS::Subscription', 1);
+    variantTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
     expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_RETENTION_DAYS)).toEqual(['365', '365']);
   });
@@ -264,20 +298,15 @@ describe('WellwatchStack cdk-nag (AwsSolutions)', () => {
   });
 
   it('acknowledges only the documented rules, each with a reason', () => {
-    const acknowledged = new Map<string, string>();
-    for (const c of nagged.app.node.findAll()) {
-      for (const m of c.node.metadata) {
-        if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-        for (const [id, reason] of Object.entries(m.data as Record<string, string>)) {
-          acknowledged.set(id.replace(/^annotation::/i, ''), reason);
-        }
-      }
-    }
-    const rules = [...new Set([...acknowledged.keys()].map((id) => id.replace(/\[.*\]$/, '')))].sort();
+    const acknowledged = acknowledgements(nagged.app, 'AwsSolutions-');
+    const rules = [...new Set(acknowledged.map((a) => a.id.replace(/\[.*\]$/, '')))].sort();
     expect(rules).toEqual(['AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-SQS3']);
-    for (const [id, reason] of acknowledged) {
+    for (const { id, path: at, reason } of acknowledged) {
       expect(reason.length).toBeGreaterThan(40);
-      if (id.startsWith('AwsSolutions-IAM5')) expect(id).toMatch(/^AwsSolutions-IAM5\[Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*\]$/);
+      if (!id.startsWith('AwsSolutions-IAM5')) continue;
+      // The table-index suffix of CDK's grants; and, only for the VPC placement, Lambda's network-interface actions.
+      if (id === 'AwsSolutions-IAM5[Resource::*]') expect(at).toMatch(/^Wellwatch-vpc\/(Consumer|Rollup)\/\w+\/Role$/);
+      else expect(id).toMatch(/^AwsSolutions-IAM5\[Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*\]$/);
     }
   });
 
@@ -331,6 +360,11 @@ describe('stackPropsFromContext', () => {
     expect(() => read(context)).toThrow(message);
   });
 
+  it('rejects a malformed alarm e-mail address when the stack is built, naming the setting', () => {
+    const a = new App({ context: { [CONTEXT_KEYS.alarmEmail]: 'oncall' } });
+    expect(() => new WellwatchStack(a, 'W', stackPropsFromContext(a.node))).toThrow('alarmEmail must be an e-mail address, got "oncall"');
+  });
+
   it('leaves range checks to the constructs (shards 0 fails when the stack is built)', () => {
     const a = new App({ context: { [CONTEXT_KEYS.shards]: '0' } });
     expect(() => new WellwatchStack(a, 'W', stackPropsFromContext(a.node))).toThrow('shardCount must be 1–500, got 0');
@@ -340,5 +374,185 @@ describe('stackPropsFromContext', () => {
 describe('WellwatchStack keys', () => {
   it('shares the TTL attribute with the handlers', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: NAMES.readingsTable, TimeToLiveSpecification: { AttributeName: KEYS.ttlAttribute, Enabled: true } });
+  });
+});
+
+describe('WellwatchStack Control Tower controls (template)', () => {
+  const topicRef = (s: WellwatchStack) => ({ Ref: s.getLogicalId(s.notifications.topic.node.defaultChild as never) });
+
+  it('gives every alarm of every deployment the ops topic as its action (CT.CLOUDWATCH.PR.1)', () => {
+    for (const [s, t] of [[stack, template], [variant, variantTemplate], [vpcVariant, vpcTemplate]] as const) {
+      const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms).toHaveLength(6);
+      for (const a of alarms) {
+        expect(a.Properties.AlarmActions).toEqual([topicRef(s)]);
+        expect(a.Properties.ActionsEnabled).not.toBe(false);
+      }
+    }
+  });
+
+  it('encrypts the ops topic with a customer-managed key and refuses plain HTTP (CT.SNS-style, enforceSSL)', () => {
+    const keyId = logicalId(stack.notifications.key);
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: NAMES.alarmTopic, KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0]!;
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  it('keeps function logs a year, encrypted with the stack’s logs key (CT.CLOUDWATCH.PR.2, PR.3)', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(2);
+    const keys = new Set(groups.map((g) => JSON.stringify(g.Properties.KmsKeyId)));
+    expect(keys.size).toBe(1);
+    const keyId: string = groups[0]!.Properties.KmsKeyId['Fn::GetAtt'][0];
+    expect(keyId).toBe(logicalId(stack.logEncryptionKey));
+    for (const g of groups) expect(g.Properties.RetentionInDays).toBe(365);
+  });
+
+  it('lets CloudWatch Logs use each deployment’s logs key for that deployment’s log groups only', () => {
+    const condition = (t: Template): string => {
+      const keyId: string = Object.values(t.findResources('AWS::Logs::LogGroup'))[0]!.Properties.KmsKeyId['Fn::GetAtt'][0];
+      const statement = t.toJSON().Resources[keyId].Properties.KeyPolicy.Statement.find(
+        (st: { Sid?: string }) => st.Sid === 'AllowCloudWatchLogsForTheseLogGroups',
+      );
+      return renderResource(statement.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']);
+    };
+    expect(condition(template)).toBe('arn:AWS::Partition:logs:AWS::Region:AWS::AccountId:log-group:/wellwatch/*');
+    expect(condition(variantTemplate)).toBe('arn:AWS::Partition:logs:AWS::Region:AWS::AccountId:log-group:/wellwatch-staging/*');
+  });
+
+  it('takes a shorter log retention for a test deployment', () => {
+    for (const g of Object.values(vpcTemplate.findResources('AWS::Logs::LogGroup'))) expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('declares both dead-letter stores as dead-letter queues (redrive-allow policy, CT.SQS.PR.1)', () => {
+    const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(2);
+    for (const q of queues) expect(q.Properties.RedriveAllowPolicy).toEqual({ redrivePermission: 'allowAll' });
+  });
+
+  it('places both functions in the given subnets with one security group when a VPC is set (CT.LAMBDA.PR.3)', () => {
+    const sg = { 'Fn::GetAtt': [vpcVariant.getLogicalId(vpcVariant.network!.securityGroup.node.defaultChild as never), 'GroupId'] };
+    const fns = Object.values(vpcTemplate.findResources('AWS::Lambda::Function'));
+    expect(fns).toHaveLength(2);
+    for (const f of fns) expect(f.Properties.VpcConfig).toEqual({ SubnetIds: [...VPC.subnetIds], SecurityGroupIds: [sg] });
+    vpcTemplate.resourceCountIs('AWS::EC2::SecurityGroup', 1);
+    for (const f of Object.values(template.findResources('AWS::Lambda::Function'))) expect(f.Properties.VpcConfig).toBeUndefined();
+    expect(stack.network).toBeUndefined();
+  });
+});
+
+describe('WellwatchStack under both validators (cdk-nag and cfn-guard), as bin/app.ts runs them', () => {
+  /** The synth's validation report: one entry per plugin, with the findings left after the acknowledgements. */
+  interface Report {
+    pluginReports: {
+      pluginName: string;
+      conclusion: string;
+      violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[];
+      suppressedViolations?: { ruleName: string; acknowledgedAt: string; reason: string }[];
+    }[];
+  }
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-validated-'));
+  const validated = buildApp(outdir);
+  const nag = addNagChecks(validated.app);
+  const guard = addGuardChecks(validated.app);
+  // Watch the real plugins run (the report lists only plugins with something to say).
+  const nagRuns = jest.spyOn(nag, 'validate');
+  const guardRuns = jest.spyOn(guard, 'validate');
+  let synthError: unknown;
+  try {
+    validated.app.synth();
+  } catch (e) {
+    synthError = e;
+  }
+  const report: Report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+  it('runs both plugins over all three templates', () => {
+    expect(nagRuns).toHaveBeenCalledTimes(1);
+    expect(guardRuns).toHaveBeenCalledTimes(1);
+    for (const run of [nagRuns, guardRuns]) expect(run.mock.calls[0]![0].templatePaths.map((p) => path.basename(p)).sort()).toEqual(
+      ['Wellwatch-staging.template.json', 'Wellwatch-vpc.template.json', 'Wellwatch.template.json'],
+    );
+  });
+
+  it('synthesizes with zero unacknowledged findings from either plugin', () => {
+    const open = report.pluginReports.flatMap((r) =>
+      r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${r.pluginName} ${v.ruleName} ${c.constructPath}`)),
+    );
+    expect(open).toEqual([]);
+    expect(report.pluginReports.every((r) => r.conclusion === 'success')).toBe(true);
+    expect(nagRuns.mock.results[0]!.value.violations).toEqual([]);
+    expect(synthError).toBeUndefined();
+  });
+
+  it('acknowledges only the documented Control Tower rules, where they apply, each with a reason', () => {
+    const guard = report.pluginReports.find((r) => r.pluginName === 'cdk-validator-cfnguard')!;
+    const suppressed = (guard.suppressedViolations ?? []).map((v) => `${v.ruleName} ${v.acknowledgedAt}`).sort();
+    expect(suppressed).toEqual(
+      [
+        // No VPC in the default and the staging deployment: CT.LAMBDA.PR.3 acknowledged on each function.
+        ...['Wellwatch', 'Wellwatch-staging'].flatMap((s) => [`lambda_inside_vpc_check ${s}/Consumer/Consumer/Function`, `lambda_inside_vpc_check ${s}/Rollup/Rollup/Function`]),
+        // One-month logs asked for in the `vpc` test deployment: CT.CLOUDWATCH.PR.2 acknowledged on each log group.
+        'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Consumer/Consumer/Logs',
+        'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Rollup/Rollup/Logs',
+      ].sort(),
+    );
+    for (const v of guard.suppressedViolations ?? []) expect(v.reason.length).toBeGreaterThan(40);
+    expect([...new Set(acknowledgements(validated.app, 'cdk-validator-cfnguard::').map((a) => a.id))].sort()).toEqual(
+      [GUARD_RULES.logRetention, GUARD_RULES.lambdaInVpc].sort(),
+    );
+  });
+
+  it('does find and fail on a Control Tower violation (the check is live)', () => {
+    const bad = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-bad-')) });
+    const s = new Stack(bad, 'Bad');
+    new cloudwatch.Alarm(s, 'Silent', {
+      metric: new cloudwatch.Metric({ namespace: 'Test', metricName: 'M' }),
+      threshold: 0,
+      evaluationPeriods: 1,
+    });
+    addGuardChecks(bad);
+    try {
+      expect(() => bad.synth()).toThrow(/CT\.CLOUDWATCH\.PR\.1.*\n.*Bad\/Silent/);
+      const badReport: Report = JSON.parse(fs.readFileSync(path.join(bad.outdir, 'validation-report.json'), 'utf8'));
+      expect(badReport.pluginReports[0]!.violations.map((v) => v.ruleName)).toEqual(['cloudwatch_alarm_action_check']);
+    } finally {
+      fs.rmSync(bad.outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('stackPropsFromContext: log retention and VPC', () => {
+  const read = (context: Record<string, unknown>) => stackPropsFromContext(new App({ context }).node);
+
+  it('reads wellwatch:logRetentionDays from the command line or cdk.json', () => {
+    expect(read({ [CONTEXT_KEYS.logRetentionDays]: '30' }).logRetention).toBe(30);
+    expect(read({ [CONTEXT_KEYS.logRetentionDays]: 731 }).logRetention).toBe(731);
+    expect(read({}).logRetention).toBeUndefined();
+  });
+
+  it('reads wellwatch:vpc as vpc-ID:subnet-ID,… or as a JSON object', () => {
+    const expected = { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-11aa22bb', 'subnet-33cc44dd'] };
+    expect(read({ [CONTEXT_KEYS.vpc]: 'vpc-0a1b2c3d:subnet-11aa22bb,subnet-33cc44dd' }).vpc).toEqual(expected);
+    expect(read({ [CONTEXT_KEYS.vpc]: JSON.stringify(expected) }).vpc).toEqual(expected);
+    expect(read({ [CONTEXT_KEYS.vpc]: expected }).vpc).toEqual(expected);
+    expect(read({ [CONTEXT_KEYS.vpc]: 'vpc-0123456789abcdef0:subnet-0123456789abcdef0' }).vpc?.subnetIds).toEqual(['subnet-0123456789abcdef0']);
+    expect(read({}).vpc).toBeUndefined();
+  });
+
+  it.each([
+    [{ [CONTEXT_KEYS.logRetentionDays]: '100' }, 'context wellwatch:logRetentionDays must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, got 100'],
+    [{ [CONTEXT_KEYS.logRetentionDays]: 'forever' }, 'context wellwatch:logRetentionDays must be an integer, got "forever"'],
+    [{ [CONTEXT_KEYS.vpc]: 'subnet-11aa22bb' }, `context wellwatch:vpc must be 'vpc-ID:subnet-ID,subnet-ID' or {"vpcId", "subnetIds"}, got "subnet-11aa22bb"`],
+    [{ [CONTEXT_KEYS.vpc]: 'vpc-0a1b2c3d:' }, 'context wellwatch:vpc must be subnet ids (subnet- and 8 or 17 hex digits), not ""'],
+    [{ [CONTEXT_KEYS.vpc]: 'vpc-0a1b2c3d:subnet-11aa22bb,subnet-11aa22bb' }, 'context wellwatch:vpc must be distinct subnet ids'],
+    [{ [CONTEXT_KEYS.vpc]: 'vpc-nothex1:subnet-11aa22bb' }, 'context wellwatch:vpc must be a VPC id (vpc- and 8 or 17 hex digits) with its subnets'],
+    [{ [CONTEXT_KEYS.vpc]: '{"vpcId": "vpc-0a1b2c3d"' }, 'context wellwatch:vpc must be valid JSON when it starts with {'],
+    [{ [CONTEXT_KEYS.vpc]: { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-11aa22bb'], sg: 'x' } }, 'context wellwatch:vpc must be {"vpcId", "subnetIds"} only (unknown sg)'],
+    [{ [CONTEXT_KEYS.vpc]: `vpc-0a1b2c3d:${Array.from({ length: 17 }, (_, i) => `subnet-${String(i).padStart(8, '0')}`).join(',')}` }, 'context wellwatch:vpc must be 1–16 subnet ids after the VPC id'],
+  ])('rejects %j with a clear error', (context, message) => {
+    expect(() => read(context)).toThrow(message);
   });
 });

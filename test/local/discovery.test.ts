@@ -1,5 +1,5 @@
 /**
- * `<dataDir>/local.json`: discovery by CLI commands and the one-instance-per-data-dir lock.
+ * `<dataDir>/local.json` (discovery, the ready signal) and `<dataDir>/local.lock` (one instance per data dir).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,6 +10,7 @@ import {
   isPidAlive,
   LocalAlreadyRunningError,
   localInfoPath,
+  localLockPath,
   readLocalInfo,
   removeLocalInfo,
   writeLocalInfo,
@@ -57,6 +58,12 @@ describe('readLocalInfo', () => {
     expect(() => readLocalInfo(dir)).toThrow(/^no local mode running in .* \(start it with `wellwatch local`\): stale local\.json/);
   });
 
+  it('says a live instance is still starting while it holds the lock but has not published local.json', () => {
+    const release = acquireLocalLock(dir);
+    expect(() => readLocalInfo(dir)).toThrow(`no local mode running in ${dir} (start it with \`wellwatch local\`): process ${process.pid} is still starting (or stopping); local.json appears when it is ready`);
+    release();
+  });
+
   it('returns the endpoints of a live instance', () => {
     writeLocalInfo(dir, info());
     expect(readLocalInfo(dir)).toEqual(info());
@@ -70,21 +77,34 @@ describe('acquireLocalLock', () => {
     expect(() => acquireLocalLock(dir)).toThrow(LocalAlreadyRunningError);
     expect(() => acquireLocalLock(dir)).toThrow(`local mode is already running in ${dir} (pid ${process.pid})`);
     release();
-    expect(fs.existsSync(localInfoPath(dir))).toBe(false);
+    expect(fs.existsSync(localLockPath(dir))).toBe(false);
     acquireLocalLock(dir)();
   });
 
-  it('takes over a lock left by a crashed process', () => {
-    writeLocalInfo(dir, info({ pid: deadPid() }));
+  it('never creates local.json itself: a reader sees no file until the instance publishes a complete one', () => {
     const release = acquireLocalLock(dir);
-    expect(JSON.parse(fs.readFileSync(localInfoPath(dir), 'utf8')).pid).toBe(process.pid);
+    expect(fs.readdirSync(dir)).toEqual(['local.lock']);
+    writeLocalInfo(dir, info());
+    expect(readLocalInfo(dir)).toEqual(info());
+    release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('takes over a lock and a local.json left by a crashed process', () => {
+    const dead = deadPid();
+    fs.writeFileSync(localLockPath(dir), JSON.stringify({ pid: dead }));
+    writeLocalInfo(dir, info({ pid: dead }));
+    const release = acquireLocalLock(dir);
+    expect(JSON.parse(fs.readFileSync(localLockPath(dir), 'utf8')).pid).toBe(process.pid);
+    // The crashed instance's endpoints are gone: its local.json must not be offered until this one publishes.
+    expect(fs.existsSync(localInfoPath(dir))).toBe(false);
     release();
   });
 
   it('creates the data dir when missing', () => {
     const nested = path.join(dir, 'a', 'b');
     const release = acquireLocalLock(nested);
-    expect(fs.existsSync(localInfoPath(nested))).toBe(true);
+    expect(fs.existsSync(localLockPath(nested))).toBe(true);
     release();
   });
 });

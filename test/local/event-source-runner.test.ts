@@ -16,7 +16,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { CheckpointStore } from '../../local/checkpoints';
 import { ensureStream, startEmulators, type Emulators } from '../../local/emulators';
-import { EventSourceRunner, type EventSourceRunnerOptions, type FailedBatchRecord, type KinesisBatchHandler } from '../../local/event-source-runner';
+import { EventSourceRunner, EventSourceRunnerError, type EventSourceRunnerOptions, type FailedBatchRecord, type KinesisBatchHandler } from '../../local/event-source-runner';
 
 interface PutRecord {
   readonly text: string;
@@ -51,6 +51,17 @@ afterAll(async () => {
   await emulators.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** Splits the stream's only shard in two and waits until the stream is ACTIVE again. */
+async function splitFirstShard(stream: string): Promise<void> {
+  await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }));
+  for (let i = 0; i < 200; i++) {
+    const d = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`stream ${stream} did not become ACTIVE after the split`);
+}
 
 async function newStream(shards: number): Promise<string> {
   const name = `runner-test-${++streamCounter}`;
@@ -318,7 +329,9 @@ describe('EventSourceRunner', () => {
     const runner = await run(stream, handler, { checkpoints: new CheckpointStore({ file }), settings: { batchSize: 100 } });
     await inside;
     await runner.stop();
-    expect(remainingSeen[0]).toBeGreaterThan(800_000); // Lambda's longest timeout, counting down
+    // The function timeout (CONSUMER_FUNCTION), counting down.
+    expect(remainingSeen[0]).toBeLessThanOrEqual(runner.functionTimeoutMs);
+    expect(remainingSeen[0]).toBeGreaterThan(runner.functionTimeoutMs - 5_000);
     expect(remainingSeen[1]).toBe(0);
     expect(runner.counters.failures).toBe(0);
     const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -347,7 +360,7 @@ describe('EventSourceRunner', () => {
     await inside;
     await runner.stop();
     expect(logs).toContainEqual(expect.stringMatching(/stopping with 3 of 3 records of the batch left for the next start \(the handler failed: .*boom: real bug\)/));
-    expect(fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')).streams?.[stream] : undefined).toBeUndefined();
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).streams[stream].shards).toEqual({});
   });
 
   it('discards checkpoints of a stream that was re-created', () => {
@@ -432,5 +445,216 @@ describe('EventSourceRunner', () => {
     await runner.stop();
     await runner.stop(); // idempotent
     await expect(runner.waitForIdle({ timeoutMs: 1_000 })).rejects.toThrow(/stopped/);
+  });
+});
+
+describe('EventSourceRunner failure handling (AWS documented behaviour)', () => {
+  it('retries only the remaining records of a partially failed batch, never records fetched after it', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('p', 20));
+    let failed = false;
+    const { calls, handler } = recorder(async (event) => {
+      const at = decode(event).indexOf('p-3');
+      if (at >= 0 && !failed) {
+        failed = true;
+        return { batchItemFailures: [{ itemIdentifier: event.Records[at]!.kinesis.sequenceNumber }] };
+      }
+      return undefined;
+    });
+    const runner = await run(stream, handler, { settings: { batchSize: 10 } });
+    await runner.waitForIdle({ timeoutMs: 30_000 });
+    const all = texts('p', 20).map((t) => t.text);
+    expect(calls.map(decode)).toEqual([all.slice(0, 10), all.slice(3, 10), all.slice(10, 20)]);
+    expect(runner.counters).toMatchObject({ bisections: 0, records: 20 });
+  });
+
+  it('retries from the lowest sequence number when a handler reports several failures', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('m', 8));
+    const { calls, handler } = recorder(async (event, call) => {
+      if (call > 1) return undefined;
+      const seq = (text: string) => event.Records[decode(event).indexOf(text)]!.kinesis.sequenceNumber;
+      return { batchItemFailures: [{ itemIdentifier: seq('m-6') }, { itemIdentifier: seq('m-2') }, { itemIdentifier: seq('m-4') }] };
+    });
+    const runner = await run(stream, handler, { settings: { batchSize: 8 } });
+    await runner.waitForIdle({ timeoutMs: 30_000 });
+    expect(calls.map(decode)).toEqual([texts('m', 8).map((t) => t.text), ['m-2', 'm-3', 'm-4', 'm-5', 'm-6', 'm-7']]);
+  });
+
+  it('never halves a batch whose first record is reported failed: it retries it whole', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('f', 8));
+    const { calls, handler } = recorder(async (event, call) => (call === 1 ? { batchItemFailures: [{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }] } : undefined));
+    const runner = await run(stream, handler, { settings: { batchSize: 8, bisectBatchOnError: true } });
+    await runner.waitForIdle({ timeoutMs: 30_000 });
+    expect(calls.map((e) => e.Records.length)).toEqual([8, 8]);
+    expect(runner.counters).toMatchObject({ bisections: 0, retries: 1, records: 8 });
+  });
+
+  it('treats an invocation still running at the function timeout as a function error, and keeps its writes', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('t', 4));
+    const written: string[] = [];
+    let hang = true;
+    const never = new Promise<never>(() => undefined);
+    const { calls, handler } = recorder(async (event) => {
+      written.push(...decode(event).slice(0, 1)); // a write made before the timeout
+      if (hang) {
+        hang = false;
+        await never;
+      }
+      return undefined;
+    });
+    const outcomes: string[] = [];
+    const runner = await run(stream, handler, { functionTimeoutSeconds: 1, settings: { batchSize: 4, bisectBatchOnError: true } });
+    runner.onInvocation((i) => outcomes.push(`${i.outcome}:${i.event.Records.length}:${i.error ?? ''}`));
+    await runner.waitForIdle({ timeoutMs: 30_000 });
+    expect(outcomes[0]).toBe('error:4:Task timed out after 1.00 seconds');
+    expect(calls.map((e) => e.Records.length)).toEqual([4, 2, 2]); // bisected like any function error
+    expect(written[0]).toBe('t-0');
+    expect(runner.counters).toMatchObject({ timeouts: 1, bisections: 1, records: 4 });
+  });
+
+  it('delivers a backlog younger than maxRecordAgeSeconds even when draining it takes many minutes', async () => {
+    const stream = await newStream(1);
+    const sent = await put(stream, texts('age', 12));
+    // The mapping's clock jumps 10 minutes per invocation: the 6th batch runs 50 minutes after the records arrived;
+    // at the 7th they are just over 60 minutes old, and with maxRecordAgeSeconds = 3600 the rest is too old.
+    let offset = 0;
+    const { calls, handler } = recorder(async () => {
+      offset += 10 * 60_000;
+    });
+    const failedFile = path.join(dir, `age-drain-${stream}.jsonl`);
+    const runner = await run(stream, handler, { failedBatchesFile: failedFile, now: () => Date.now() + offset, settings: { batchSize: 1, maxRecordAgeSeconds: 3_600 } });
+    await runner.waitForIdle({ timeoutMs: 30_000 });
+    expect(calls.flatMap(decode)).toEqual(['age-0', 'age-1', 'age-2', 'age-3', 'age-4', 'age-5']);
+    const failures = readJsonl<FailedBatchRecord>(failedFile);
+    expect(failures.map((f) => f.requestContext.condition)).toEqual(Array(6).fill('RecordAgeExceeded'));
+    expect(failures[0]!.KinesisBatchInfo).toMatchObject({ startSequenceNumber: sent[6]!.sequenceNumber, endSequenceNumber: sent[6]!.sequenceNumber });
+    expect(runner.counters.discardedRecords).toBe(6);
+  });
+});
+
+describe('EventSourceRunner starting positions and resharding', () => {
+  it('keeps a backlog in the parent shard during a split and starts the children only after the parent is drained', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('parent', 12, () => 'k'));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const { calls, handler } = recorder(async (_e, call) => {
+      if (call === 1) {
+        entered();
+        await gate;
+      }
+    });
+    const runner = await run(stream, handler, { shardRefreshMs: 50, settings: { batchSize: 2 } });
+    await inside;
+    await splitFirstShard(stream);
+    const children = await put(stream, texts('child', 6, () => 'k'));
+    expect(children.every((c) => c.shardId !== 'shardId-000000000000')).toBe(true);
+    await new Promise((r) => setTimeout(r, 200)); // several refreshes see the children while the parent is held
+    expect(runner.shards().filter((s) => s.shardId !== 'shardId-000000000000').map((s) => s.state)).toEqual(['waiting', 'waiting']);
+    release();
+    await runner.waitForIdle({ timeoutMs: 30_000 });
+    expect(calls.flatMap(decode)).toEqual([...texts('parent', 12), ...texts('child', 6)].map((t) => t.text));
+    expect(calls.every((e) => new Set(e.Records.map((r) => r.eventID.split(':')[0])).size === 1)).toBe(true);
+  });
+
+  it('with LATEST on first start, starts the children of an earlier split at LATEST too', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('old-parent', 2));
+    await splitFirstShard(stream);
+    await put(stream, texts('old-child', 6, (i) => `key-${i}`));
+    const { calls, handler } = recorder();
+    const runner = await run(stream, handler, { settings: { startingPosition: 'LATEST' } });
+    const fresh = await put(stream, texts('new', 6, (i) => `key-${i}`));
+    await runner.waitForIdle({ timeoutMs: 30_000 });
+    expect(calls.flatMap(decode).sort()).toEqual(fresh.map((r) => r.text).sort());
+  });
+
+  it('with LATEST, a restart reads what was written while it was down', async () => {
+    const stream = await newStream(1);
+    const file = path.join(dir, `checkpoints-latest-${stream}.json`);
+    await put(stream, texts('before', 2));
+    const first = await run(stream, recorder().handler, { checkpoints: new CheckpointStore({ file }), settings: { startingPosition: 'LATEST' } });
+    await first.waitForIdle({ timeoutMs: 30_000 });
+    await first.stop();
+    await put(stream, texts('down', 3));
+    const { calls, handler } = recorder();
+    const second = await run(stream, handler, { checkpoints: new CheckpointStore({ file }), settings: { startingPosition: 'LATEST' } });
+    await second.waitForIdle({ timeoutMs: 30_000 });
+    expect(calls.flatMap(decode)).toEqual(['down-0', 'down-1', 'down-2']);
+  });
+
+  it('with AT_TIMESTAMP, starts at the first record that arrived at or after the timestamp', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('early', 3));
+    await new Promise((r) => setTimeout(r, 50));
+    const from = Date.now() / 1000;
+    await new Promise((r) => setTimeout(r, 10));
+    await put(stream, texts('late', 3));
+    const { calls, handler } = recorder();
+    const runner = await run(stream, handler, { settings: { startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: from } });
+    expect(await runner.backlog()).toEqual([expect.objectContaining({ backlog: 3 })]);
+    await runner.waitForIdle({ timeoutMs: 30_000 });
+    expect(calls.flatMap(decode)).toEqual(['late-0', 'late-1', 'late-2']);
+  });
+});
+
+describe('EventSourceRunner settings', () => {
+  it.each<[string, Partial<EventSourceRunnerOptions>, RegExp]>([
+    ['batch size 0', { settings: { batchSize: 0 } }, /^batchSize must be 1–10000, got 0$/],
+    ['a timeout over 15 minutes', { functionTimeoutSeconds: 901 }, /^functionTimeoutSeconds must be 1–900, got 901$/],
+    ['AT_TIMESTAMP without a timestamp', { settings: { startingPosition: 'AT_TIMESTAMP' } }, /startingPositionTimestamp \(epoch seconds\) is required/],
+  ])('rejects %s with a one-line ConfigError', (_, options, message) => {
+    const build = () => new EventSourceRunner({ kinesis, streamName: 'any', handler: async () => undefined, ...options });
+    expect(build).toThrow(message);
+    expect(build).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+  });
+});
+
+describe('EventSourceRunner internal errors', () => {
+  it('logs the late failure of an invocation that timed out, never leaving it unhandled', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('late', 1));
+    const logs: string[] = [];
+    let fail!: (e: Error) => void;
+    const { handler } = recorder(async (_e, call) => {
+      if (call === 1) await new Promise<never>((_, reject) => (fail = reject));
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const runner = await run(stream, handler, { functionTimeoutSeconds: 1, log: (l) => logs.push(l) });
+      await runner.waitForIdle({ timeoutMs: 30_000 });
+      fail(new Error('socket hang up, after the timeout'));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(logs).toContainEqual(expect.stringMatching(/an invocation that timed out failed later .*socket hang up, after the timeout/));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('stops with a clear error when the on-failure destination cannot be written, instead of losing it', async () => {
+    const stream = await newStream(1);
+    await put(stream, texts('x', 1));
+    const fatal: Error[] = [];
+    const notAFile = fs.mkdtempSync(path.join(dir, 'failed-batches-dir-'));
+    const { handler } = recorder(async () => {
+      throw new Error('always fails');
+    });
+    const runner = await run(stream, handler, { failedBatchesFile: notAFile, onFatal: (e) => fatal.push(e), settings: { retryAttempts: 0 } });
+    const waited = runner.waitForIdle({ timeoutMs: 30_000 });
+    await expect(waited).rejects.toBeInstanceOf(EventSourceRunnerError);
+    await expect(waited).rejects.toThrow(/event source runner stopped: shard shardId-000000000000: .*EISDIR/);
+    expect(fatal).toHaveLength(1);
+    expect(runner.failure).toBe(fatal[0]);
+    expect(runner.checkpoints.get('shardId-000000000000')).toBeUndefined(); // not moved past the undelivered failure
   });
 });

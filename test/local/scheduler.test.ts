@@ -2,6 +2,7 @@
  * The local rollup scheduler: cron next-fire computation and timer-driven runs on a fake clock.
  */
 import { SCHEDULE } from '../../lambdas/config';
+import { ConfigError } from '../../lambdas/core/errors';
 import { nextFireTime, parseCronField, ROLLUP_SCHEDULE, Scheduler, type Clock } from '../../local/scheduler';
 
 /** A manual clock: timers fire only when `advance` moves time past them. */
@@ -51,8 +52,8 @@ describe('parseCronField', () => {
 
   it('rejects values out of range and malformed parts, naming the field', () => {
     expect(() => parseCronField('60', 0, 59, 'minute')).toThrow(/cron minute "60"/);
-    expect(() => parseCronField('5-1', 0, 59)).toThrow(RangeError);
-    expect(() => parseCronField('*/0', 0, 59)).toThrow(RangeError);
+    expect(() => parseCronField('5-1', 0, 59)).toThrow(ConfigError);
+    expect(() => parseCronField('*/0', 0, 59)).toThrow(ConfigError);
     expect(() => parseCronField('a', 0, 23, 'hour')).toThrow(/cron hour "a": "a" is not valid/);
   });
 });
@@ -90,7 +91,7 @@ describe('Scheduler', () => {
     ]);
   });
 
-  it('invokes the handler with each rule’s event at its cron times', async () => {
+  it('invokes the handler with each rule’s event and its scheduled time at its cron times', async () => {
     const fake = fakeClock('2024-03-10T00:00:00Z');
     const runs: { event: unknown; at: string }[] = [];
     const scheduler = new Scheduler({
@@ -107,9 +108,9 @@ describe('Scheduler', () => {
     ]);
     await fake.advance(2 * 3_600_000); // until 02:00
     expect(runs).toEqual([
-      { event: { mode: 'daily' }, at: '2024-03-10T00:15:00.000Z' },
-      { event: { mode: 'pending' }, at: '2024-03-10T00:30:00.000Z' },
-      { event: { mode: 'pending' }, at: '2024-03-10T01:30:00.000Z' },
+      { event: { mode: 'daily', time: '2024-03-10T00:15:00.000Z' }, at: '2024-03-10T00:15:00.000Z' },
+      { event: { mode: 'pending', time: '2024-03-10T00:30:00.000Z' }, at: '2024-03-10T00:30:00.000Z' },
+      { event: { mode: 'pending', time: '2024-03-10T01:30:00.000Z' }, at: '2024-03-10T01:30:00.000Z' },
     ]);
     expect(scheduler.next()).toEqual([
       { rule: 'daily', at: '2024-03-11T00:15:00.000Z' },

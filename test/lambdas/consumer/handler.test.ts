@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { BatchWriteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import { createConsumerHandler, deadlineCheck, type ConsumerDeps } from '../../../lambdas/consumer/handler';
-import type { WellwatchConfig } from '../../../lambdas/config';
+import { CONSUMER_DEADLINE, CONSUMER_FUNCTION, SDK_CLIENT, type WellwatchConfig } from '../../../lambdas/config';
 import { readingKey, ttlFor } from '../../../lambdas/core/keys';
 import { aggregate } from '../../../lambdas/core/kpl';
 import type { DeadLetter, EvaluatedReading } from '../../../lambdas/core/types';
@@ -212,13 +212,14 @@ describe('consumer handler', () => {
 
   it('cuts a batch short near the invocation deadline and resumes exactly where it stopped', async () => {
     await setup({ writeConcurrency: 1 });
-    let remainingMs = 60_000;
+    let remainingMs = 120_000;
     let approach = true;
     const context = { getRemainingTimeInMillis: () => remainingMs } as Context;
     intercept(db.client, async (command, next) => {
       const out = await next(command);
       // The deadline approaches while the first chunk of readings is being written (first invocation only).
-      if (approach && command instanceof BatchWriteItemCommand && command.input.RequestItems?.[db.cfg.readingsTable]) remainingMs = 5_000;
+      // 30 s: below the readings' reserve (42 s), above the markers' (22 s).
+      if (approach && command instanceof BatchWriteItemCommand && command.input.RequestItems?.[db.cfg.readingsTable]) remainingMs = 30_000;
       return out;
     });
     const event = kinesisEvent(Array.from({ length: 100 }, (_, i) => ({ data: line('ALPHA', '2014-03-10', i + 1, 50) })));
@@ -235,7 +236,7 @@ describe('consumer handler', () => {
     expect(await collect(listPumps(db.client, db.cfg, '2014-03-10'))).toEqual(['ALPHA']);
 
     approach = false;
-    remainingMs = 60_000;
+    remainingMs = 120_000;
     expect(await consume({ Records: event.Records.slice(25) }, context)).toEqual({ batchItemFailures: [] });
     expect(await scanTable(db.client, db.cfg.readingsTable)).toHaveLength(100);
   });
@@ -252,7 +253,10 @@ describe('consumer handler', () => {
       return next(command);
     });
     const event = kinesisEvent(Array.from({ length: 60 }, (_, i) => ({ data: line('ALPHA', '2014-03-10', i + 1, 50) })));
-    expect(await consumer('2014-03-10T12:00:00Z')(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }] });
+    await expect(consumer('2014-03-10T12:00:00Z')(event, context)).rejects.toMatchObject({
+      name: 'BatchNoProgressError',
+      sequenceNumber: event.Records[0]!.kinesis.sequenceNumber,
+    });
     expect(captured.logs).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'batch cut short near the invocation deadline', unwritten: 60 }));
     expect(captured.logs).toContainEqual(
       expect.objectContaining({ level: 'ERROR', message: 'readings not written after retries', failed: 25, error: expect.stringMatching(/^ValidationException/) }),
@@ -261,31 +265,60 @@ describe('consumer handler', () => {
     expect(metricValues(captured, 'BatchFailures')).toEqual([1]);
   });
 
-  it('writes nothing when the invocation starts with no time left', async () => {
+  it('writes nothing when the invocation starts with no time left, and throws: no progress', async () => {
     await setup();
-    const event = kinesisEvent([{ data: line('ALPHA', '2014-03-10', 1, 50) }]);
+    const event = kinesisEvent([{ data: line('ALPHA', '2014-03-10', 1, 50) }, { data: 'bad line' }]);
     const context = { getRemainingTimeInMillis: () => 0 } as Context;
-    expect(await consumer('2014-03-10T12:00:00Z')(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }] });
+    await expect(consumer('2014-03-10T12:00:00Z')(event, context)).rejects.toMatchObject({ name: 'BatchNoProgressError' });
     expect(await scanTable(db.client, db.cfg.readingsTable)).toEqual([]);
+    expect(await scanTable(db.client, db.cfg.catalogTable)).toEqual([]);
+    expect(await deadLetters()).toEqual([]); // dead letters respect the deadline too
   });
 
-  it('keeps at most a quarter of the starting time in reserve, and never cuts without a context', () => {
+  it('stops writing catalog markers near the deadline as it stops writing readings, and resumes at the first unmarked record', async () => {
+    await setup({ writeConcurrency: 1 });
+    let remainingMs = 60_000;
+    const context = { getRemainingTimeInMillis: () => remainingMs } as Context;
+    intercept(db.client, async (command, next) => {
+      const out = await next(command);
+      // The readings' write finished with 5 s left: no time for a marker call that may take 20 s.
+      if (command instanceof BatchWriteItemCommand && command.input.RequestItems?.[db.cfg.readingsTable]) remainingMs = 5_000;
+      return out;
+    });
+    const event = kinesisEvent([{ data: line('ALPHA', '2014-03-10', 1, 50) }, { data: line('BRAVO', '2014-03-10', 2, 50) }]);
+    await expect(consumer('2014-03-10T12:00:00Z')(event, context)).rejects.toMatchObject({ name: 'BatchNoProgressError' });
+    expect(await scanTable(db.client, db.cfg.readingsTable)).toHaveLength(2);
+    expect(await scanTable(db.client, db.cfg.catalogTable)).toEqual([]);
+    expect(captured.logs).toContainEqual(expect.objectContaining({ message: 'batch cut short near the invocation deadline', unwrittenMarkers: 2 }));
+  });
+
+  it('keeps at most 40 % of the starting time in reserve, and never cuts without a context', () => {
     let remaining = 8_000;
-    const check = deadlineCheck({ getRemainingTimeInMillis: () => remaining })!;
-    remaining = 2_001;
+    const check = deadlineCheck({ getRemainingTimeInMillis: () => remaining }, CONSUMER_DEADLINE.readingsReserveMs)!;
+    remaining = 3_201;
     expect(check()).toBe(false);
-    remaining = 1_999;
+    remaining = 3_199;
     expect(check()).toBe(true);
     remaining = 8_000;
     expect(check()).toBe(true); // once reached, stays reached
     remaining = 600_000;
-    const long = deadlineCheck({ getRemainingTimeInMillis: () => remaining })!;
-    remaining = 12_001;
+    const long = deadlineCheck({ getRemainingTimeInMillis: () => remaining }, CONSUMER_DEADLINE.readingsReserveMs)!;
+    remaining = CONSUMER_DEADLINE.readingsReserveMs + 1;
     expect(long()).toBe(false);
-    remaining = 11_999;
+    remaining = CONSUMER_DEADLINE.readingsReserveMs - 1;
     expect(long()).toBe(true);
-    expect(deadlineCheck(undefined)).toBeUndefined();
-    expect(deadlineCheck({} as Context)).toBeUndefined();
+    expect(deadlineCheck(undefined, 1_000)).toBeUndefined();
+    expect(deadlineCheck({} as Context, 1_000)).toBeUndefined();
+  });
+
+  it('reserves enough for the worst-case store calls the SDK settings allow, within the default timeout', () => {
+    const worstCall = SDK_CLIENT.storeMaxAttempts * SDK_CLIENT.requestTimeoutMs;
+    // A reading write in flight plus the markers' write after it; then the markers' write alone.
+    expect(CONSUMER_DEADLINE.readingsReserveMs).toBeGreaterThan(2 * worstCall);
+    expect(CONSUMER_DEADLINE.markersReserveMs).toBeGreaterThan(worstCall);
+    // The share cap must not shrink them at the default timeout.
+    const timeoutMs = CONSUMER_FUNCTION.timeoutSeconds * 1000;
+    expect(CONSUMER_DEADLINE.maxReserveShare * timeoutMs).toBeGreaterThanOrEqual(CONSUMER_DEADLINE.readingsReserveMs);
   });
 
   it('never fails the batch for bad lines', async () => {
@@ -381,7 +414,83 @@ describe('consumer handler', () => {
     expect((await deadLetters()).map((l) => [l.code, l.sequenceNumber])).toEqual([['corrupt-aggregate', event.Records[1]!.kinesis.sequenceNumber]]);
   });
 
-  it('fails the batch from its first record when something unexpected throws', async () => {
+  /** Refuses BatchWriteItem puts into `table` whose item matches `bad` (they come back unprocessed, every time). */
+  function refuse(table: string, bad: (item: Record<string, any>) => boolean): void {
+    intercept(db.client, async (command, next) => {
+      const requests = command instanceof BatchWriteItemCommand ? command.input.RequestItems![table] : undefined;
+      if (!requests) return next(command);
+      const failing = requests.filter((r: any) => bad(r.PutRequest.Item));
+      const passing = requests.filter((r: any) => !bad(r.PutRequest.Item));
+      if (passing.length) await next(new BatchWriteItemCommand({ RequestItems: { [table]: passing } }));
+      return failing.length ? { UnprocessedItems: { [table]: failing } } : {};
+    });
+  }
+
+  it('names the KPL record of a failed reading, never the record at the reading\'s index', async () => {
+    await setup();
+    refuse(db.cfg.readingsTable, (item) => item.pk.S.startsWith('BRAVO#'));
+    const kpl = aggregate([
+      { partitionKey: 'ALPHA', data: Buffer.from([line('ALPHA', '2014-03-10', 10, 50), line('ALPHA', '2014-03-10', 11, 50)].join('\n')) },
+      { partitionKey: 'BRAVO', data: Buffer.from(line('BRAVO', '2014-03-10', 12, 50)) }, // the 3rd reading of record 1
+      { partitionKey: 'ALPHA', data: Buffer.from(line('ALPHA', '2014-03-10', 13, 50)) },
+    ]);
+    const event = kinesisEvent([
+      { data: line('ALPHA', '2014-03-10', 1, 50) },
+      { data: kpl },
+      ...[2, 3, 4, 5].map((m) => ({ data: line('ALPHA', '2014-03-10', m, 50) })),
+    ]);
+    // Reading 3 of the batch (index 3) is record 1's third reading: record 1 is named, not record 3.
+    expect(await consumer('2014-03-10T12:00:00Z')(event)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }] });
+  });
+
+  it('throws naming record 0 when the 3rd reading of a KPL record 0 fails: no progress', async () => {
+    await setup();
+    refuse(db.cfg.readingsTable, (item) => item.pk.S.startsWith('BRAVO#'));
+    const kpl = aggregate([
+      { partitionKey: 'ALPHA', data: Buffer.from([line('ALPHA', '2014-03-10', 10, 50), line('ALPHA', '2014-03-10', 11, 50)].join('\n')) },
+      { partitionKey: 'BRAVO', data: Buffer.from(line('BRAVO', '2014-03-10', 12, 50)) },
+    ]);
+    const event = kinesisEvent([{ data: kpl }, ...[2, 3, 4].map((m) => ({ data: line('ALPHA', '2014-03-10', m, 50) }))]);
+    await expect(consumer('2014-03-10T12:00:00Z')(event)).rejects.toMatchObject({
+      name: 'BatchNoProgressError',
+      sequenceNumber: event.Records[0]!.kinesis.sequenceNumber,
+    });
+  });
+
+  it('reports the lowest record when a reading fails at record 5 and a catalog marker at record 1', async () => {
+    await setup();
+    refuse(db.cfg.readingsTable, (item) => item.pk.S.startsWith('BRAVO#'));
+    refuse(db.cfg.catalogTable, (item) => item.sk.S === 'CHARLIE' || item.sk.S === 'DELTA');
+    const event = kinesisEvent([
+      { data: line('ALPHA', '2014-03-10', 1, 50) },
+      { data: line('CHARLIE', '2014-03-10', 2, 50) },
+      { data: line('ALPHA', '2014-03-10', 3, 50) },
+      { data: line('DELTA', '2014-03-10', 4, 50) }, // a second marker failure, after record 1
+      { data: line('ALPHA', '2014-03-10', 5, 50) },
+      { data: line('BRAVO', '2014-03-10', 6, 50) },
+    ]);
+    expect(await consumer('2014-03-10T12:00:00Z')(event)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }] });
+  });
+
+  it('reports the lowest record when a reading fails at record 5 and a dead letter at record 1', async () => {
+    await setup();
+    refuse(db.cfg.readingsTable, (item) => item.pk.S.startsWith('BRAVO#'));
+    const sink = {
+      description: 'test',
+      send: async (letters: readonly DeadLetter[]) => ({ failed: letters.map((_, i) => i), lastError: 'queue unavailable' }),
+    };
+    const event = kinesisEvent([
+      { data: line('ALPHA', '2014-03-10', 1, 50) },
+      { data: 'a bad line' },
+      ...[3, 4, 5].map((m) => ({ data: line('ALPHA', '2014-03-10', m, 50) })),
+      { data: line('BRAVO', '2014-03-10', 6, 50) },
+    ]);
+    expect(await consumer('2014-03-10T12:00:00Z', { deadLetters: sink })(event)).toEqual({
+      batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }],
+    });
+  });
+
+  it('throws (so that Lambda bisects) when something unexpected throws', async () => {
     await setup();
     const event = kinesisEvent([{ data: line('ALPHA', '2014-03-10', 1, 50) }, { data: line('ALPHA', '2014-03-10', 2, 50) }]);
     const readings = {
@@ -391,9 +500,13 @@ describe('consumer handler', () => {
       },
       dayValues: async function* () {},
     };
-    const result = await consumer('2014-03-10T12:00:00Z', { readings })(event);
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }] });
-    expect(captured.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'batch failed unexpectedly', error: 'Error: socket closed' }));
+    await expect(consumer('2014-03-10T12:00:00Z', { readings })(event)).rejects.toMatchObject({
+      name: 'BatchNoProgressError',
+      sequenceNumber: event.Records[0]!.kinesis.sequenceNumber,
+      cause: expect.objectContaining({ message: 'socket closed' }),
+    });
+    expect(captured.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'batch failed unexpectedly', error: expect.stringContaining('socket closed') }));
+    expect(metricValues(captured, 'BatchFailures')).toEqual([1]);
   });
 
   it("writes to a named deployment's tables and tags its metrics and logs with that deployment's service", async () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_START, MAX_PUMPS, generateReadings, pumpName, type GeneratorOptions } from '../../../lambdas/core/generator';
+import { DEFAULT_START, MAX_PUMPS, degradationEpisodes, generateReadings, pumpName, type GeneratorOptions } from '../../../lambdas/core/generator';
 import { parseLine } from '../../../lambdas/core/parse-reading';
 import { WellwatchError } from '../../../lambdas/core/errors';
 import type { Reading } from '../../../lambdas/core/types';
@@ -35,8 +35,9 @@ function byPump(readings: Reading[]): Map<string, Reading[]> {
 const isFailed = (r: Reading): boolean => r.values.hz === 0 && r.values.disp === 0 && r.values.flo === 0 && r.values.psi === 0;
 
 describe('generateReadings', () => {
-  // 10 pumps × 3 days ≈ 29,000 lines: enough for several failures, small enough for a shared CI box.
-  const options = { pumps: 10, days: 3, seed: 42 };
+  // 10 pumps × 3 days ≈ 29,000 lines: enough for several failures, small enough for a shared CI box. No degrading
+  // pumps here (their failures last 6–24 h, see the degradation tests below), so every failure is a sudden one.
+  const options = { pumps: 10, days: 3, seed: 42, degradingShare: 0 };
   const lines = take(options);
   const readings = parseAll(lines);
   const pumps = byPump(readings);
@@ -178,5 +179,72 @@ describe('option validation', () => {
   ])('rejects %j', (opts, message) => {
     expect(() => take(opts as GeneratorOptions, 1)).toThrow(WellwatchError);
     expect(() => take(opts as GeneratorOptions, 1)).toThrow(message);
+  });
+});
+
+describe('daily demand cycle and degradation episodes', () => {
+  // 40 pumps × 4 days, half of them degrading: ~150,000 lines.
+  const options = { pumps: 40, days: 4, seed: 3, degradingShare: 0.5 };
+  const episodes = degradationEpisodes(options);
+  const pumps = byPump(parseAll(take(options)));
+  const hours = (a: string, b: string): number => (Date.parse(b) - Date.parse(a)) / 3_600_000;
+  const running = (list: Reading[], from: string, to: string): Reading[] => list.filter((r) => r.ts >= from && r.ts < to && r.values.hz > 0 && r.values.psi >= 5);
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+  it('draws episodes deterministically, of every kind, with the documented durations and depths', () => {
+    expect(degradationEpisodes(options)).toEqual(episodes);
+    expect(episodes.length).toBeGreaterThan(10);
+    expect(episodes.length).toBeLessThan(30);
+    expect(new Set(episodes.map((e) => e.kind))).toEqual(new Set(['psi-sag', 'psi-step', 'disp-drift']));
+    for (const e of episodes) {
+      const [lo, hi] = e.kind === 'psi-step' ? [2, 12] : [12, 48];
+      expect([e.pump, hours(e.start, e.failure) >= lo && hours(e.start, e.failure) <= hi]).toEqual([e.pump, true]);
+      expect([e.pump, hours(e.failure, e.repaired) >= 6 && hours(e.failure, e.repaired) <= 24]).toEqual([e.pump, true]);
+      expect(e.depth).toBeGreaterThanOrEqual(0.2);
+      expect(e.depth).toBeLessThanOrEqual(e.kind === 'psi-step' ? 0.7 : 0.5);
+      // 36 h of history before the start, and the failure inside the run.
+      expect(hours('2014-03-10T00:00:00Z', e.start)).toBeGreaterThanOrEqual(36);
+      expect(e.failure < '2014-03-14T00:00:00Z').toBe(true);
+    }
+  });
+
+  it('has no episodes when degradingShare is 0 or the run is too short for one', () => {
+    expect(degradationEpisodes({ ...options, degradingShare: 0 })).toEqual([]);
+    expect(degradationEpisodes({ ...options, days: 1 })).toEqual([]);
+  });
+
+  it('rejects a degradingShare outside 0–1', () => {
+    expect(() => degradationEpisodes({ ...options, degradingShare: 1.5 })).toThrow('degradingShare must be a number 0–1, got 1.5');
+  });
+
+  it('puts the degradation into the readings: the measure falls by about its depth, then the pump is down until repaired', () => {
+    for (const e of episodes) {
+      const list = pumps.get(e.pump)!;
+      const measure = e.kind === 'disp-drift' ? 'disp' : 'psi';
+      // The same time of day on the last day before the episode is the healthy reference (disp follows the cycle).
+      const lastHour = new Date(Date.parse(e.failure) - 3_600_000).toISOString().slice(0, 19) + 'Z';
+      const back = Math.ceil(hours(e.start, e.failure) / 24) * 86_400_000;
+      const dayBefore = (ts: string): string => new Date(Date.parse(ts) - back).toISOString().slice(0, 19) + 'Z';
+      const before = mean(running(list, dayBefore(lastHour), dayBefore(e.failure)).map((r) => r.values[measure]));
+      const end = mean(running(list, lastHour, e.failure).map((r) => r.values[measure]));
+      const lost = 1 - end / before;
+      const expected = e.kind === 'psi-step' ? e.depth : e.depth * (1 - 0.5 / hours(e.start, e.failure));
+      expect([e.pump, e.kind, e.depth, Math.round(lost * 1000) / 1000, Math.abs(lost - expected) < 0.12]).toEqual([e.pump, e.kind, e.depth, Math.round(lost * 1000) / 1000, true]);
+      const down = list.filter((r) => r.ts >= e.failure && r.ts < e.repaired);
+      expect(down.length).toBeGreaterThan(100);
+      expect(down.every(isFailed)).toBe(true);
+    }
+  });
+
+  it('gives every pump a daily cycle in flow and displacement, with pressure flat', () => {
+    const healthy = [...pumps.keys()].filter((p) => !episodes.some((e) => e.pump === p));
+    expect(healthy.length).toBeGreaterThan(10);
+    for (const pump of healthy) {
+      const list = pumps.get(pump)!.filter((r) => r.values.hz > 0 && r.values.psi >= 5);
+      const at = (hour: number) => list.filter((r) => Number(r.time.slice(0, 2)) === hour);
+      const [day, night] = [at(15), at(3)];
+      const ratio = (m: 'flo' | 'disp' | 'psi') => mean(night.map((r) => r.values[m])) / mean(day.map((r) => r.values[m]));
+      expect([pump, ratio('flo') < 0.97 && ratio('disp') < 0.97, Math.abs(ratio('psi') - 1) < 0.05]).toEqual([pump, true, true]);
+    }
   });
 });

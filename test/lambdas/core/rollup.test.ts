@@ -101,24 +101,6 @@ describe('RollupAccumulator', () => {
     expect(acc.result('P', 'd').measures.hz).toEqual({ min: 1, max: 1, avg: 1 });
   });
 
-  test('merging partial accumulators equals accumulating everything in one', () => {
-    const random = mulberry32(7);
-    const rows = Array.from({ length: 1000 }, () => randomValues(random));
-    const whole = rollupReadings('P', 'd', rows);
-    const a = new RollupAccumulator();
-    const b = new RollupAccumulator();
-    rows.forEach((row, i) => (i % 3 === 0 ? a : b).add(row));
-    a.merge(b);
-    a.merge(new RollupAccumulator());
-    const merged = a.result('P', 'd');
-    expect(merged.count).toBe(1000);
-    for (const m of MEASURES) {
-      expect(merged.measures[m].min).toBe(whole.measures[m].min);
-      expect(merged.measures[m].max).toBe(whole.measures[m].max);
-      expect(Math.abs(merged.measures[m].avg - whole.measures[m].avg) / whole.measures[m].avg).toBeLessThan(1e-12);
-    }
-  });
-
   test('rollupReadings accepts any iterable', () => {
     function* gen(): Generator<MeasureValues> {
       yield v(1);

@@ -1,6 +1,6 @@
-import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createRollupHandler, planRollup, RollupError, type RollupDeps } from '../../../lambdas/rollup/handler';
-import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
+import { DEFAULT_ALERT_RULES, KEYS } from '../../../lambdas/config';
 import { mulberry32 } from '../../../lambdas/core/generator';
 import { compileRules } from '../../../lambdas/core/rules';
 import { MEASURES, type EvaluatedReading, type MeasureValues } from '../../../lambdas/core/types';
@@ -119,6 +119,7 @@ describe('rollup handler', () => {
       readings: readings.length,
       statsWritten: 9,
       pendingCleared: 0,
+      superseded: 0,
     });
     const stats = await collect(queryStats(db.client, db.cfg, {}));
     expect(stats.map((s) => `${s.date}/${s.pump}`)).toEqual(DAYS.flatMap((d) => PUMPS.map((p) => `${d}/${p}`)));
@@ -128,13 +129,49 @@ describe('rollup handler', () => {
     expect(metric('RollupReadings')).toEqual([readings.length]);
   });
 
-  it('writes identical items when run again over the same data', async () => {
+  it('writes the same statistics when run again over the same data, with a later input watermark', async () => {
     const handler = rollup();
+    const withoutWatermark = (items: Record<string, unknown>[]) => items.map(({ [KEYS.stats.inputWatermark]: _, ...rest }) => rest);
     await handler({ from: DAYS[0]!, to: DAYS[2]! });
     const first = await scanTable(db.client, db.cfg.statsTable);
     expect(first).toHaveLength(9);
+    await new Promise((r) => setTimeout(r, 5));
     await handler({ from: DAYS[0]!, to: DAYS[2]! });
-    expect(await scanTable(db.client, db.cfg.statsTable)).toEqual(first);
+    const second = await scanTable(db.client, db.cfg.statsTable);
+    expect(withoutWatermark(second)).toEqual(withoutWatermark(first));
+    second.forEach((item, i) => expect((item[KEYS.stats.inputWatermark] as { S: string }).S > (first[i]![KEYS.stats.inputWatermark] as { S: string }).S).toBe(true));
+  });
+
+  it('never overwrites stats of newer input with those of an older read (two rollups of one pump-day at once)', async () => {
+    const day = '2014-03-11';
+    const real = createReadingStore(db.client, db.cfg);
+    let readDone!: () => void;
+    const olderRead = new Promise<void>((r) => (readDone = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // The first rollup reads ALPHA's day, then stalls before writing (a slow container, a retry after a timeout).
+    const stalling = {
+      ...real,
+      async *dayValues(pump: string, d: string) {
+        yield* real.dayValues(pump, d);
+        if (pump === 'ALPHA' && d === day) {
+          readDone();
+          await gate;
+        }
+      },
+    };
+    const older = rollup({ readings: stalling })({ date: day });
+    await olderRead;
+    // A late reading lands, and a second rollup (the hourly pending run) recomputes the day with it.
+    await lateReading('ALPHA', day, 86_399, 9_999);
+    const newer = await rollup()({ date: day });
+    expect(newer).toMatchObject({ statsWritten: 3, superseded: 0 });
+    release();
+    expect(await older).toMatchObject({ statsWritten: 2, superseded: 1 });
+
+    const [alpha] = await collect(queryStats(db.client, db.cfg, { pump: 'ALPHA', from: day, to: day }));
+    expect(alpha!.measures.psi.max).toBe(9_999);
+    expect(alpha!.count).toBe(expectedStats(readings, 'ALPHA', day).count + 1);
   });
 
   it('rolls up the previous UTC day in daily mode, from the clock or the event time', async () => {
@@ -214,8 +251,9 @@ describe('rollup handler', () => {
     await lateReading('ALPHA', '2014-03-10', 86_399, 1);
     await lateReading('BRAVO', '2014-03-10', 86_399, 1);
     intercept(db.client, async (command, next) => {
-      const requests = command instanceof BatchWriteItemCommand ? command.input.RequestItems![db.cfg.statsTable] : undefined;
-      if (requests?.some((r: any) => r.PutRequest.Item.pk.S === 'BRAVO')) return { UnprocessedItems: command.input.RequestItems };
+      if (command instanceof PutItemCommand && command.input.TableName === db.cfg.statsTable && command.input.Item!.pk!.S === 'BRAVO') {
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+      }
       return next(command);
     });
     const error = await rollup()({ mode: 'pending' }).catch((e) => e);

@@ -1,6 +1,6 @@
 import { GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
-import { readingKey, ttlFor } from '../../../lambdas/core/keys';
+import { readingKey, statsFromItem, statsKey, ttlFor } from '../../../lambdas/core/keys';
 import { rollupReadings } from '../../../lambdas/core/rollup';
 import { compileRules } from '../../../lambdas/core/rules';
 import type { EvaluatedReading } from '../../../lambdas/core/types';
@@ -59,7 +59,8 @@ describe('queries', () => {
     const stats = pumpDays.map(({ pump, day }) =>
       rollupReadings(pump, day, readings.filter((r) => r.pump === pump && r.day === day).map((r) => r.values)),
     );
-    expect((await createStatsStore(db.client, db.cfg).put(stats)).failed).toEqual([]);
+    const store = createStatsStore(db.client, db.cfg);
+    for (const s of stats) expect(await store.putIfNewer(s, new Date().toISOString())).toBe('written');
   });
   afterAll(async () => {
     await db.close();
@@ -154,16 +155,17 @@ describe('reading and stats stores', () => {
     await db.close();
   });
 
-  it('sets expiresAt from the data timestamp when retention is configured', async () => {
+  it('sets expiresAt on readings and stats rows from their data time when retention is configured', async () => {
     const r = makeReadings()[0]!;
     await createReadingStore(db.client, db.cfg).put([r]);
     const out = await db.client.send(new GetItemCommand({ TableName: db.cfg.readingsTable, Key: readingKey(r.pump, r.day, r.time) }));
     expect(out.Item?.expiresAt).toEqual({ N: String(ttlFor(r.ts, 30)) });
     const s = rollupReadings(r.pump, r.day, [r.values]);
-    const stats = createStatsStore(db.client, db.cfg);
-    await stats.put([s]);
-    expect(await stats.get(r.pump, r.day)).toEqual(s);
-    expect(await stats.get(r.pump, '1999-01-01')).toBeUndefined();
+    expect(await createStatsStore(db.client, db.cfg).putIfNewer(s, new Date().toISOString())).toBe('written');
+    const row = await db.client.send(new GetItemCommand({ TableName: db.cfg.statsTable, Key: statsKey(r.pump, r.day), ConsistentRead: true }));
+    // A stats row lives `retentionDays` after the start of its day.
+    expect(row.Item?.expiresAt).toEqual({ N: String(ttlFor(`${r.day}T00:00:00Z`, 30)) });
+    expect(statsFromItem(row.Item!)).toEqual(s);
   });
 
   it('streams only the measures of a pump-day', async () => {
