@@ -119,12 +119,13 @@ export type AllTablesSnapshot = Record<string, ItemList>;
  * Snapshots every table the endpoint holds (ListTables) and every global secondary index of each (DescribeTable),
  * so a comparison also covers tables added after this helper was written.
  *
- * Attributes in `drop` are left out everywhere: by default `touchedAt`, the random stamp of pending markers.
+ * Attributes in `drop` are left out everywhere: by default `touchedAt`, the random stamp of pending markers, and
+ * the stats rows' input watermark (when their rollup started reading), as in {@link snapshotTables}.
  *
  * @example
  * expect(await snapshotAllTables(ddb)).toEqual(before);
  */
-export async function snapshotAllTables(client: DynamoDBClient, drop: readonly string[] = ['touchedAt']): Promise<AllTablesSnapshot> {
+export async function snapshotAllTables(client: DynamoDBClient, drop: readonly string[] = ['touchedAt', KEYS.stats.inputWatermark]): Promise<AllTablesSnapshot> {
   const names: string[] = [];
   let start: string | undefined;
   do {
