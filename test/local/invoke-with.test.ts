@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { readSequenceRange } from '../../cli/stream-range';
-import { EventSourceRunner, type InvocationInfo } from '../../local/event-source-runner';
+import { EventSourceRunner, EventSourceRunnerError, type InvocationInfo } from '../../local/event-source-runner';
 import { startKinesalite, type KinesaliteHandle } from '../helpers/kinesalite';
 
 let k: KinesaliteHandle;
@@ -72,5 +72,38 @@ describe('EventSourceRunner.invokeWith', () => {
     } finally {
       await runner.stop();
     }
+  });
+
+  it('runs under the function timeout like a delivery and reports a timed-out or throwing handler as a function error', async () => {
+    let mode: 'hang' | 'throw' = 'hang';
+    const runner = new EventSourceRunner({
+      kinesis: k.client,
+      streamName: k.streamName,
+      pollIntervalMs: 20,
+      functionTimeoutSeconds: 1,
+      settings: { startingPosition: 'LATEST' },
+      handler: async () => {
+        if (mode === 'throw') throw new Error('table is on fire');
+        await new Promise((r) => setTimeout(r, 1_500));
+        return { batchItemFailures: [] };
+      },
+    });
+    await runner.start();
+    try {
+      const countersBefore = { ...runner.counters };
+      const records = [{ sequenceNumber: '1', partitionKey: 'P', data64: Buffer.from('x').toString('base64'), arrivalMs: Date.now() }];
+      const timedOut = await runner.invokeWith(records, 'shardId-000000000000');
+      expect(timedOut).toEqual({ outcome: 'error', failedAt: 0, error: 'Task timed out after 1.00 seconds', batchItemFailures: [] });
+      mode = 'throw';
+      const thrown = await runner.invokeWith(records, 'shardId-000000000000');
+      expect(thrown).toEqual({ outcome: 'error', failedAt: 0, error: 'table is on fire', batchItemFailures: [] });
+      // The mapping's own counters describe deliveries only.
+      expect(runner.counters).toEqual(countersBefore);
+    } finally {
+      await runner.stop();
+    }
+    await expect(runner.invokeWith([{ sequenceNumber: '1', partitionKey: 'P', data64: '', arrivalMs: 0 }], 'shardId-000000000000')).rejects.toThrow(
+      EventSourceRunnerError,
+    );
   });
 });
