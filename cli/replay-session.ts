@@ -2,7 +2,8 @@
  * What `replay failed-batches` and `replay stream` share: handing one shard's records to the consumer batch by
  * batch, resuming from the record it reports as failed, and counting what was replayed.
  *
- * Per batch the consumer gets REPLAY.invokeBatchSize records; a partial failure resumes from the reported record
+ * Per batch the consumer gets up to REPLAY.invokeBatchSize records, fewer when their event would pass Lambda's 6 MB
+ * synchronous payload limit (the event source cuts its batches the same way); a partial failure resumes from the reported record
  * (like the event source), a few times with a growing pause, then the rest of the shard's part is left alone, so
  * nothing is reported as processed that was not.
  */
@@ -12,6 +13,7 @@ import { parseUtcOffset } from '../lambdas/core/parse-reading';
 import { compileRules } from '../lambdas/core/rules';
 import type { PumpDay } from '../lambdas/core/types';
 import type { ReplayRecord } from '../local/event-source-runner';
+import { EVENT_OVERHEAD_BYTES, kinesisEventRecord, MAX_INVOKE_PAYLOAD_BYTES } from '../local/event-source/lambda-events';
 import type { ConsumerInvoker } from './consumer-invoker';
 
 /** Running totals of a replay. */
@@ -44,6 +46,41 @@ export interface ReplayOptions {
   readonly retryDelayMs?: number;
   /** Called with the pump-days of every processed record (for `--rollup`). */
   readonly onPumpDays?: (pumpDays: readonly PumpDay[]) => void;
+}
+
+/**
+ * Serialised size of one event record without its data, partition key and sequence numbers, plus its separating
+ * comma, with room for a region and ARNs of 512 characters each (real ones are about 100): the deployed consumer's
+ * events carry the stream's and role's ARNs, which this module does not know.
+ */
+const EVENT_RECORD_SHELL_BYTES =
+  Buffer.byteLength(
+    JSON.stringify(
+      kinesisEventRecord({ shardId: 'shardId-000000000000', sequenceNumber: '', partitionKey: '', data64: '', arrivalMs: Date.UTC(2100, 0), region: 'r'.repeat(512), streamArn: 's'.repeat(512), invokeIdentityArn: 'i'.repeat(512) }),
+    ),
+  ) + 1;
+
+/**
+ * How many records from `from` go into the next invocation: at most `maxRecords`, and no more than fit in Lambda's
+ * synchronous payload limit (Invoke API reference: "For synchronous invocations, the maximum payload size is 6 MB"),
+ * at least one.
+ *
+ * A Kinesis record holds up to 1 MiB, so a count alone could build an event Lambda refuses; local mode's event
+ * source cuts its batches by size the same way (local/event-source/batching.ts).
+ *
+ * @example
+ * nextInvokeBatchSize(records, 0, REPLAY.invokeBatchSize); // → 5 for records of 1 MiB
+ */
+export function nextInvokeBatchSize(records: readonly ReplayRecord[], from: number, maxRecords: number): number {
+  let bytes = EVENT_OVERHEAD_BYTES;
+  let n = 0;
+  for (let i = from; i < records.length && n < maxRecords; i++, n++) {
+    const r = records[i]!;
+    // The sequence number appears twice (sequenceNumber and eventID); data64 is base64, which JSON does not escape.
+    bytes += EVENT_RECORD_SHELL_BYTES + r.data64.length + Buffer.byteLength(JSON.stringify(r.partitionKey)) + 2 * r.sequenceNumber.length;
+    if (bytes > MAX_INVOKE_PAYLOAD_BYTES && n > 0) break;
+  }
+  return n;
 }
 
 /** Empty totals. */
@@ -92,7 +129,7 @@ export async function replayShardRecords(
   const baseDelay = options.retryDelayMs ?? 500;
   let next = 0;
   while (next < records.length) {
-    const batch = records.slice(next, next + REPLAY.invokeBatchSize);
+    const batch = records.slice(next, next + nextInvokeBatchSize(records, next, REPLAY.invokeBatchSize));
     let done = 0;
     let lastError: string | undefined;
     // `failures` counts attempts in a row that made no progress; a partial success resets it.

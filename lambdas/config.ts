@@ -283,7 +283,8 @@ export const LIMITS = {
 export const REPLAY = {
   /**
    * Records per consumer invocation when replaying: the event source's batch size, so a replayed batch is the size
-   * the consumer was tested and sized for (and, at 64 KiB records, far below Lambda's 6 MB payload limit).
+   * the consumer was tested and sized for. Large records make a batch smaller: an invocation stays within Lambda's
+   * 6 MB payload limit (cli/replay-session.ts).
    */
   invokeBatchSize: DEFAULT_EVENT_SOURCE.batchSize,
   /** Kinesis GetRecords limit per call while reading a range back (the service maximum is 10,000). */
