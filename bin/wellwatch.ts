@@ -13,6 +13,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   push: { summary: 'push <file…|-> — send sensor CSV (files, .gz or stdin) into the stream', load: () => require('../cli/push').pushCommand },
   query: { summary: 'query readings|alerts|stats|deadletters — read stored data (csv or json)', load: () => require('../cli/query').queryCommand },
   rollup: { summary: 'rollup --date D | --from D --to D | --pending — compute daily stats', load: () => require('../cli/rollup').rollupCommand },
+  alarms: {
+    summary: 'alarms [--open] | ack|shelve|unshelve|history <id> — list alarms and act on them',
+    load: () => require('../cli/alarms').alarmsCommand,
+  },
+  pumps: { summary: 'pumps out-of-service|in-service <pump> — maintenance: no alarms for the pump', load: () => require('../cli/pumps').pumpsCommand },
   status: { summary: 'status — per-shard backlog (records pushed but not yet processed)', load: () => require('../cli/status').statusCommand },
   replay: { summary: 'replay failed-batches | stream --from T — hand given-up batches or a time range back to the consumer', load: () => require('../cli/replay').replayCommand },
   redrive: { summary: 'redrive deadletters [--code C] [--fix FILE] — re-send bad lines, as they were or corrected', load: () => require('../cli/redrive').redriveCommand },

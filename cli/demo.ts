@@ -10,16 +10,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocal } from '../local';
+import { listAlarms } from '../lambdas/alarms/actions';
+import { createAlarmStore } from '../lambdas/store/alarm-store';
 import { createRollupHandler } from '../lambdas/rollup/handler';
 import { dynamoClient } from '../lambdas/store/clients';
 import { listDays, queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
-import type { DailyStats } from '../lambdas/core/types';
+import type { AlertRule, DailyStats } from '../lambdas/core/types';
 import { intOption, parseCommandArgs, type CliIO } from './io';
 import { untilSignal } from './local';
 import { pushCommand } from './push';
 import { WellwatchError } from '../lambdas/core/errors';
 
 const SAMPLE_DIR = path.resolve(__dirname, '..', 'sample-data');
+
+/**
+ * The demo's rule: the seed's `psi < 5` alert, as an alarm that needs 3 readings in a row and clears only at
+ * psi ≥ 20 — so the generator's pump failures become one alarm each and its one-reading glitches none.
+ */
+export const DEMO_RULES: readonly AlertRule[] = [{ name: 'low-psi', field: 'psi', op: '<', threshold: 5, forReadings: 3, clearThreshold: 20 }];
 
 const HELP = `usage: wellwatch demo [--once] [--data-dir DIR] [--port N]
 
@@ -81,7 +89,9 @@ export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
   const badFiles = files.filter((f) => f.startsWith('bad-'));
 
   const t0 = Date.now();
-  const runtime = await startLocal({ dataDir, port, log: (line) => io.err(line) });
+  // Alarm notifications are counted and listed in the summary rather than printed one by one while pushing.
+  const notifications: string[] = [];
+  const runtime = await startLocal({ dataDir, port, alertRules: DEMO_RULES, log: (line) => io.err(line), notify: (line) => void notifications.push(line) });
   try {
     const started = Date.now() - t0;
     io.out(`local mode up in ${started} ms (data dir ${dataDir}, 127.0.0.1 only; dashboard ${runtime.apiUrl}/)`);
@@ -131,6 +141,18 @@ export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
     io.out(`  files            ${files.join(', ')}`);
     io.out(`  readings stored  ${readings} (${pumps.length} pumps, ${days.length} days)`);
     io.out(`  alerts           ${alerts} (rules: ${runtime.config.alertRules.map((r) => `${r.name}: ${r.field} ${r.op} ${r.threshold}`).join('; ')})`);
+    const alarms = await listAlarms(createAlarmStore(client, runtime.config), {}, new Date());
+    const open = alarms.filter((a) => a.state !== 'CLEARED').length;
+    io.out(
+      `  alarms           ${alarms.length} raised, ${open} open, ${notifications.length} notifications ` +
+        `(rule low-psi: psi < 5 for 3 readings, clears at psi >= 20; one notification per transition)`,
+    );
+    for (const { alarm: a, state } of alarms) {
+      io.out(
+        `    ${pad(a.id, 40)} ${pad(state, 8)} ${pad(a.severity, 8)} first ${a.firstTime} raised ${a.raisedTime} ` +
+          `${a.clearedTime ? `cleared ${a.clearedTime}` : `last ${a.lastTime}`}  ${a.count} readings, worst ${a.worstValue}`,
+      );
+    }
     io.out(`  bad lines        ${deadLetters.length} dead-lettered`);
     const reasons = new Map<string, number>();
     for (const d of deadLetters) reasons.set(d.code, (reasons.get(d.code) ?? 0) + 1);

@@ -6,8 +6,9 @@
  * Local: the running `wellwatch local` is found through `<dataDir>/local.json`.
  */
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadConfig, type WellwatchConfig } from '../lambdas/config';
-import { readLocalInfo, type LocalInfo } from '../local/discovery';
+import { LOCAL_NOTIFICATIONS_FILE, readLocalInfo, type LocalInfo } from '../local/discovery';
 import { UsageError } from './errors';
 
 /** Flags every command accepts. */
@@ -85,6 +86,7 @@ export function resolveTarget(flags: TargetFlags): Target {
     ...names,
     region: flags.region ?? 'us-east-1',
     deadLetterUrl: local.deadLetterUrl,
+    alarms: { notifications: pathToFileURL(path.join(local.dataDir, LOCAL_NOTIFICATIONS_FILE)).href },
     endpoints: { kinesis: local.kinesisEndpoint, dynamodb: local.dynamodbEndpoint },
   });
   return { mode: 'local', config, local };

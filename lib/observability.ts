@@ -10,7 +10,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { NAMES, SERVICE_DIMENSION } from '../lambdas/config';
+import { NAMES, OPEN_ALARM_METRICS, SERVICE_DIMENSION } from '../lambdas/config';
+import { SEVERITIES } from '../lambdas/core/alarm-rules';
 import { ALARM_DEFAULTS, METRIC_NAMES } from './defaults';
 import { Notifications } from './notifications';
 import { checkDurationSeconds } from './validate';
@@ -63,6 +64,12 @@ export interface ObservabilityProps {
    * @default - the topic of a {@link Notifications} of its own, without subscription
    */
   readonly topic?: sns.ITopic;
+  /**
+   * Show the pump alarms (open alarms by severity, transitions per hour) published by the alarm check and the consumer.
+   *
+   * @default true
+   */
+  readonly pumpAlarms?: boolean;
   /**
    * Iterator age above which the consumer counts as falling behind, 1 minute–7 days.
    *
@@ -165,6 +172,29 @@ export class Observability extends Construct {
       graph('Queues: messages visible', [m.deadLetters, m.failedBatches]),
       graph('Consumer: batches failed, cut short near the deadline', [m.batchFailures, m.batchCutShort]),
     );
+    if (props.pumpAlarms ?? true) {
+      // Pump alarms (issue 9): the alarm check gauges the open alarms per severity every 5 minutes; the consumer and the
+      // check count the transitions they make.
+      const open = SEVERITIES.map((s) => custom(OPEN_ALARM_METRICS[s], 'Maximum', s));
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({ title: 'Pump alarms: open, by severity', left: open, stacked: true, width: 12, height: 6 }),
+        new cloudwatch.GraphWidget({
+          title: 'Pump alarms: transitions per hour',
+          left: [
+            new cloudwatch.Metric({
+              namespace: NAMES.metricNamespace,
+              metricName: METRIC_NAMES.alarmTransitions,
+              dimensionsMap: { [SERVICE_DIMENSION]: props.serviceName ?? NAMES.serviceName },
+              statistic: 'Sum',
+              period: Duration.hours(1),
+              label: 'transitions',
+            }),
+          ],
+          width: 12,
+          height: 6,
+        }),
+      );
+    }
 
     if (!alarmsOn) {
       this.alarms = {};

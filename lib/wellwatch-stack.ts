@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type Node } from 'constructs';
 import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
+import { AlarmLayer } from './alarm-layer';
 import { CONTEXT_KEYS, LOG_DEFAULTS, STREAM_MODES, type StreamModeName, VPC_DEFAULTS } from './defaults';
 import { logsEncryptionKey } from './encryption-key';
 import { FunctionNetwork } from './function-network';
@@ -126,8 +127,10 @@ export class WellwatchStack extends Stack {
   public readonly rollup: RollupSchedule;
   /** Dashboard and alarms. */
   public readonly observability: Observability;
-  /** The ops notification topic every alarm notifies. */
+  /** The notification topic every alarm notifies: CloudWatch alarms and pump alarm transitions. */
   public readonly notifications: Notifications;
+  /** The alarms table and the scheduled alarm check. */
+  public readonly alarmLayer: AlarmLayer;
   /** Subnets and security group of the functions, when `vpc` is set. */
   public readonly network?: FunctionNetwork;
   /**
@@ -199,17 +202,21 @@ export class WellwatchStack extends Stack {
       retentionDays: props.retentionDays,
       ...functionSettings,
     });
+    const topic = this.notifications.topic;
+    this.alarmLayer = new AlarmLayer(this, 'Alarms', { readingsTable, topic, ...functionSettings });
+    this.alarmLayer.grantEvaluate(this.consumer.function, topic);
+
     this.observability = new Observability(this, 'Observability', {
       stream: this.sensors.stream,
       consumer: this.consumer.fn,
       rollup: this.rollup.fn,
-      tables: { readings: readingsTable, stats: statsTable, catalog: catalogTable },
+      tables: { readings: readingsTable, stats: statsTable, catalog: catalogTable, alarms: this.alarmLayer.table },
       deadLetterQueue: this.consumer.deadLetterQueue,
       failedBatchQueue: this.consumer.failedBatchQueue,
       dashboardName: names.serviceName,
       serviceName: names.serviceName,
       alarms: props.alarms,
-      topic: this.notifications.topic,
+      topic,
     });
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
@@ -220,8 +227,9 @@ export class WellwatchStack extends Stack {
     output('CatalogTableName', catalogTable.tableName, 'DynamoDB table of days, pump-days and pending re-rollups');
     output('DeadLetterQueueUrl', this.consumer.deadLetterQueue.queueUrl, 'SQS queue of bad sensor lines');
     output('FailedBatchQueueUrl', this.consumer.failedBatchQueue.queueUrl, 'SQS queue of Kinesis batches the consumer gave up on');
+    output('AlarmsTableName', this.alarmLayer.table.tableName, 'DynamoDB table of pump alarm states, archived alarms and per-pump items');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
-    output('AlarmTopicArn', this.notifications.topic.topicArn, 'SNS topic every alarm notifies (subscribe pagers or chat here)');
+    output('AlarmTopicArn', this.notifications.topic.topicArn, 'SNS topic of pump alarm transitions and every CloudWatch alarm (subscribe pagers or chat here)');
   }
 }
 

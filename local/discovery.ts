@@ -35,6 +35,9 @@ export interface LocalInfo {
   readonly startedAt: string;
 }
 
+/** Alarm notifications of local mode (one JSON line each), in its data dir. */
+export const LOCAL_NOTIFICATIONS_FILE = 'notifications.jsonl';
+
 /** No local mode runs in the given data dir (no `local.json`, or its process is gone). */
 export class LocalNotRunningError extends WellwatchError {
   readonly dataDir: string;

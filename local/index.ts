@@ -14,6 +14,7 @@
  * | `failed-batches.jsonl` | batches the event source gave up on (on-failure destination) |
  * | `metrics.jsonl` | the handlers' EMF metric lines (CloudWatch would ingest these in AWS) |
  * | `handler-log.jsonl` | the handlers' structured warnings and errors (errors are also passed to `log`) |
+ * | `notifications.jsonl` | alarm notifications, one JSON line per transition (SNS in AWS); each also goes to `notify` |
  * | `kinesis/`, `dynamodb/` | emulator data (absent with `memory: true`) |
  */
 import * as fs from 'node:fs';
@@ -24,11 +25,15 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
 import { describeError } from '../lambdas/core/errors';
 import { createConsumerHandler } from '../lambdas/consumer/handler';
+import { createAlarmCheckHandler, type AlarmCheckResult } from '../lambdas/alarms/handler';
+import { ALARM_DEFAULTS } from '../lambdas/config';
+import { createNotifier, type AlarmNotification } from '../lambdas/store/notifier';
+import type { AlertRule } from '../lambdas/core/types';
 import { createRollupHandler, type RollupEvent, type RollupResult } from '../lambdas/rollup/handler';
 import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
 import { ensureTables } from '../lambdas/store/tables';
 import { CheckpointStore } from './checkpoints';
-import { acquireLocalLock, LOCAL_INFO_FILE, LOCAL_LOCK_FILE, type LocalInfo, removeLocalInfo, writeLocalInfo } from './discovery';
+import { acquireLocalLock, LOCAL_INFO_FILE, LOCAL_LOCK_FILE, LOCAL_NOTIFICATIONS_FILE, type LocalInfo, removeLocalInfo, writeLocalInfo } from './discovery';
 import { ensureStream, LOCAL_HOST, startEmulators, type EmulatorThread, type Emulators } from './emulators';
 import { EventSourceRunner, type KinesisBatchHandler, type ShardBacklog } from './event-source-runner';
 import { ROLLUP_SCHEDULE, Scheduler } from './scheduler';
@@ -46,7 +51,16 @@ export const LOCAL_FILES = {
   failedBatches: 'failed-batches.jsonl',
   metrics: 'metrics.jsonl',
   handlerLog: 'handler-log.jsonl',
+  notifications: LOCAL_NOTIFICATIONS_FILE,
 } as const;
+
+/** The scheduled alarm check's rule (EventBridge every 5 minutes in AWS). */
+export const ALARM_CHECK_SCHEDULE = [{ name: 'alarm-check', cron: ALARM_DEFAULTS.noDataSchedule, event: {} }] as const;
+
+/** The one line `wellwatch local` prints for an alarm notification. */
+export function notificationLine(n: AlarmNotification): string {
+  return `alarm: ${n.subject} — ${n.alarm} at ${n.at}${n.type === 'raised' ? ` (ack: wellwatch alarms ack ${n.alarm} --by NAME --local)` : ''}`;
+}
 
 /** Options of {@link startLocal}. */
 export interface StartLocalOptions {
@@ -94,13 +108,17 @@ export interface StartLocalOptions {
   /** Modules loaded in the emulators' worker thread before they start (observers). @default - none */
   readonly emulatorPreload?: readonly string[];
   /**
-   * Builds the DynamoDB client the consumer and rollup handlers use, given dynalite's endpoint (tests route it
-   * through a fault proxy to exhaust a batch, then replay it); the caller destroys it. Local mode's own reads and
-   * table setup keep a direct client.
+   * Builds the DynamoDB client the handlers (consumer, alarm check, rollup) use, given dynalite's endpoint (tests
+   * route it through a fault proxy to exhaust a batch, then replay it); the caller destroys it. Local mode's own
+   * reads and table setup keep a direct client.
    *
    * @default - a client of dynalite's endpoint, shared with local mode
    */
   readonly handlerDynamo?: (dynamodbEndpoint: string) => DynamoDBClient | Promise<DynamoDBClient>;
+  /** Alert/alarm rules of this local mode. @default - from WELLWATCH_ALERT_RULES, else DEFAULT_ALERT_RULES */
+  readonly alertRules?: readonly AlertRule[];
+  /** Receives one line per alarm notification (they are also appended to notifications.jsonl). @default - stdout */
+  readonly notify?: (line: string) => void;
 }
 
 /** A running local mode. */
@@ -115,6 +133,8 @@ export interface LocalRuntime {
   readonly dataDir: string;
   readonly runner: EventSourceRunner;
   readonly scheduler: Scheduler<RollupEvent, RollupResult>;
+  /** Runs the scheduled alarm check (no-data, shelf expiry, pending notifications) every 5 minutes, and on demand. */
+  readonly alarmCheck: Scheduler<unknown, AlarmCheckResult>;
   /** Stops everything in reverse order and removes `local.json` and `local.lock`. Idempotent. */
   stop(): Promise<void>;
   /** Resolves when every record put so far has been processed (see {@link EventSourceRunner.waitForIdle}). */
@@ -192,6 +212,8 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     const config = loadConfig({
       region: 'us-east-1',
       deadLetterUrl: pathToFileURL(deadLettersFile).href,
+      alarms: { notifications: pathToFileURL(file(LOCAL_FILES.notifications)).href },
+      ...(opts.alertRules ? { alertRules: opts.alertRules } : {}),
       endpoints: { kinesis: emulators.kinesisEndpoint, dynamodb: emulators.dynamodbEndpoint },
       eventSource: { ...DEFAULT_EVENT_SOURCE, ...(opts.eventSource ?? {}) },
     });
@@ -216,17 +238,21 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       if (/"level"\s*:\s*"ERROR"/.test(line)) log(`${source}: ${line}`);
     };
     const handlerDynamo = opts.handlerDynamo ? await opts.handlerDynamo(emulators.dynamodbEndpoint) : dynamo;
+    const notify = opts.notify ?? ((line: string) => void process.stdout.write(`${line}\n`));
+    const notifier = createNotifier(config, { onPublish: (n) => notify(notificationLine(n)) });
     // Lambda runs the batches of different shards in separate execution environments, each with its own module
-    // state (logger context, cold start, metrics buffer): one consumer instance per shard does the same here.
-    // Lambda also tells Powertools that an environment is on-demand, which is what makes it report cold starts.
+    // state (logger context, cold start, metrics buffer, the alarm step's cache): one consumer instance per shard does
+    // the same here. Lambda also tells Powertools that an environment is on-demand, which is what makes it report
+    // cold starts.
     process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
     const consumers = new Map<string, ReturnType<typeof createConsumerHandler>>();
     const consumer: KinesisBatchHandler = (event, context) => {
       const shard = event.Records[0]?.eventID.split(':')[0] ?? '';
       let handler = consumers.get(shard);
-      if (!handler) consumers.set(shard, (handler = createConsumerHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('consumer') })));
+      if (!handler) consumers.set(shard, (handler = createConsumerHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('consumer') })));
       return handler(event, context);
     };
+    const check = createAlarmCheckHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('alarm-check') });
     const rollup = createRollupHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
 
     const checkpoints = new CheckpointStore({ file: opts.memory ? undefined : file(LOCAL_FILES.checkpoints), log });
@@ -251,6 +277,9 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     });
     cleanups.push(() => scheduler.stop());
     if (opts.schedule !== false) scheduler.start();
+    const alarmCheck = new Scheduler<unknown, AlarmCheckResult>({ handler: (event) => check(event), rules: ALARM_CHECK_SCHEDULE, log });
+    cleanups.push(() => alarmCheck.stop());
+    if (opts.schedule !== false) alarmCheck.start();
 
     const server: LocalServer = await startServer(
       { config, dynamo, runner, scheduler, deadLettersFile, failedBatchesFile },
@@ -282,6 +311,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       dataDir,
       runner,
       scheduler,
+      alarmCheck,
       stop: () => {
         stopped ??= cleanup();
         return stopped;

@@ -33,8 +33,11 @@ import { count, handlerLogger, handlerMetrics } from '../runtime/telemetry';
 import { tuneV8 } from '../runtime/v8-tuning';
 import { reportBatch } from './batch-report';
 import { BatchNoProgressError, batchResponse, firstFailedRecord } from './batch-response';
-import { decodeBatch } from './decode-batch';
+import { decodeBatch, shardOf } from './decode-batch';
 import { groupPumpDays } from './pump-days';
+import { createAlarmStore } from '../store/alarm-store';
+import { createNotifier, type Notifier } from '../store/notifier';
+import { createAlarmStep, type AlarmStep } from './alarm-step';
 
 tuneV8();
 
@@ -58,6 +61,10 @@ export interface ConsumerDeps {
   readonly log?: (line: string) => void;
   /** Overrides of the backoff (tests pass a no-op sleep). @default - from the config */
   readonly retry?: RetryOptions;
+  /** Where alarm notifications go. @default - `createNotifier(cfg)` (SNS topic, JSONL file or the log) */
+  readonly notifier?: Notifier;
+  /** The alarm step. @default - `createAlarmStep(cfg, createAlarmStore(dynamo, cfg), notifier)` */
+  readonly alarms?: AlarmStep;
 }
 
 /** The consumer's Lambda handler type. */
@@ -103,6 +110,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
   const logger = handlerLogger(cfg.names.serviceName, deps.log);
   const metrics = handlerMetrics(cfg.names.serviceName, deps.metricsSink);
   const targets = { readingsTable: readingStore.table, deadLetterSink: sink.description, catalogTable: catalog.table };
+  const alarmStep = deps.alarms ?? createAlarmStep(cfg, createAlarmStore(dynamo ?? dynamoClient(cfg), cfg, { clock }), deps.notifier ?? createNotifier(cfg));
 
   return async (event, context) => {
     const records = event?.Records ?? [];
@@ -112,7 +120,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
     const readingsStop = deadlineCheck(context, CONSUMER_DEADLINE.readingsReserveMs);
     const markersStop = deadlineCheck(context, CONSUMER_DEADLINE.markersReserveMs);
     try {
-      // 1. Decode; 2. readings and dead letters; 3. catalog markers of what is stored; 4. report; 5. answer.
+      // 1. Decode; 2. readings and dead letters; 3. catalog markers and alarms of what is stored; 4. report; 5. answer.
       const batch = decodeBatch(records, { parse, rules, now });
       const [written, delivered] = await Promise.all([
         readingStore.put(batch.readings, readingsStop ? { stopWhen: readingsStop } : {}),
@@ -120,13 +128,26 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       ]);
       const stored = groupPumpDays(batch.readings, batch.origin, new Set(written.failed));
       const marked = await catalog.markTouched(stored.pumpDays, utcDay(now), now, markersStop ? { stopWhen: markersStop } : {});
+      // 3b. Alarms on the stored readings (alarm-step.ts); a pump whose alarm state was not written fails its first record.
+      const unwritten = new Set(written.failed);
+      const alarmed = await alarmStep.run(batch.readings.filter((_, i) => !unwritten.has(i)), { shardId: shardOf(records[0]?.eventID), now });
+      const alarmFailedPumps = new Set(alarmed.failedPumps);
+      const alarmFailed = alarmFailedPumps.size === 0 ? [] : batch.readings.flatMap((r, i) => (alarmFailedPumps.has(r.pump) ? [i] : []));
+      if (alarmFailed.length > 0) logger.error('alarm states not written', { pumps: alarmed.failedPumps.slice(0, 10), error: alarmed.lastError });
+      else if (alarmed.lastError) logger.warn('alarm notifications pending (retried by the next evaluation or the scheduled check)', { error: alarmed.lastError });
+      if (alarmed.transitions > 0) count(metrics, METRIC_NAMES.alarmTransitions, alarmed.transitions);
       const firstFailed = firstFailedRecord([
         { failed: written.failed, recordOf: batch.origin },
         { failed: delivered.failed, recordOf: batch.letterOrigin },
         { failed: marked.failed, recordOf: stored.firstRecordOf },
+        { failed: alarmFailed, recordOf: batch.origin },
       ]);
       const remainingMs = context?.getRemainingTimeInMillis?.();
-      const failed = reportBatch(logger, metrics, { records: records.length, batch, written, delivered, marked, firstFailed, targets, remainingMs });
+      let failed = reportBatch(logger, metrics, { records: records.length, batch, written, delivered, marked, firstFailed, targets, remainingMs });
+      if (alarmFailed.length > 0) {
+        if (!failed) count(metrics, METRIC_NAMES.batchFailures, 1);
+        failed = failed ? `${failed}; alarm states not written` : 'alarm states not written';
+      }
       return batchResponse(records, firstFailed, failed);
     } catch (error) {
       if (error instanceof BatchNoProgressError) throw error;

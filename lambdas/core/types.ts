@@ -37,6 +37,20 @@ export interface AlertRule {
   readonly field: Measure;
   readonly op: RuleOp;
   readonly threshold: number;
+  /** Alarm settings of the rule (all optional; see `lambdas/core/alarm-rules.ts` for their defaults). */
+  readonly severity?: 'critical' | 'major' | 'minor' | 'advisory';
+  /** Consecutive offending readings before the alarm becomes active. */
+  readonly forReadings?: number;
+  /** Event-time seconds the condition must hold before the alarm becomes active. */
+  readonly forSeconds?: number;
+  /** Hysteresis: the alarm clears only once the value is back past this level. */
+  readonly clearThreshold?: number;
+  /** Consecutive clearing readings before the alarm clears. */
+  readonly clearForReadings?: number;
+  /** A cleared condition keeps the alarm visible (LATCHED) until acknowledged. */
+  readonly latch?: boolean;
+  /** Send notifications for this rule's transitions. */
+  readonly notify?: boolean;
 }
 
 /** A reading together with the alert rules it triggered (empty when none). */

@@ -5,7 +5,7 @@
  * next page only when the caller asks for more. Days come from the catalog when a range is open or long, so a
  * query over "all time" touches only days that have data.
  */
-import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { KEYS, type WellwatchConfig } from '../config';
 import { ParseError } from '../core/errors';
 import { pumpDayPk, readingFromItem, statsFromItem } from '../core/keys';
@@ -183,4 +183,27 @@ export function listPumps(client: DynamoDBClient, cfg: WellwatchConfig, day: str
  */
 export function listPending(client: DynamoDBClient, cfg: WellwatchConfig): AsyncGenerator<PendingMarker> {
   return createCatalogStore(client, cfg).listPending();
+}
+
+/**
+ * The time of a pump's newest reading on one UTC day, or undefined when it has none (one Query, Limit 1, newest
+ * first). The scheduled no-data check confirms a silence with it.
+ *
+ * @example
+ * await newestReadingTime(ddb, cfg, 'COHUTTA', '2014-03-10'); // → '2014-03-10T23:59:00Z'
+ */
+export async function newestReadingTime(client: DynamoDBClient, cfg: WellwatchConfig, pump: string, day: string): Promise<string | undefined> {
+  const out = await client.send(
+    new QueryCommand({
+      TableName: cfg.readingsTable,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': KEYS.partitionKey },
+      ExpressionAttributeValues: { ':pk': { S: pumpDayPk(pump, day) } },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  const sk = (out.Items?.[0]?.[KEYS.sortKey] as { S?: string } | undefined)?.S;
+  return sk === undefined ? undefined : `${day}T${sk}Z`;
 }

@@ -12,13 +12,13 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { KEYS, type WellwatchConfig } from '../config';
+import { ALARM_KEYS, KEYS, type WellwatchConfig } from '../config';
 import { WellwatchError } from '../core/errors';
 
 const S = 'S' as const;
 
 /**
- * The CreateTable inputs of the readings, stats and catalog tables.
+ * The CreateTable inputs of the readings, stats, catalog and alarms tables.
  *
  * @example
  * for (const def of tableDefinitions(cfg)) await ddb.send(new CreateTableCommand(def));
@@ -27,6 +27,7 @@ export function tableDefinitions(cfg: WellwatchConfig): CreateTableCommandInput[
   const { partitionKey: pk, sortKey: sk } = KEYS;
   const { alertsByDay, alertsByPump } = KEYS.readings;
   const { byDate } = KEYS.stats;
+  const { openAlarms, alarmHistory } = ALARM_KEYS;
   const primary = [
     { AttributeName: pk, KeyType: 'HASH' as const },
     { AttributeName: sk, KeyType: 'RANGE' as const },
@@ -61,6 +62,19 @@ export function tableDefinitions(cfg: WellwatchConfig): CreateTableCommandInput[
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [pk, sk].map((name) => ({ AttributeName: name, AttributeType: S })),
       KeySchema: primary,
+    },
+    {
+      // Alarm states, archived alarms, per-pump items, notification markers (see the alarms block in config.ts).
+      TableName: cfg.alarms.table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [pk, sk, openAlarms.partitionKey, openAlarms.sortKey, alarmHistory.partitionKey, alarmHistory.sortKey].map((name) => ({
+        AttributeName: name,
+        AttributeType: S,
+      })),
+      KeySchema: primary,
+      // openAlarms projects keys only: every write of an open alarm's state also writes the index, and a keys-only
+      // entry costs one write unit where a full copy would cost the item's size again.
+      GlobalSecondaryIndexes: [{ ...index(openAlarms), Projection: { ProjectionType: 'KEYS_ONLY' as const } }, index(alarmHistory)],
     },
   ];
 }

@@ -8,7 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadConfig, type WellwatchConfig } from '../../lambdas/config';
+import { loadConfig, type ConfigOverrides, type WellwatchConfig } from '../../lambdas/config';
 import { dynamoClient } from '../../lambdas/store/clients';
 import { ensureTables } from '../../lambdas/store/tables';
 
@@ -27,7 +27,7 @@ export interface DynaliteHandle {
 /** Options of {@link startDynalite}. */
 export interface StartDynaliteOptions {
   /** Configuration overrides (table names, retention, …); the endpoint is set by the helper. */
-  readonly config?: Partial<WellwatchConfig>;
+  readonly config?: ConfigOverrides;
   /** Create the tables from `tableDefinitions`. @default true */
   readonly createTables?: boolean;
 }

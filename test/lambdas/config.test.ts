@@ -19,6 +19,7 @@ describe('deploymentNames', () => {
       readingsTable: 'wellwatch-staging-readings',
       statsTable: 'wellwatch-staging-stats',
       catalogTable: 'wellwatch-staging-catalog',
+      alarmsTable: 'wellwatch-staging-alarms',
       deadLetterQueue: 'wellwatch-staging-dead-letters',
       failedBatchQueue: 'wellwatch-staging-failed-batches',
       alarmTopic: 'wellwatch-staging-alarms',
@@ -67,6 +68,24 @@ describe('loadConfig names', () => {
 
   it('fails on a malformed deployment name from the environment', () => {
     expect(() => loadConfig({}, { [ENV.deployment]: 'Prod!' })).toThrow('deployment name must be 1–20 characters');
+  });
+});
+
+describe('alarm settings', () => {
+  it('defaults to a 30-minute no-data interval and 16 buckets, read from the environment when set', () => {
+    expect(loadConfig({}, {}).alarms).toMatchObject({ enabled: true, table: 'wellwatch-alarms', noDataMinutes: 30, buckets: 16, lastSeenRefreshShare: 1 });
+    expect(loadConfig({}, { WELLWATCH_NO_DATA_MINUTES: '45', WELLWATCH_ALARM_BUCKETS: '64', WELLWATCH_ALARMS: 'off' }).alarms).toMatchObject({ enabled: false, noDataMinutes: 45, buckets: 64 });
+  });
+
+  it('rejects a bad interval or bucket count with the setting, its range and the value', () => {
+    expect(() => loadConfig({}, { WELLWATCH_NO_DATA_MINUTES: '0' })).toThrow('noDataMinutes must be an integer 1–10080, got "0"');
+    expect(() => loadConfig({}, { WELLWATCH_ALARMS: 'maybe' })).toThrow('WELLWATCH_ALARMS must be on or off, got "maybe"');
+  });
+
+  it('keeps and validates the alarm fields of alert rules from JSON', () => {
+    const json = '[{"name":"low-psi","field":"psi","op":"<","threshold":5,"clearThreshold":20,"forReadings":3,"severity":"critical","latch":true}]';
+    expect(loadConfig({}, { WELLWATCH_ALERT_RULES: json }).alertRules[0]).toEqual({ name: 'low-psi', field: 'psi', op: '<', threshold: 5, clearThreshold: 20, forReadings: 3, severity: 'critical', latch: true });
+    expect(() => loadConfig({}, { WELLWATCH_ALERT_RULES: '[{"name":"x","field":"psi","op":"<","threshold":5,"latch":"yes"}]' })).toThrow('alert rule x: latch must be true or false, got "yes"');
   });
 });
 

@@ -4,7 +4,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { NAMES } from '../../lambdas/config';
+import { NAMES, OPEN_ALARM_METRICS } from '../../lambdas/config';
 import { METRIC_NAMES } from '../../lib/defaults';
 import { Notifications } from '../../lib/notifications';
 import { Observability, type ObservabilityProps } from '../../lib/observability';
@@ -99,12 +99,20 @@ describe('Observability dashboard', () => {
   });
 
   it('shows only metrics a handler actually emits (no dashboard line that stays empty forever)', () => {
-    const sources = ['lambdas/consumer/handler.ts', 'lambdas/consumer/batch-report.ts', 'lambdas/rollup/handler.ts']
+    const sources = ['lambdas/consumer/handler.ts', 'lambdas/consumer/batch-report.ts', 'lambdas/rollup/handler.ts', 'lambdas/alarms/handler.ts']
       .map((file) => fs.readFileSync(path.join(__dirname, '../..', file), 'utf8'))
       .join('\n');
     for (const key of Object.keys(METRIC_NAMES)) {
       expect(sources).toMatch(new RegExp(`\\b(count|gauge)\\(metrics, METRIC_NAMES\\.${key}\\b`));
     }
+  });
+
+  it('shows open pump alarms by severity, the metrics the alarm check gauges', () => {
+    for (const name of Object.values(OPEN_ALARM_METRICS)) {
+      expect(metricRows.find((r) => r[1] === name)?.slice(0, 4)).toEqual([NAMES.metricNamespace, name, 'service', NAMES.serviceName]);
+    }
+    const check = fs.readFileSync(path.join(__dirname, '../../lambdas/alarms/handler.ts'), 'utf8');
+    expect(check).toMatch(/count\(metrics, OPEN_ALARM_METRICS\[s\]/);
   });
 
   it('shows DynamoDB throttling of every table', () => {

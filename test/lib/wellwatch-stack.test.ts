@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -74,6 +74,11 @@ const ids = {
   consumerLogs: logicalId(stack.consumer.function.logGroup),
   rollupRole: logicalId(stack.rollup.function.role),
   rollupLogs: logicalId(stack.rollup.function.logGroup),
+  alarms: logicalId(stack.alarmLayer.table),
+  checkRole: logicalId(stack.alarmLayer.function.role),
+  checkLogs: logicalId(stack.alarmLayer.function.logGroup),
+  topic: logicalId(stack.notifications.topic),
+  topicKey: logicalId(stack.notifications.key),
   dashboard: logicalId(stack.observability.dashboard),
 };
 
@@ -126,16 +131,18 @@ const READ_WRITE = cdkTableGrant('grantReadWriteData');
 describe('WellwatchStack composition', () => {
   it('creates one of each core resource', () => {
     template.resourceCountIs('AWS::Kinesis::Stream', 1);
-    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 3);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.resourceCountIs('AWS::Events::Rule', 3);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    // The alarm topic always exists, and every CloudWatch alarm notifies it.
     template.resourceCountIs('AWS::SNS::Topic', 1);
+    for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmActions).toEqual([{ Ref: ids.topic }]);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.resourceCountIs('AWS::Logs::LogGroup', 3);
     template.resourceCountIs('AWS::KMS::Key', 2);
     template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
   });
@@ -175,12 +182,13 @@ describe('WellwatchStack composition', () => {
     expect(variant.stackName).toBe('Wellwatch-staging');
     variantTemplate.hasResourceProperties('AWS::Kinesis::Stream', { Name: 'wellwatch-staging-readings' });
     const tables = Object.values(variantTemplate.findResources('AWS::DynamoDB::Table')).map((t) => t.Properties.TableName);
-    expect(tables.sort()).toEqual(['wellwatch-staging-catalog', 'wellwatch-staging-readings', 'wellwatch-staging-stats']);
+    expect(tables.sort()).toEqual(['wellwatch-staging-alarms', 'wellwatch-staging-catalog', 'wellwatch-staging-readings', 'wellwatch-staging-stats']);
+    variantTemplate.hasResourceProperties('AWS::SNS::Topic', { TopicName: staging.alarmTopic });
     const queues = Object.values(variantTemplate.findResources('AWS::SQS::Queue')).map((q) => q.Properties.QueueName);
     expect(queues.sort()).toEqual([staging.deadLetterQueue, staging.failedBatchQueue].sort());
     variantTemplate.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'wellwatch-staging' });
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
-    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging']);
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging', 'staging']);
     // No physical name is shared with the default deployment.
     const physical = (t: Template): string[] =>
       Object.values(t.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap((r) =>
@@ -189,6 +197,7 @@ describe('WellwatchStack composition', () => {
     expect(physical(variantTemplate).filter((n) => physical(template).includes(n))).toEqual([]);
     // The default deployment's functions carry no deployment variable (their names are NAMES').
     expect(Object.values(template.findResources('AWS::Lambda::Function')).map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual([
+      undefined,
       undefined,
       undefined,
     ]);
@@ -206,7 +215,7 @@ describe('WellwatchStack composition', () => {
     variantTemplate.resourceCountIs('AWS::SNS::Subscription', 1);
     variantTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
-    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_RETENTION_DAYS)).toEqual(['365', '365']);
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_RETENTION_DAYS)).toEqual(['365', '365', undefined]);
   });
 });
 
@@ -225,16 +234,17 @@ describe('WellwatchStack least privilege', () => {
 
   it('grants no action or resource wildcard in any IAM policy of the stack', () => {
     const all = Object.values(template.findResources('AWS::IAM::Role')).length;
-    expect(all).toBe(2);
-    for (const roleId of [ids.consumerRole, ids.rollupRole]) {
+    expect(all).toBe(3);
+    for (const roleId of [ids.consumerRole, ids.rollupRole, ids.checkRole]) {
       for (const g of grantsOf(template, roleId)) {
-        expect(g.action).not.toContain('*');
+        // The one action wildcard: kms:GenerateDataKey* on the alarm topic's own key (topic.grantPublish).
+        if (g.action.includes('*')) expect(g).toEqual({ action: 'kms:GenerateDataKey*', resource: arn(ids.topicKey) });
         expect(g.resource).not.toBe('*');
         // The only wildcard is the index suffix CDK's table grants add, limited to one table.
         if (g.resource.includes('*')) expect(g.resource).toMatch(/^[A-Za-z0-9]+\.Arn\/index\/\*$/);
       }
     }
-    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(2);
+    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(3);
   });
 
   it('attaches no managed policy to either function role', () => {
@@ -248,7 +258,7 @@ describe('WellwatchStack least privilege', () => {
     expect(actionsOn(consumer, index(ids.readings))).toEqual(WRITE);
     expect(actionsOn(consumer, arn(ids.catalog))).toEqual(WRITE);
     expect(consumer.filter((g) => g.resource.startsWith(ids.stats))).toEqual([]);
-    expect(consumer.filter((g) => /Scan|Query|GetItem|BatchGetItem/.test(g.action))).toEqual([]);
+    expect(consumer.filter((g) => /Scan|Query|GetItem|BatchGetItem/.test(g.action) && !g.resource.startsWith(ids.alarms))).toEqual([]);
   });
 
   it('lets the consumer only send to the dead-letter queue and only read the stream', () => {
@@ -263,9 +273,25 @@ describe('WellwatchStack least privilege', () => {
   });
 
   it('gives the consumer nothing else', () => {
-    const allowed = new Set([ids.stream, ids.readings, ids.catalog, ids.deadLetters, ids.failedBatches, ids.consumerLogs].map(arn));
-    allowed.add(index(ids.readings));
+    const allowed = new Set([ids.stream, ids.readings, ids.catalog, ids.deadLetters, ids.failedBatches, ids.consumerLogs, ids.alarms, ids.topicKey].map(arn));
+    allowed.add(index(ids.readings)).add(index(ids.alarms)).add(ids.topic);
     expect(consumer.filter((g) => !allowed.has(g.resource))).toEqual([]);
+  });
+
+  it('lets the consumer evaluate alarms: read/write the alarms table and publish to the alarm topic, nothing more', () => {
+    expect(actionsOn(consumer, arn(ids.alarms))).toEqual(READ_WRITE);
+    expect(actionsOn(consumer, ids.topic)).toEqual(['sns:Publish']);
+    expect(actionsOn(consumer, arn(ids.topicKey))).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+  });
+
+  it('lets the alarm check read readings, read/write alarms and publish; nothing on stats, catalog, stream or queues', () => {
+    const check = grantsOf(template, ids.checkRole);
+    expect(actionsOn(check, arn(ids.readings))).toEqual(READ);
+    expect(actionsOn(check, arn(ids.alarms))).toEqual(READ_WRITE);
+    expect(actionsOn(check, ids.topic)).toEqual(['sns:Publish']);
+    const allowed = new Set([ids.readings, ids.alarms, ids.topicKey, ids.checkLogs].map(arn));
+    allowed.add(index(ids.readings)).add(index(ids.alarms)).add(ids.topic);
+    expect(check.filter((g) => !allowed.has(g.resource))).toEqual([]);
   });
 
   it('lets the rollup read readings, never write them', () => {
@@ -304,9 +330,10 @@ describe('WellwatchStack cdk-nag (AwsSolutions)', () => {
     for (const { id, path: at, reason } of acknowledged) {
       expect(reason.length).toBeGreaterThan(40);
       if (!id.startsWith('AwsSolutions-IAM5')) continue;
-      // The table-index suffix of CDK's grants; and, only for the VPC placement, Lambda's network-interface actions.
-      if (id === 'AwsSolutions-IAM5[Resource::*]') expect(at).toMatch(/^Wellwatch-vpc\/(Consumer|Rollup)\/\w+\/Role$/);
-      else expect(id).toMatch(/^AwsSolutions-IAM5\[Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*\]$/);
+      // The table-index suffix of CDK's grants; kms:GenerateDataKey* of topic.grantPublish on the alarm topic's key;
+      // and, only for the VPC placement, Lambda's network-interface actions.
+      if (id === 'AwsSolutions-IAM5[Resource::*]') expect(at).toMatch(/^Wellwatch-vpc\/(Consumer|Rollup|Alarms)\/\w+\/Role$/);
+      else expect(id).toMatch(/^AwsSolutions-IAM5\[(Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*|Action::kms:GenerateDataKey\*)\]$/);
     }
   });
 
@@ -371,6 +398,39 @@ describe('stackPropsFromContext', () => {
   });
 });
 
+describe('WellwatchStack alarm layer', () => {
+  it('keys the alarms table like local mode: pk/sk, sparse bucketed GSIs openAlarms and alarmHistory, TTL on markers', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: NAMES.alarmsTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: KEYS.ttlAttribute, Enabled: true },
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'openAlarms', KeySchema: [{ AttributeName: 'ob', KeyType: 'HASH' }, { AttributeName: 'os', KeyType: 'RANGE' }] }),
+        Match.objectLike({ IndexName: 'alarmHistory', KeySchema: [{ AttributeName: 'hb', KeyType: 'HASH' }, { AttributeName: 'hs', KeyType: 'RANGE' }] }),
+      ],
+    });
+  });
+
+  it('runs the alarm check every 5 minutes and tells the consumer and the check where alarms live and go', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(*/5 * * * ? *)' });
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment.Variables);
+    const withAlarms = fns.filter((v) => v.WELLWATCH_ALARMS_TABLE !== undefined);
+    expect(withAlarms).toHaveLength(2);
+    for (const v of withAlarms) {
+      expect(v.WELLWATCH_ALARMS_TABLE).toEqual({ Ref: ids.alarms });
+      expect(v.WELLWATCH_ALARM_NOTIFICATIONS).toEqual({ Ref: ids.topic });
+      expect(v.WELLWATCH_NO_DATA_MINUTES).toBe('30');
+    }
+  });
+
+  it('encrypts the alarm topic with its own rotated key and refuses non-TLS publishing', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: NAMES.alarmTopic, KmsMasterKeyId: { 'Fn::GetAtt': [ids.topicKey, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0]!;
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+  });
+});
+
 describe('WellwatchStack keys', () => {
   it('shares the TTL attribute with the handlers', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: NAMES.readingsTable, TimeToLiveSpecification: { AttributeName: KEYS.ttlAttribute, Enabled: true } });
@@ -402,7 +462,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
 
   it('keeps function logs a year, encrypted with the stack’s logs key (CT.CLOUDWATCH.PR.2, PR.3)', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(2);
+    expect(groups).toHaveLength(3);
     const keys = new Set(groups.map((g) => JSON.stringify(g.Properties.KmsKeyId)));
     expect(keys.size).toBe(1);
     const keyId: string = groups[0]!.Properties.KmsKeyId['Fn::GetAtt'][0];
@@ -435,7 +495,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
   it('places both functions in the given subnets with one security group when a VPC is set (CT.LAMBDA.PR.3)', () => {
     const sg = { 'Fn::GetAtt': [vpcVariant.getLogicalId(vpcVariant.network!.securityGroup.node.defaultChild as never), 'GroupId'] };
     const fns = Object.values(vpcTemplate.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(2);
+    expect(fns).toHaveLength(3);
     for (const f of fns) expect(f.Properties.VpcConfig).toEqual({ SubnetIds: [...VPC.subnetIds], SecurityGroupIds: [sg] });
     vpcTemplate.resourceCountIs('AWS::EC2::SecurityGroup', 1);
     for (const f of Object.values(template.findResources('AWS::Lambda::Function'))) expect(f.Properties.VpcConfig).toBeUndefined();
@@ -493,10 +553,15 @@ describe('WellwatchStack under both validators (cdk-nag and cfn-guard), as bin/a
     expect(suppressed).toEqual(
       [
         // No VPC in the default and the staging deployment: CT.LAMBDA.PR.3 acknowledged on each function.
-        ...['Wellwatch', 'Wellwatch-staging'].flatMap((s) => [`lambda_inside_vpc_check ${s}/Consumer/Consumer/Function`, `lambda_inside_vpc_check ${s}/Rollup/Rollup/Function`]),
+        ...['Wellwatch', 'Wellwatch-staging'].flatMap((s) => [
+          `lambda_inside_vpc_check ${s}/Consumer/Consumer/Function`,
+          `lambda_inside_vpc_check ${s}/Rollup/Rollup/Function`,
+          `lambda_inside_vpc_check ${s}/Alarms/Check/Function`,
+        ]),
         // One-month logs asked for in the `vpc` test deployment: CT.CLOUDWATCH.PR.2 acknowledged on each log group.
         'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Consumer/Consumer/Logs',
         'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Rollup/Rollup/Logs',
+        'cloudwatch_log_group_retention_period_check Wellwatch-vpc/Alarms/Check/Logs',
       ].sort(),
     );
     for (const v of guard.suppressedViolations ?? []) expect(v.reason.length).toBeGreaterThan(40);

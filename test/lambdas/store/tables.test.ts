@@ -4,11 +4,11 @@ import { ensureTables, tableDefinitions } from '../../../lambdas/store/tables';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 
 describe('tableDefinitions', () => {
-  const cfg = loadConfig({ readingsTable: 'r', statsTable: 's', catalogTable: 'c' }, {});
+  const cfg = loadConfig({ readingsTable: 'r', statsTable: 's', catalogTable: 'c', alarms: { table: 'a' } }, {});
 
-  it('defines three on-demand tables keyed pk/sk, named from the configuration', () => {
+  it('defines four on-demand tables keyed pk/sk, named from the configuration', () => {
     const defs = tableDefinitions(cfg);
-    expect(defs.map((d) => d.TableName)).toEqual(['r', 's', 'c']);
+    expect(defs.map((d) => d.TableName)).toEqual(['r', 's', 'c', 'a']);
     for (const d of defs) {
       expect(d.BillingMode).toBe('PAY_PER_REQUEST');
       expect(d.KeySchema).toEqual([
@@ -29,6 +29,14 @@ describe('tableDefinitions', () => {
     expect(shape(stats)).toEqual([['statsByDate', 'date/pump', 'ALL']]);
     expect(catalog!.GlobalSecondaryIndexes).toBeUndefined();
   });
+
+  it('gives the alarms table a keys-only openAlarms index and a full alarmHistory index, both bucketed', () => {
+    const alarms = tableDefinitions(cfg)[3]!;
+    expect((alarms.GlobalSecondaryIndexes ?? []).map((g) => [g.IndexName, g.KeySchema!.map((k) => k.AttributeName).join('/'), g.Projection!.ProjectionType])).toEqual([
+      ['openAlarms', 'ob/os', 'KEYS_ONLY'],
+      ['alarmHistory', 'hb/hs', 'ALL'],
+    ]);
+  });
 });
 
 describe('ensureTables', () => {
@@ -41,7 +49,7 @@ describe('ensureTables', () => {
   });
 
   it('creates missing tables, waits until ACTIVE, and leaves existing ones alone', async () => {
-    expect(await ensureTables(db.client, db.cfg)).toEqual([db.cfg.readingsTable, db.cfg.statsTable, db.cfg.catalogTable]);
+    expect(await ensureTables(db.client, db.cfg)).toEqual([db.cfg.readingsTable, db.cfg.statsTable, db.cfg.catalogTable, db.cfg.alarms.table]);
     const described = await db.client.send(new DescribeTableCommand({ TableName: db.cfg.readingsTable }));
     expect(described.Table?.TableStatus).toBe('ACTIVE');
     expect(described.Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName).sort()).toEqual(['alertsByDay', 'alertsByPump']);
