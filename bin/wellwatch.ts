@@ -19,6 +19,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   },
   pumps: { summary: 'pumps out-of-service|in-service <pump> — maintenance: no alarms for the pump', load: () => require('../cli/pumps').pumpsCommand },
   status: { summary: 'status — per-shard backlog (records pushed but not yet processed)', load: () => require('../cli/status').statusCommand },
+  replay: { summary: 'replay failed-batches | stream --from T — hand given-up batches or a time range back to the consumer', load: () => require('../cli/replay').replayCommand },
+  redrive: { summary: 'redrive deadletters [--code C] [--fix FILE] — re-send bad lines, as they were or corrected', load: () => require('../cli/redrive').redriveCommand },
   local: { summary: 'local [--data-dir DIR] [--port N] [--kinesis-port N] [--dynamodb-port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
   generate: { summary: 'generate --pumps N --days D --seed S — deterministic sample readings', load: () => require('../cli/generate').generateCommand },
   explain: { summary: 'explain <pump> [--from T --to T] — early-warning detectors over stored readings (csv or json)', load: () => require('../cli/explain').explainCommand },

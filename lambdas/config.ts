@@ -27,6 +27,8 @@ export const NAMES = {
   logGroupPrefix: '/wellwatch',
   metricNamespace: 'Wellwatch',
   serviceName: 'wellwatch',
+  /** The consumer Lambda function: `wellwatch replay` invokes it by this name. */
+  consumerFunction: 'wellwatch-consumer',
 } as const;
 
 /** What a deployment name may look like: it becomes part of table, stream, queue and stack names. */
@@ -71,6 +73,7 @@ export function deploymentNames(deployment?: string): DeploymentNames {
     alarmTopic: suffix(NAMES.alarmTopic),
     logGroupPrefix: `/${prefix}`,
     serviceName: prefix,
+    consumerFunction: suffix(NAMES.consumerFunction),
   };
 }
 
@@ -276,6 +279,29 @@ export const LIMITS = {
   kinesisMaxRecordBytes: 1024 * 1024,
   /** SQS SendMessageBatch maximum entries. */
   sqsBatchEntries: 10,
+} as const;
+
+/**
+ * Replay and redrive (`wellwatch replay …`, `wellwatch redrive deadletters`): how the operators' commands read the
+ * stream back, hand records to the consumer and hold queue messages while they work on them.
+ */
+export const REPLAY = {
+  /**
+   * Records per consumer invocation when replaying: the event source's batch size, so a replayed batch is the size
+   * the consumer was tested and sized for. Large records make a batch smaller: an invocation stays within Lambda's
+   * 6 MB payload limit (cli/replay-session.ts).
+   */
+  invokeBatchSize: DEFAULT_EVENT_SOURCE.batchSize,
+  /** Kinesis GetRecords limit per call while reading a range back (the service maximum is 10,000). */
+  readPageRecords: 1_000,
+  /**
+   * Seconds an on-failure or dead-letter message stays invisible to other readers while a replay or redrive works on
+   * it (SQS VisibilityTimeout). Long enough for a range of a few thousand records; a message not deleted in that
+   * time becomes visible again, so an interrupted run loses nothing.
+   */
+  visibilityTimeoutSeconds: 900,
+  /** Seconds `redrive deadletters` waits for the consumer to store or reject the re-sent lines. */
+  redriveWaitSeconds: 300,
 } as const;
 
 /** Runtime configuration of wellwatch, resolved once. */

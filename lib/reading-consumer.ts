@@ -129,6 +129,7 @@ export class ReadingConsumer extends Construct {
     this.function = new WellwatchFunction(this, 'Consumer', {
       name: 'consumer',
       entry: 'lambdas/consumer/handler.ts',
+      functionName: names.consumerFunction, // `wellwatch replay` invokes it by this name
       description: 'wellwatch: Kinesis sensor lines -> readings, alerts and dead letters',
       environment,
       memorySize: props.memorySize,

@@ -80,6 +80,15 @@ export interface WellwatchFunctionProps extends WellwatchFunctionSettings {
   readonly environment: Readonly<Record<string, string>>;
   /** Maximum run time of one invocation, 1–900 seconds. */
   readonly timeout: Duration;
+  /**
+   * Physical function name (from `deploymentNames`, e.g. `wellwatch-staging-consumer`), for functions the CLI calls
+   * by name (`wellwatch replay` invokes the consumer). Independent of {@link name}, which names the log group under
+   * the deployment's prefix (`/wellwatch-staging/consumer`): the function logs there through its logging config
+   * whatever it is called, so the logs key's prefix condition holds.
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly functionName?: string;
 }
 
 /**
@@ -141,6 +150,7 @@ export class WellwatchFunction extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       description: props.description,
+      ...(props.functionName !== undefined ? { functionName: props.functionName } : {}),
       runtime: FUNCTION_DEFAULTS.runtime,
       architecture: FUNCTION_DEFAULTS.architecture,
       memorySize: props.memorySize ?? FUNCTION_DEFAULTS.memorySizeMb,

@@ -14,6 +14,7 @@ import { logsEncryptionKey } from './encryption-key';
 import { FunctionNetwork } from './function-network';
 import { Notifications } from './notifications';
 import { Observability } from './observability';
+import { OperatorPolicy } from './operator-policy';
 import { QueryApi } from './query-api';
 import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
@@ -197,6 +198,7 @@ export class WellwatchStack extends Stack {
       retentionDays: props.retentionDays,
       ...functionSettings,
     });
+    new OperatorPolicy(this, 'Operators', { stream: this.sensors.stream, readingsTable, catalogTable, consumer: this.consumer.fn, deadLetterQueue: this.consumer.deadLetterQueue, failedBatchQueue: this.consumer.failedBatchQueue });
     this.rollup = new RollupSchedule(this, 'Rollup', {
       readingsTable,
       statsTable,

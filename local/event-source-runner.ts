@@ -13,6 +13,9 @@
  * - `lambda-events.ts`: the event, context and on-failure record shapes;
  * - `on-failure-destination.ts`: the `failed-batches.jsonl` sink; `wake.ts`: the loops' wake-up calls.
  *
+ * `invokeWith` hands given records to the handler once, through the same event building and invocation as a normal
+ * delivery, without moving anything (`wellwatch replay` in local mode, the counterpart of the Lambda Invoke API).
+ *
  * Records of a shard are delivered in order, one batch at a time (`parallelizationFactor` is treated as 1 locally:
  * the per-partition-key ordering a higher factor keeps is then trivially kept too).
  *
@@ -22,8 +25,8 @@
  * logged, handed to `onFatal`, and rejects `waitForIdle`, rather than being lost in a detached promise.
  */
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import type { KinesisStreamEvent } from 'aws-lambda';
-import { CONSUMER_FUNCTION, ConfigError, DEFAULT_EVENT_SOURCE, type EventSourceSettings } from '../lambdas/config';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { CONSUMER_FUNCTION, ConfigError, DEFAULT_EVENT_SOURCE, NAMES, type EventSourceSettings } from '../lambdas/config';
 import { WellwatchError } from '../lambdas/core/errors';
 import { describeError } from '../lambdas/core/errors';
 import { CheckpointStore } from './checkpoints';
@@ -46,7 +49,9 @@ import type {
   BufferedRecord,
   EventSourceRunnerOptions,
   InvocationInfo,
+  InvokeResult,
   KinesisBatchHandler,
+  ReplayRecord,
   RunnerCounters,
   ShardBacklog,
   ShardState,
@@ -55,7 +60,16 @@ import type {
 import { Wake } from './event-source/wake';
 
 export { kinesisEventRecord, LOCAL_ACCOUNT_ID, MAX_INVOKE_PAYLOAD_BYTES, type FailedBatchRecord } from './event-source/lambda-events';
-export type { EventSourceRunnerOptions, InvocationInfo, KinesisBatchHandler, RunnerCounters, ShardBacklog, ShardStatus } from './event-source/types';
+export type {
+  EventSourceRunnerOptions,
+  InvocationInfo,
+  InvokeResult,
+  KinesisBatchHandler,
+  ReplayRecord,
+  RunnerCounters,
+  ShardBacklog,
+  ShardStatus,
+} from './event-source/types';
 
 /** The runner stopped on an internal error (`cause` is the error), or was used out of order (waited on after a stop). */
 export class EventSourceRunnerError extends WellwatchError {
@@ -118,7 +132,7 @@ export class EventSourceRunner {
     this.destination = new OnFailureDestination(options.failedBatchesFile);
     this.log = options.log ?? (() => undefined);
     this.onFatal = options.onFatal;
-    this.arns = localArns(this.region, options.functionName ?? 'wellwatch-consumer', this.streamName);
+    this.arns = localArns(this.region, options.functionName ?? NAMES.consumerFunction, this.streamName);
     this.streamArn = this.arns.streamArn;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 5_000;
@@ -215,6 +229,37 @@ export class EventSourceRunner {
   onInvocation(listener: (info: InvocationInfo) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Invokes the handler once with the given records of one shard, exactly as a normal delivery would (same event
+   * building, same context and function timeout, same reading of the response, same invocation listeners), and says
+   * how it went. Nothing else happens: no checkpoint moves, nothing is retried, bisected or sent to the on-failure
+   * destination, and the mapping's counters stay as they are. It is how `wellwatch replay` hands records read back
+   * from the stream to local mode's consumer (the local counterpart of the Lambda Invoke API, where the caller, not
+   * the mapping, decides what a failure means).
+   *
+   * @returns `failedAt` = index of the first record to retry (absent when the batch succeeded), and the handler's
+   *   `batchItemFailures`.
+   * @throws EventSourceRunnerError once the runner is stopping.
+   * @example
+   * const { failedAt } = await runner.invokeWith([{ sequenceNumber, partitionKey, data64, arrivalMs }], 'shardId-000000000000');
+   */
+  async invokeWith(records: readonly ReplayRecord[], shardId: string): Promise<InvokeResult> {
+    if (this.stopping) throw new EventSourceRunnerError('event source runner is stopping; nothing was invoked');
+    if (records.length === 0) throw new EventSourceRunnerError('invokeWith needs at least one record');
+    const batch = records.map((r) => ({ sequenceNumber: r.sequenceNumber, partitionKey: r.partitionKey, data64: r.data64, arrival: r.arrivalMs }));
+    const { outcome, response } = await this.invokeOnce(shardId, batch);
+    const failures = (response as Partial<KinesisStreamBatchResponse> | null | undefined)?.batchItemFailures;
+    const batchItemFailures = Array.isArray(failures) ? failures : [];
+    switch (outcome.kind) {
+      case 'success':
+        return { outcome: 'success', batchItemFailures };
+      case 'partial':
+        return { outcome: 'partial', failedAt: outcome.failedAt, error: outcome.error, batchItemFailures };
+      case 'error':
+        return { outcome: 'error', failedAt: 0, error: outcome.error, batchItemFailures };
+    }
   }
 
   /** Current state of every known shard. */
@@ -407,7 +452,6 @@ export class EventSourceRunner {
     const size = nextBatchSize(s, this.settings.batchSize);
     const fromPending = s.pending.length > 0;
     const batch = s.buffer.slice(0, size);
-    const event: KinesisStreamEvent = { Records: batch.map((r) => eventRecordOf(s.shardId, r, this.arns)) };
     const isRetry = batch.some((r) => r.invokes > 0);
     for (const r of batch) r.invokes++;
     this.counters.batches++;
@@ -415,17 +459,8 @@ export class EventSourceRunner {
 
     s.inFlight = true;
     try {
-      const startedMs = performance.now();
-      const context = invocationContext(this.arns, this.functionTimeoutMs, () => this.stopping);
-      const invoked = await invokeWithTimeout(this.handler, event, context, this.functionTimeoutMs, this.log);
-      let outcome: InvocationOutcome;
-      if ('response' in invoked) {
-        outcome = readBatchResponse(invoked.response, batch.map((r) => r.sequenceNumber), this.settings.reportBatchItemFailures);
-      } else {
-        outcome = { kind: 'error', error: invoked.error };
-        if (invoked.timedOut) this.counters.timeouts++;
-      }
-      this.notify(s, event, startedMs, outcome);
+      const { outcome, timedOut } = await this.invokeOnce(s.shardId, batch);
+      if (timedOut) this.counters.timeouts++;
 
       if (this.stopping && outcome.kind !== 'success') {
         // Stopping (the consumer cut the batch short, or it failed): keep what is done, leave the rest for the next
@@ -486,10 +521,33 @@ export class EventSourceRunner {
     s.pending.splice(0, fromPending ? 1 : 0, ...next, ...(rest > 0 ? [rest] : []));
   }
 
-  private notify(s: ShardState, event: KinesisStreamEvent, startedMs: number, outcome: InvocationOutcome): void {
+  /**
+   * One invocation of the handler with records of one shard: builds the event, runs it under the function timeout,
+   * reads the response with the mapping's rules and tells the listeners. Shared by normal delivery and `invokeWith`,
+   * so a replayed batch reaches the handler exactly as a delivered one would.
+   */
+  private async invokeOnce(
+    shardId: string,
+    batch: readonly Pick<BufferedRecord, 'sequenceNumber' | 'partitionKey' | 'data64' | 'arrival'>[],
+  ): Promise<{ outcome: InvocationOutcome; response?: unknown; timedOut: boolean }> {
+    const event: KinesisStreamEvent = { Records: batch.map((r) => eventRecordOf(shardId, r, this.arns)) };
+    const startedMs = performance.now();
+    const context = invocationContext(this.arns, this.functionTimeoutMs, () => this.stopping);
+    const invoked = await invokeWithTimeout(this.handler, event, context, this.functionTimeoutMs, this.log);
+    if (!('response' in invoked)) {
+      const outcome: InvocationOutcome = { kind: 'error', error: invoked.error };
+      this.notify(shardId, event, startedMs, outcome);
+      return { outcome, timedOut: invoked.timedOut };
+    }
+    const outcome = readBatchResponse(invoked.response, batch.map((r) => r.sequenceNumber), this.settings.reportBatchItemFailures);
+    this.notify(shardId, event, startedMs, outcome);
+    return { outcome, response: invoked.response, timedOut: false };
+  }
+
+  private notify(shardId: string, event: KinesisStreamEvent, startedMs: number, outcome: InvocationOutcome): void {
     if (this.listeners.size === 0) return;
     const info: InvocationInfo = {
-      shardId: s.shardId,
+      shardId,
       event,
       startedMs,
       endedMs: performance.now(),

@@ -109,6 +109,14 @@ export interface StartLocalOptions {
   readonly emulatorThread?: EmulatorThread;
   /** Modules loaded in the emulators' worker thread before they start (observers). @default - none */
   readonly emulatorPreload?: readonly string[];
+  /**
+   * Builds the DynamoDB client the handlers (consumer, alarm check, rollup) use, given dynalite's endpoint (tests
+   * route it through a fault proxy to exhaust a batch, then replay it); the caller destroys it. Local mode's own
+   * reads and table setup keep a direct client.
+   *
+   * @default - a client of dynalite's endpoint, shared with local mode
+   */
+  readonly handlerDynamo?: (dynamodbEndpoint: string) => DynamoDBClient | Promise<DynamoDBClient>;
   /** Alert/alarm rules of this local mode. @default - from WELLWATCH_ALERT_RULES, else DEFAULT_ALERT_RULES */
   readonly alertRules?: readonly AlertRule[];
   /** Receives one line per alarm notification (they are also appended to notifications.jsonl). @default - stdout */
@@ -231,6 +239,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       // Errors (writes failing after retries) matter to whoever runs local mode; warnings stay in the file.
       if (/"level"\s*:\s*"ERROR"/.test(line)) log(`${source}: ${line}`);
     };
+    const handlerDynamo = opts.handlerDynamo ? await opts.handlerDynamo(emulators.dynamodbEndpoint) : dynamo;
     const notify = opts.notify ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const notifier = createNotifier(config, { onPublish: (n) => notify(notificationLine(n)) });
     // Lambda runs the batches of different shards in separate execution environments, each with its own module
@@ -242,16 +251,17 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     const consumer: KinesisBatchHandler = (event, context) => {
       const shard = event.Records[0]?.eventID.split(':')[0] ?? '';
       let handler = consumers.get(shard);
-      if (!handler) consumers.set(shard, (handler = createConsumerHandler(config, { dynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('consumer') })));
+      if (!handler) consumers.set(shard, (handler = createConsumerHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('consumer') })));
       return handler(event, context);
     };
-    const check = createAlarmCheckHandler(config, { dynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('alarm-check') });
-    const rollup = createRollupHandler(config, { dynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
+    const check = createAlarmCheckHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('alarm-check') });
+    const rollup = createRollupHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
 
     const checkpoints = new CheckpointStore({ file: opts.memory ? undefined : file(LOCAL_FILES.checkpoints), log });
     const runner = new EventSourceRunner({
       kinesis,
       streamName: config.streamName,
+      functionName: config.names.consumerFunction,
       handler: consumer,
       settings: config.eventSource,
       region: config.region,

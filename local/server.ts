@@ -9,6 +9,9 @@
  * | `GET /api/deadletters?limit` | the most recent dead letters (from the JSONL file) |
  * | `GET /api/failed-batches?limit` | the most recent on-failure records of the event source |
  * | `POST /api/rollup` | runs the rollup handler with the JSON body as its event, returns its result |
+ * | `POST /api/invoke` | `{shardId, records:[{sequenceNumber, partitionKey, data64, arrivalMs}]}`: invokes the consumer once through the runner (`wellwatch replay`), returns `{outcome, failedAt, error, batchItemFailures}` |
+ * | `POST /api/failed-batches/delete` | `{ids}`: removes those on-failure records (ids from `failedBatchId`), returns `{removed}` |
+ * | `POST /api/deadletters/delete` | `{ids}`: removes those dead letters (ids from `deadLetterId`), returns `{removed}` |
  *
  * The `/api/…` routes are local-only (they describe the emulated event source). Bad parameters get a 4xx with
  * `{error, code}`. Because the emulators accept any credentials, the server also refuses requests whose `Host` is
@@ -20,10 +23,12 @@ import type { AddressInfo } from 'node:net';
 import { describeError, InternalError, isWellwatchError, WellwatchError, WriteError } from '../lambdas/core/errors';
 import type { ApiHandler } from '../lambdas/api/handler';
 import { RollupError } from '../lambdas/rollup/handler';
+import { deadLetterId, failedBatchId, type BatchInfoLike, type DeadLetterLike } from '../lambdas/core/message-ids';
+import { removeJsonLines } from '../lambdas/store/jsonl-file';
 import { httpApiEvent, writeApiResult } from './api-event';
 import { dashboardAssets, dashboardHtml, type DashboardAssets } from './dashboard';
 import { LOCAL_HOST } from './emulators';
-import type { EventSourceRunner } from './event-source-runner';
+import { EventSourceRunnerError, MAX_INVOKE_PAYLOAD_BYTES, type EventSourceRunner, type ReplayRecord } from './event-source-runner';
 import type { Scheduler } from './scheduler';
 
 /** Default port of the API and dashboard. */
@@ -36,7 +41,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 /** What the server reads from. */
 export interface ServerDeps<E = unknown, R = unknown> {
-  readonly runner: Pick<EventSourceRunner, 'backlog' | 'isIdle' | 'shards' | 'counters'>;
+  readonly runner: Pick<EventSourceRunner, 'backlog' | 'isIdle' | 'shards' | 'counters' | 'invokeWith'>;
   readonly scheduler: Pick<Scheduler<E, R>, 'runNow' | 'next' | 'history'>;
   /** JSONL file of dead letters (the consumer's file sink). */
   readonly deadLettersFile?: string;
@@ -151,14 +156,14 @@ function isLoopbackHost(hostHeader: string | undefined): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host.endsWith('.localhost');
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
+function readBody(req: http.IncomingMessage, maxBytes: number = MAX_BODY_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, 'body-too-large', `request body must be at most ${MAX_BODY_BYTES} bytes`));
+      if (size > maxBytes) {
+        reject(new HttpError(413, 'body-too-large', `request body must be at most ${maxBytes} bytes`));
         req.destroy();
         return;
       }
@@ -167,6 +172,51 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** Reads a JSON object body (content-type application/json, like the rollup route: no cross-site form posts). */
+async function jsonBody(req: http.IncomingMessage, route: string, maxBytes?: number): Promise<Record<string, unknown>> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') throw new HttpError(415, 'unsupported-media-type', `${route} needs content-type: application/json`);
+  let body: unknown;
+  try {
+    body = JSON.parse(await readBody(req, maxBytes));
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    throw new HttpError(400, 'bad-json', `body must be JSON: ${(e as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'bad-body', `${route}: body must be a JSON object`);
+  return body as Record<string, unknown>;
+}
+
+/** The `ids` array of a delete request. */
+function idsOf(body: Record<string, unknown>, route: string): Set<string> {
+  const ids = body.ids;
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id === '')) {
+    throw new HttpError(400, 'bad-ids', `${route}: body must be {"ids": ["…", …]} with non-empty strings`);
+  }
+  return new Set(ids as string[]);
+}
+
+/** The records of an invoke request, checked field by field. */
+function replayRecordsOf(body: Record<string, unknown>): { shardId: string; records: ReplayRecord[] } {
+  const { shardId, records } = body;
+  if (typeof shardId !== 'string' || !/^shardId-\d{1,20}$/.test(shardId)) {
+    throw new HttpError(400, 'bad-shard', `shardId must look like shardId-000000000000, got ${JSON.stringify(shardId)}`);
+  }
+  if (!Array.isArray(records) || records.length === 0 || records.length > 10_000) {
+    throw new HttpError(400, 'bad-records', 'records must be an array of 1–10000 {sequenceNumber, partitionKey, data64, arrivalMs}');
+  }
+  const out = records.map((r: any, i: number) => {
+    if (
+      typeof r !== 'object' || r === null || typeof r.sequenceNumber !== 'string' || !/^\d{1,128}$/.test(r.sequenceNumber) ||
+      typeof r.partitionKey !== 'string' || typeof r.data64 !== 'string' || typeof r.arrivalMs !== 'number' || !Number.isFinite(r.arrivalMs)
+    ) {
+      throw new HttpError(400, 'bad-records', `records[${i}] must be {sequenceNumber (digits), partitionKey, data64, arrivalMs (epoch ms)}`);
+    }
+    return { sequenceNumber: r.sequenceNumber, partitionKey: r.partitionKey, data64: r.data64, arrivalMs: r.arrivalMs } as ReplayRecord;
+  });
+  return { shardId, records: out };
 }
 
 /**
@@ -228,6 +278,31 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
         throw new HttpError(400, 'bad-event', "body must be a JSON object, e.g. {\"date\":\"2014-03-10\"} or {\"mode\":\"pending\"}");
       }
       return { body: await deps.scheduler.runNow(event as E, 'api') };
+    },
+    'POST /api/invoke': async (params, req) => {
+      allowOnly(params, []);
+      // The Lambda Invoke API of local mode: the event is built by the runner, so only the records travel. The
+      // body limit leaves room for JSON around Lambda's 6 MB synchronous payload limit.
+      const { shardId, records } = replayRecordsOf(await jsonBody(req, 'POST /api/invoke', 2 * MAX_INVOKE_PAYLOAD_BYTES));
+      try {
+        return { body: await deps.runner.invokeWith(records, shardId) };
+      } catch (e) {
+        // Local mode is shutting down: nothing was invoked; the caller may try again once it runs again.
+        if (e instanceof EventSourceRunnerError) throw new HttpError(503, 'stopping', e.message);
+        throw e;
+      }
+    },
+    'POST /api/failed-batches/delete': async (params, req) => {
+      allowOnly(params, []);
+      const ids = idsOf(await jsonBody(req, 'POST /api/failed-batches/delete'), 'POST /api/failed-batches/delete');
+      if (!deps.failedBatchesFile) return { body: { removed: 0 } };
+      return { body: { removed: await removeJsonLines<BatchInfoLike>(deps.failedBatchesFile, (r) => ids.has(failedBatchId(r))) } };
+    },
+    'POST /api/deadletters/delete': async (params, req) => {
+      allowOnly(params, []);
+      const ids = idsOf(await jsonBody(req, 'POST /api/deadletters/delete'), 'POST /api/deadletters/delete');
+      if (!deps.deadLettersFile) return { body: { removed: 0 } };
+      return { body: { removed: await removeJsonLines<DeadLetterLike>(deps.deadLettersFile, (l) => ids.has(deadLetterId(l))) } };
     },
   };
   const knownPaths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]));

@@ -6,14 +6,13 @@
  * they could not deliver instead of throwing; the consumer turns that into a batch-item failure, so nothing is
  * dropped silently.
  */
-import { appendFile, mkdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { LIMITS } from '../config';
 import { describeError, WellwatchError } from '../core/errors';
 import type { DeadLetter } from '../core/types';
+import { appendJsonLines } from './jsonl-file';
 import { backoffDelay, isRetryableError, resolveRetry, type RetryOptions } from './retry';
 
 /** Outcome of {@link DeadLetterSink.send}. */
@@ -60,7 +59,8 @@ export const SQS_MAX_BATCH_BYTES = 256 * 1024;
 /**
  * Appends dead letters as JSON Lines to a file (local mode).
  *
- * One `appendFile` per batch, so concurrent consumers in one process never interleave inside a line.
+ * One append per batch, under the file's lock (see jsonl-file.ts), so concurrent consumers never interleave inside a
+ * line and `wellwatch redrive` removing handled letters never loses one appended meanwhile.
  *
  * @example
  * const sink = fileDeadLetterSink('/tmp/wellwatch/dead-letters.jsonl');
@@ -72,8 +72,7 @@ export function fileDeadLetterSink(path: string): DeadLetterSink {
       if (letters.length === 0) return { failed: [] };
       if (options.stopWhen?.()) return stoppedBeforeStart(letters.length);
       try {
-        await mkdir(dirname(path), { recursive: true });
-        await appendFile(path, letters.map((l) => JSON.stringify(l)).join('\n') + '\n', 'utf8');
+        await appendJsonLines(path, letters);
         return { failed: [] };
       } catch (error) {
         return { failed: letters.map((_, i) => i), lastError: describeError(error) };

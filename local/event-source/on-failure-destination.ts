@@ -3,9 +3,12 @@
  *
  * [OFD] "Each record sent to the destination is a JSON document containing metadata about the failed invocation."
  * Without a file the records are only logged (a mapping without a destination still discards and moves on).
+ *
+ * Appends go through the file's lock (lambdas/store/jsonl-file.ts): `wellwatch replay failed-batches` removes
+ * replayed records from this file through local mode's API, and a removal's rewrite must never lose an append.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { appendJsonLines } from '../../lambdas/store/jsonl-file';
 import type { FailedBatchRecord } from './lambda-events';
 
 /**
@@ -22,10 +25,9 @@ export class OnFailureDestination {
     this.file = file ? path.resolve(file) : undefined;
   }
 
-  /** Appends one record (one line); rejects when the file cannot be written. */
+  /** Appends one record (one line) under the file's lock; rejects when the file cannot be written. */
   async send(record: FailedBatchRecord): Promise<void> {
     if (!this.file) return;
-    await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
-    await fs.promises.appendFile(this.file, `${JSON.stringify(record)}\n`);
+    await appendJsonLines(this.file, [record]);
   }
 }

@@ -53,7 +53,12 @@ export interface EventSourceRunnerOptions {
    * @default - the error is logged
    */
   readonly onFatal?: (error: Error) => void;
-  /** @default 'wellwatch-consumer' */
+  /**
+   * The consumer's function name, in ARNs and the invocation context (local mode passes its deployment's
+   * `names.consumerFunction`).
+   *
+   * @default NAMES.consumerFunction (`wellwatch-consumer`)
+   */
   readonly functionName?: string;
   /** Sleep when a shard returned no records, ms. @default 200 */
   readonly pollIntervalMs?: number;
@@ -99,6 +104,26 @@ export interface InvocationInfo {
   /** `partial` = batch item failures reported; `error` = the handler threw, timed out, or named an unknown item. */
   readonly outcome: 'success' | 'partial' | 'error';
   readonly error?: string;
+}
+
+/** A stream record handed to `EventSourceRunner.invokeWith` (`wellwatch replay`, `POST /api/invoke`). */
+export interface ReplayRecord {
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+  /** The record's data, base64. */
+  readonly data64: string;
+  /** Approximate arrival time, epoch ms. */
+  readonly arrivalMs: number;
+}
+
+/** Outcome of `EventSourceRunner.invokeWith`. */
+export interface InvokeResult {
+  readonly outcome: InvocationInfo['outcome'];
+  /** Index of the first record to retry; absent when the batch succeeded. */
+  readonly failedAt?: number;
+  readonly error?: string;
+  /** The handler's partial batch response, as it returned it (empty after a function error). */
+  readonly batchItemFailures: readonly { readonly itemIdentifier: string }[];
 }
 
 /** State of one shard as reported by `EventSourceRunner.shards()`. */

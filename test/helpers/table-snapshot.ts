@@ -5,7 +5,7 @@
  * keys and serialises each with sorted attribute names, so two snapshots are equal exactly when the stored data
  * is. Scans are fine here: this is test code reading a few hundred thousand items from an emulator.
  */
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, ListTablesCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KEYS, type WellwatchConfig } from '../../lambdas/config';
 
 /** Items of one table or index, canonical JSON, sorted. */
@@ -110,4 +110,36 @@ export function diffLists(actual: ItemList, expected: ItemList): { extra: string
   const missing: string[] = [];
   for (const [item, n] of count) for (let i = 0; i < n; i++) missing.push(item);
   return { extra, missing };
+}
+
+/** Contents of every table of an endpoint and of each of its global secondary indexes, keyed `table` / `table/index`. */
+export type AllTablesSnapshot = Record<string, ItemList>;
+
+/**
+ * Snapshots every table the endpoint holds (ListTables) and every global secondary index of each (DescribeTable),
+ * so a comparison also covers tables added after this helper was written.
+ *
+ * Attributes in `drop` are left out everywhere: by default `touchedAt`, the random stamp of pending markers, and
+ * the stats rows' input watermark (when their rollup started reading), as in {@link snapshotTables}.
+ *
+ * @example
+ * expect(await snapshotAllTables(ddb)).toEqual(before);
+ */
+export async function snapshotAllTables(client: DynamoDBClient, drop: readonly string[] = ['touchedAt', KEYS.stats.inputWatermark]): Promise<AllTablesSnapshot> {
+  const names: string[] = [];
+  let start: string | undefined;
+  do {
+    const page = await client.send(new ListTablesCommand(start ? { ExclusiveStartTableName: start } : {}));
+    names.push(...(page.TableNames ?? []));
+    start = page.LastEvaluatedTableName;
+  } while (start);
+  const out: AllTablesSnapshot = {};
+  for (const table of names.sort()) {
+    out[table] = canonicalList(await scanAll(client, table), drop);
+    const d = await client.send(new DescribeTableCommand({ TableName: table }));
+    for (const gsi of d.Table?.GlobalSecondaryIndexes ?? []) {
+      out[`${table}/${gsi.IndexName}`] = canonicalList(await scanAll(client, table, gsi.IndexName), drop);
+    }
+  }
+  return out;
 }

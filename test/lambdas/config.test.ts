@@ -25,6 +25,7 @@ describe('deploymentNames', () => {
       alarmTopic: 'wellwatch-staging-alarms',
       logGroupPrefix: '/wellwatch-staging',
       serviceName: 'wellwatch-staging',
+      consumerFunction: 'wellwatch-staging-consumer',
     });
   });
 
