@@ -15,7 +15,7 @@ import { createConsumerHandler } from '../../../lambdas/consumer/handler';
 import { generateReadings } from '../../../lambdas/core/generator';
 import { decodePayload, ingestRecord } from '../../../lambdas/core/ingest';
 import { isAggregated } from '../../../lambdas/core/kpl';
-import { readingItem, type Item } from '../../../lambdas/core/keys';
+import { pumpRegistryPartition, readingItem, type Item } from '../../../lambdas/core/keys';
 import { compileRules } from '../../../lambdas/core/rules';
 import { startDynalite } from '../../helpers/dynalite';
 import { kinesisEvent } from '../../helpers/kinesis-event';
@@ -205,7 +205,9 @@ describe('payload formats', () => {
       `DAY#${DAY}|COOSAWATTEE`,
       `DAY#${DAY}|ETOWAH`,
       `DAYS|${DAY}`,
-    ]);
+      // …and the pump registry: one item per pump seen.
+      ...['COHUTTA', 'CONASAUGA', 'COOSAWATTEE', 'ETOWAH'].map((pump) => `${pumpRegistryPartition(pump)}|${pump}`),
+    ].sort());
     for (const name of ['KPL (wellwatch producer)', 'KPL (aws-kinesis-agg)', 'line-batched']) {
       expect(stored[name]!.readings).toEqual(reference.readings);
       expect(stored[name]!.catalog).toEqual(reference.catalog);
