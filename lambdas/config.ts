@@ -7,9 +7,9 @@
  */
 import { ConfigError } from './core/errors';
 import type { AlertRule } from './core/types';
-import { alarmFieldsOf } from './core/alarm-rules';
+import { alarmFieldsOf, SEVERITIES } from './core/alarm-rules';
 import { MEASURES, type Measure } from './core/types';
-import { BASELINE_KINDS, DETECTOR_KINDS, DETECTOR_SEVERITIES, type DetectorSpec } from './core/detectors/types';
+import { BASELINE_KINDS, DETECTOR_KINDS, type DetectorSpec } from './core/detectors/types';
 
 /** Names of the AWS resources (physical names in local mode; logical prefixes in AWS). */
 export const NAMES = {
@@ -635,8 +635,8 @@ export function parseDetectorSpecs(json: string): DetectorSpec[] {
           throw new ConfigError(`${label}: baseline must be one of ${BASELINE_KINDS.join(', ')}, got ${JSON.stringify(value)}`);
         }
       } else if (key === 'severity') {
-        if (!(DETECTOR_SEVERITIES as readonly string[]).includes(value as string)) {
-          throw new ConfigError(`${label}: severity must be one of ${DETECTOR_SEVERITIES.join(', ')}, got ${JSON.stringify(value)}`);
+        if (!(SEVERITIES as readonly string[]).includes(value as string)) {
+          throw new ConfigError(`${label}: severity must be one of ${SEVERITIES.join(', ')}, got ${JSON.stringify(value)}`);
         }
       }
       spec[key] = value;
