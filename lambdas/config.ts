@@ -645,3 +645,23 @@ export function parseDetectorSpecs(json: string): DetectorSpec[] {
     return result;
   });
 }
+
+/**
+ * Early warnings in the consumer (issue 10): where the detectors' state lives and how often it is persisted.
+ *
+ * The state of a pump's detectors is one item of the alarms table, `P#<pump>` / `D#detectors` (`cp` the checkpoint
+ * as JSON, `lt` its lastTs in epoch ms). The alarms table rather than the catalog: the state belongs to the alarm
+ * layer (it decides `early-warning` alarms, sits in the same partition as the pump's alarm states, and the consumer
+ * already reads and writes that table), while the catalog is the rollup's work list. One partition per pump, so no
+ * key is hot. Written only with `lt < :new`, so of two containers the one with the older state cannot regress it.
+ */
+export const EARLY_WARNING = {
+  /** Sort key of a pump's detector checkpoint (partition `P#<pump>`, beside its alarm states). */
+  checkpointSort: 'D#detectors',
+  /**
+   * Accepted readings of a pump between two checkpoints. At one reading a minute a checkpoint every 1,000 readings
+   * (~17 h) costs one ~2 KB write per 1,000 readings (+0.2 % of a live feed's cost, `npm run bench -- --only
+   * alarms`), and a cold start replays at most ~1,000 stored readings per pump (a few Query pages).
+   */
+  checkpointReadings: 1000,
+} as const;

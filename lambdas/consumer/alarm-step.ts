@@ -91,12 +91,22 @@ export function createAlarmStep(
       const shard = shardId ?? '-';
       let cache = caches.get(shard);
       const stillOurs = await store.takeLease(shard, owner);
-      if (!cache || !stillOurs) {
+      const fresh = !cache || !stillOurs;
+      if (fresh) {
         cache = { states: new Map(), pumps: new Map() };
         caches.set(shard, cache);
       }
-      const c = cache;
+      const c = cache!;
       const nowIso = now.toISOString();
+      const failed = new Set<string>();
+      let lastError: string | undefined;
+
+      // Stateful sources (the early-warning detectors) load what this batch's pumps need first.
+      for (const source of sources) {
+        if (!source.prepare) continue;
+        const prepared = await source.prepare(readings, { shard, fresh });
+        for (const p of prepared.failedPumps) failed.add(p);
+      }
 
       // Samples per (pump, rule), and each pump's newest reading.
       const byState = new Map<string, ConditionSample[]>();
@@ -125,10 +135,8 @@ export function createAlarmStep(
       for (const [key, s] of states) c.states.set(key, s);
       for (const p of missingPumps) c.pumps.set(p, pumps.get(p) ?? { pump: p });
 
-      const failed = new Set<string>();
       let transitions = 0;
       let notified = 0;
-      let lastError: string | undefined;
 
       const work = [...byState.entries()];
       await pool(work, cfg.writeConcurrency, async ([key, samples]) => {
@@ -186,6 +194,20 @@ export function createAlarmStep(
           lastError = (e as Error)?.message ?? String(e);
         }
       });
+
+      // Stateful sources forget the failed pumps (they are retried) and persist what is due.
+      for (const source of sources) {
+        if (!source.settle) continue;
+        try {
+          const settled = await source.settle({ shard, fresh: false, failedPumps: failed });
+          for (const p of settled.failedPumps) failed.add(p);
+          if (settled.lastError) lastError = settled.lastError;
+        } catch (e) {
+          // Unexpected (settle reports per-pump failures as values): retry every pump of the batch.
+          for (const p of newest.keys()) failed.add(p);
+          lastError = (e as Error)?.message ?? String(e);
+        }
+      }
 
       const result = { failedPumps: [...failed], transitions, notified };
       return lastError === undefined ? result : { ...result, lastError };
