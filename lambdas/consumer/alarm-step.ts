@@ -1,7 +1,10 @@
 /**
  * The consumer's alarm step: evaluates the alarms of the readings a batch stored, after they are written.
  *
- * Per pump, in reading order: the threshold rules' samples go through each (pump, rule)'s state machine; a state
+ * Stateful sources (the early-warning detectors, early-warning-source.ts) first load what the batch's pumps need
+ * (`prepare`) and, after the states are written, forget the failed pumps and persist their own state (`settle`).
+ *
+ * Per pump, in reading order: the sources' samples go through each (pump, rule)'s state machine; a state
  * that changed is written conditionally on its version (lost races re-read and re-evaluate); transitions are then
  * archived and notified from the state's outbox. The pump's newest reading time is persisted only when it advanced
  * by a share of the no-data interval (one small write per pump every 15 minutes by default, not one per reading);

@@ -79,7 +79,8 @@ export function createDetectorStore(client: DynamoDBClient, cfg: WellwatchConfig
       const out = new Map<string, PumpCheckpoint>();
       const unique = [...new Set(pumps)];
       for (let i = 0; i < unique.length; i += 100) {
-        // BatchGetItem takes up to 100 keys; unprocessed keys are asked again (with a short pause) until none remain.
+        // "If you request more than 100 items, BatchGetItem returns a ValidationException"; a partial result "returns a
+        // value for UnprocessedKeys" to retry (DynamoDB API reference, BatchGetItem): asked again after a short pause.
         let keys = unique.slice(i, i + 100).map(checkpointKey);
         counters.reads += keys.length;
         for (let attempt = 0; keys.length > 0; attempt++) {
