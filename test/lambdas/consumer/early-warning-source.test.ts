@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createConsumerHandler } from '../../../lambdas/consumer/handler';
 import { createAlarmStep } from '../../../lambdas/consumer/alarm-step';
 import { createEarlyWarningSource } from '../../../lambdas/consumer/early-warning-source';
@@ -207,13 +207,11 @@ describe('early warnings through the consumer', () => {
     expect(replayed).toBeGreaterThan(0);
   });
 
-  it('retries a pump whose checkpoint write failed and still leaves the same warnings', async () => {
-    await setup();
-    const expected = await baseline();
-    await restart();
+  /** Delivers the feed as Lambda would, with `fail` deciding which requests fail (at most `times` of them). */
+  async function deliverWithFaults(fail: (cmd: unknown) => boolean, times: number): Promise<void> {
     let failures = 0;
     const restore = intercept(db.client, (cmd, next) => {
-      if (cmd instanceof PutItemCommand && cmd.input.Item?.sk?.S === 'D#detectors' && failures < 3) {
+      if (failures < times && fail(cmd)) {
         failures++;
         return Promise.reject(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
       }
@@ -238,7 +236,25 @@ describe('early warnings through the consumer', () => {
     }
     expect(retries).toBeGreaterThan(0);
     restore();
-    expect(failures).toBe(3);
+    expect(failures).toBe(times);
+  }
+
+  it('retries a pump whose checkpoint write failed and still leaves the same warnings', async () => {
+    await setup();
+    const expected = await baseline();
+    await restart();
+    await deliverWithFaults((cmd) => cmd instanceof PutItemCommand && cmd.input.Item?.sk?.S === 'D#detectors', 3);
+    expect(await warnings()).toEqual(expected.warnings);
+    expect(await notified()).toEqual(expected.notified);
+  });
+
+  it('retries a whole batch that failed after the detectors ran (alarm states unreadable) and still leaves the same warnings', async () => {
+    await setup();
+    const expected = await baseline();
+    await restart();
+    // The first two reads of a warning's alarm state fail: the detectors have already seen the batch when the step throws.
+    const isWarningStateRead = (cmd: unknown) => cmd instanceof BatchGetItemCommand && JSON.stringify(cmd.input.RequestItems).includes('"S#psi-');
+    await deliverWithFaults(isWarningStateRead, 2);
     expect(await warnings()).toEqual(expected.warnings);
     expect(await notified()).toEqual(expected.notified);
   });
