@@ -23,7 +23,10 @@ import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createAlarmCheckHandler } from '../lambdas/alarms/handler';
 import { createAlarmStep } from '../lambdas/consumer/alarm-step';
-import { loadConfig } from '../lambdas/config';
+import { EARLY_WARNING, loadConfig } from '../lambdas/config';
+import { createEarlyWarningSource } from '../lambdas/consumer/early-warning-source';
+import { alarmRuleOf, thresholdSource } from '../lambdas/core/alarm-rules';
+import { createDetectorStore } from '../lambdas/store/detector-store';
 import { pumpBucket } from '../lambdas/core/alarm-keys';
 import { mulberry32, pumpName } from '../lambdas/core/generator';
 import type { Reading } from '../lambdas/core/types';
@@ -45,6 +48,9 @@ interface Counted {
   wru: number;
   rru: number;
   publishes: number;
+  /** Early-warning detector checkpoints (PutItem of `D#detectors`) and the write units they were billed. */
+  checkpointPuts: number;
+  checkpointWru: number;
 }
 
 function itemBytes(item: unknown): number {
@@ -66,6 +72,10 @@ function countingClient(client: DynamoDBClient, counted: Counted): void {
         // State items: +1 for the keys-only openAlarms entry (written, updated or removed — counted on every state
         // write, an upper bound). Archived alarms: the alarmHistory index holds a full copy.
         counted.wru += units + (input.Item?.st ? 1 : 0) + (input.Item?.hb ? units : 0);
+        if (input.Item?.sk?.S === EARLY_WARNING.checkpointSort) {
+          counted.checkpointPuts++;
+          counted.checkpointWru += units;
+        }
         break;
       }
       case 'UpdateItem':
@@ -100,6 +110,20 @@ export interface AlarmCostResult {
   readonly baselineUsdPerMillion: number;
   readonly deltaPercent: number;
   readonly consumerMsPerReading: number;
+  /**
+   * The early-warning detectors' checkpoints (issue 10), amortised: one per pump every `checkpointReadings` accepted
+   * readings, priced from the write units of the checkpoints this run wrote (every pump's first one is written at
+   * the end of its first batch, so the run writes one per pump even though the measured hour holds fewer than
+   * `checkpointReadings` readings a pump). Their CPU time is in `consumerMsPerReading` (the detectors run in the step).
+   */
+  readonly detectorCheckpoints: {
+    readonly written: number;
+    readonly wruPerCheckpoint: number;
+    readonly checkpointReadings: number;
+    readonly wruPerMillion: number;
+    readonly usdPerMillion: number;
+    readonly deltaPercent: number;
+  };
 }
 
 /**
@@ -121,11 +145,12 @@ export async function runAlarmCost(options: { pumps?: number; log?: (l: string) 
   const cfg = loadConfig({ endpoints: { dynamodb: `http://127.0.0.1:${port}` } }, {});
   const client = dynamoClient(cfg);
   await ensureTables(client, cfg);
-  const counted: Counted = { requests: {}, wru: 0, rru: 0, publishes: 0 };
+  const counted: Counted = { requests: {}, wru: 0, rru: 0, publishes: 0, checkpointPuts: 0, checkpointWru: 0 };
   countingClient(client, counted);
   const store = createAlarmStore(client, cfg);
   const notifier = { description: 'count', publish: async () => void counted.publishes++ };
-  const step = createAlarmStep(cfg, store, notifier);
+  // The consumer's sources: the threshold rules and the early-warning detectors (as handler.ts builds them).
+  const step = createAlarmStep(cfg, store, notifier, [thresholdSource(cfg.alertRules.map(alarmRuleOf)), createEarlyWarningSource(cfg, createDetectorStore(client, cfg))]);
   try {
     const rng = mulberry32(20261130);
     const names = Array.from({ length: pumps }, (_, i) => pumpName(i));
@@ -142,7 +167,7 @@ export async function runAlarmCost(options: { pumps?: number; log?: (l: string) 
     const check = createAlarmCheckHandler(cfg, { dynamo: client, store, notifier, clock: () => new Date(simNow), metricsSink: () => undefined, log: () => undefined });
     let simNow = t0;
     for (let m = 0; m < minutes; m++) {
-      if (m === 60) snapshot = { requests: { ...counted.requests }, wru: counted.wru, rru: counted.rru, publishes: counted.publishes };
+      if (m === 60) snapshot = { ...counted, requests: { ...counted.requests } };
       // This minute's readings in time order, split by shard (bucket parity), cut into batches of the live feed's size.
       const minute: { r: Reading; shard: number; at: number }[] = [];
       for (let p = 0; p < pumps; p++) {
@@ -193,6 +218,10 @@ export async function runAlarmCost(options: { pumps?: number; log?: (l: string) 
     };
     usd.total = round(usd.dynamodbWrites + usd.dynamodbReads + usd.sns + usd.lambda, 5);
     const baseline = liveFeedBaseline(fleet);
+    const wruPerCheckpoint = counted.checkpointPuts > 0 ? counted.checkpointWru / counted.checkpointPuts : 0;
+    const checkpointWruPerMillion = (wruPerCheckpoint * 1e6) / EARLY_WARNING.checkpointReadings;
+    const checkpointUsd = (checkpointWruPerMillion / 1e6) * PRICES.dynamodb.writeRequestUnitsPerMillion;
+    log(`  detector checkpoints: ${counted.checkpointPuts} written, ${round(wruPerCheckpoint, 2)} WRU each, +$${checkpointUsd.toFixed(5)} per million readings`);
     log(`  alarms cost: +$${usd.total.toFixed(4)} per million readings on $${baseline.toFixed(4)} (${((usd.total / baseline) * 100).toFixed(1)} %)`);
     return {
       modelledPumps: pumps,
@@ -205,6 +234,14 @@ export async function runAlarmCost(options: { pumps?: number; log?: (l: string) 
       baselineUsdPerMillion: round(baseline, 4),
       deltaPercent: round((usd.total / baseline) * 100, 2),
       consumerMsPerReading: round(consumerMsPerReading, 4),
+      detectorCheckpoints: {
+        written: counted.checkpointPuts,
+        wruPerCheckpoint: round(wruPerCheckpoint, 2),
+        checkpointReadings: EARLY_WARNING.checkpointReadings,
+        wruPerMillion: round(checkpointWruPerMillion, 1),
+        usdPerMillion: round(checkpointUsd, 5),
+        deltaPercent: round((checkpointUsd / baseline) * 100, 3),
+      },
     };
   } finally {
     client.destroy();
@@ -355,6 +392,7 @@ async function main(): Promise<void> {
         `  per million readings: ${cost.perMillion.wru.toLocaleString('en-US')} WRU, ${cost.perMillion.rru.toLocaleString('en-US')} RRU, ${cost.perMillion.publishes} SNS publishes; requests ${JSON.stringify(cost.perMillion.requests)}`,
         `  $ per million: writes ${cost.usdPerMillion.dynamodbWrites}, reads ${cost.usdPerMillion.dynamodbReads}, SNS ${cost.usdPerMillion.sns}, Lambda ${cost.usdPerMillion.lambda} = +$${cost.usdPerMillion.total}`,
         `  on a baseline of $${cost.baselineUsdPerMillion}: +${cost.deltaPercent} % (goal <= 10 %: ${cost.deltaPercent <= 10 ? 'met' : 'MISSED'})`,
+        `  early-warning checkpoints (one per pump every ${cost.detectorCheckpoints.checkpointReadings} readings, ${cost.detectorCheckpoints.wruPerCheckpoint} WRU each): ${cost.detectorCheckpoints.wruPerMillion} WRU = +$${cost.detectorCheckpoints.usdPerMillion} per million readings, +${cost.detectorCheckpoints.deltaPercent} % (goal <= 10 %: ${cost.detectorCheckpoints.deltaPercent <= 10 ? 'met' : 'MISSED'}); detectors' CPU is in the Lambda figure above`,
         '',
       ].join('\n'),
     );

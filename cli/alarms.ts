@@ -7,7 +7,7 @@
  * otherwise by the scheduled alarm check within 5 minutes.
  */
 import { ALARM_CSV_COLUMNS, ALARM_SEVERITIES, actOnAlarm, findAlarm, listAlarms, type AlarmRow } from '../lambdas/alarms/actions';
-import type { Severity } from '../lambdas/core/alarm-rules';
+import { ALARM_KINDS, type AlarmKind, type Severity } from '../lambdas/core/alarm-rules';
 import type { AlarmAction } from '../lambdas/core/alarm-state';
 import { csvField } from '../lambdas/core/format';
 import { createAlarmStore } from '../lambdas/store/alarm-store';
@@ -17,7 +17,7 @@ import { parseCommandArgs, type CliIO } from './io';
 import { UsageError } from './errors';
 import { TARGET_OPTIONS, resolveTarget, targetFlags, type Target } from './target';
 
-const HELP = `usage: wellwatch alarms [list] [--open] [--pump P] [--rule R] [--severity S] [--from T] [--to T] [--format csv|json]
+const HELP = `usage: wellwatch alarms [list] [--open] [--pump P] [--rule R] [--severity S] [--kind K] [--from T] [--to T] [--format csv|json]
        wellwatch alarms ack <id> --by NAME [--note TEXT]
        wellwatch alarms shelve <id> --until T --by NAME [--note TEXT]
        wellwatch alarms unshelve <id> [--by NAME]
@@ -25,6 +25,8 @@ const HELP = `usage: wellwatch alarms [list] [--open] [--pump P] [--rule R] [--s
 
   list       alarms ordered by raised time; csv columns ${ALARM_CSV_COLUMNS.join(',')}
   --open     only open alarms (ACTIVE, LATCHED, SHELVED, OUT_OF_SERVICE)
+  --kind     threshold, no-data or early-warning (the detectors' warnings: rules like psi-drift, psi-step)
+  json       also gives each alarm's detail (early warnings: measure, detector, baseline, level, deviation, since)
   T          YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); --from/--to bound the raised time
   --local    the running local mode (--data-dir DIR, default ./.wellwatch); --deployment NAME, --region R for AWS`;
 
@@ -79,6 +81,7 @@ export function alarmJson(row: AlarmRow): Record<string, unknown> {
     count: a.count,
     worst_value: a.worstValue,
     cleared_time: a.clearedTime ?? null,
+    detail: a.detail ?? null,
   };
 }
 
@@ -113,6 +116,7 @@ export async function alarmsCommand(argv: string[], io: CliIO): Promise<number> 
       pump: { type: 'string' },
       rule: { type: 'string' },
       severity: { type: 'string' },
+      kind: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
       format: { type: 'string', default: 'csv' },
@@ -138,12 +142,14 @@ export async function alarmsCommand(argv: string[], io: CliIO): Promise<number> 
       if (values.severity !== undefined && !ALARM_SEVERITIES.includes(values.severity)) {
         throw new UsageError(`--severity must be one of ${ALARM_SEVERITIES.join('|')}, got "${values.severity}"`);
       }
+      const kinds = Object.values(ALARM_KINDS) as string[];
+      if (values.kind !== undefined && !kinds.includes(values.kind)) throw new UsageError(`--kind must be one of ${kinds.join('|')}, got "${values.kind}"`);
       const from = timeFlag('from', values.from);
       const to = timeFlag('to', values.to);
       const target = resolveTarget(targetFlags(values));
       const rows = await listAlarms(
         storeOf(target),
-        { open: values.open === true, pump: values.pump, rule: values.rule, severity: values.severity as Severity | undefined, from, to },
+        { open: values.open === true, pump: values.pump, rule: values.rule, severity: values.severity as Severity | undefined, kind: values.kind as AlarmKind | undefined, from, to },
         now,
       );
       if (format === 'csv') {

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocal } from '../local';
 import { listAlarms } from '../lambdas/alarms/actions';
+import type { AlarmEpisode } from '../lambdas/core/alarm-state';
 import { createAlarmStore } from '../lambdas/store/alarm-store';
 import { createRollupHandler } from '../lambdas/rollup/handler';
 import { dynamoClient } from '../lambdas/store/clients';
@@ -22,6 +23,55 @@ import { pushCommand } from './push';
 import { WellwatchError } from '../lambdas/core/errors';
 
 const SAMPLE_DIR = path.resolve(__dirname, '..', 'sample-data');
+/** Ground truth of the sample data's degradation episodes (`generate --truth`), beside the readings. */
+const TRUTH_FILE = 'degradations.csv';
+
+/** One degradation episode of the truth file. */
+interface TruthEpisode {
+  readonly pump: string;
+  readonly kind: string;
+  readonly start: string;
+  readonly failure: string;
+}
+
+/** The episodes of a truth file (`pump,kind,start,failure,repaired,depth`), or none when it is absent. */
+export function readTruth(file: string): TruthEpisode[] {
+  if (!fs.existsSync(file)) return [];
+  const [header, ...rows] = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  const cols = header!.split(',');
+  return rows.map((r) => {
+    const f = Object.fromEntries(r.split(',').map((v, i) => [cols[i]!, v]));
+    return { pump: f.pump!, kind: f.kind!, start: f.start!, failure: f.failure! };
+  });
+}
+
+/**
+ * The demo summary's early-warning lines: each warning with its lead time before the failure it foretold — the
+ * truth file's failure of that pump after the warning (a degradation episode), else the pump's next threshold alarm.
+ *
+ * @example
+ * earlyWarningLines(alarms, readTruth('sample-data/degradations.csv'));
+ * // → ['  early warnings   2 (…)', '    ETOWAH.disp-drift.… raised 2014-03-13T…  lead 20.1 h before failure 2014-03-14T12:00:00Z (degradations.csv: disp-drift)']
+ */
+export function earlyWarningLines(alarms: readonly AlarmEpisode[], truth: readonly TruthEpisode[]): string[] {
+  const warnings = alarms.filter((a) => a.kind === 'early-warning');
+  const episodes = truth.length;
+  const warned = new Set<TruthEpisode>();
+  const lines: string[] = [];
+  for (const w of warnings) {
+    const episode = truth.find((e) => e.pump === w.pump && e.failure >= w.raisedTime && e.start <= w.raisedTime);
+    const next = alarms
+      .filter((a) => a.pump === w.pump && a.kind === 'threshold' && a.raisedTime >= w.raisedTime)
+      .sort((a, b) => a.raisedTime.localeCompare(b.raisedTime))[0];
+    const failure = episode?.failure ?? next?.raisedTime;
+    if (episode) warned.add(episode);
+    const lead = failure === undefined ? 'no failure followed' : `lead ${((Date.parse(failure) - Date.parse(w.raisedTime)) / 3_600_000).toFixed(1)} h before failure ${failure}`;
+    const source = episode ? ` (${TRUTH_FILE}: ${episode.kind})` : next ? ` (next ${next.rule} alarm)` : '';
+    lines.push(`    ${pad(w.id, 40)} raised ${w.raisedTime}  ${lead}${source}`);
+  }
+  const head = `  early warnings   ${warnings.length} (${warned.size} of ${episodes} degradation episodes in ${TRUTH_FILE} warned before the failure; rules <measure>-drift/-step, kind early-warning)`;
+  return [head, ...lines];
+}
 
 /**
  * The demo's rule: the seed's `psi < 5` alert, as an alarm that needs 3 readings in a row and clears only at
@@ -85,7 +135,8 @@ export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
   const ownDir = !values['data-dir'];
   const dataDir = ownDir ? fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-demo-')) : path.resolve(values['data-dir']!);
   const files = fs.readdirSync(SAMPLE_DIR).filter((f) => f.endsWith('.csv')).sort();
-  const goodFiles = files.filter((f) => !f.startsWith('bad-'));
+  // degradations.csv is the generator's ground truth (not readings): read for the early warnings' lead times.
+  const goodFiles = files.filter((f) => !f.startsWith('bad-') && f !== TRUTH_FILE);
   const badFiles = files.filter((f) => f.startsWith('bad-'));
 
   const t0 = Date.now();
@@ -153,6 +204,7 @@ export async function demoCommand(argv: string[], io: CliIO): Promise<number> {
           `${a.clearedTime ? `cleared ${a.clearedTime}` : `last ${a.lastTime}`}  ${a.count} readings, worst ${a.worstValue}`,
       );
     }
+    for (const line of earlyWarningLines(alarms.map((r) => r.alarm), readTruth(path.join(SAMPLE_DIR, TRUTH_FILE)))) io.out(line);
     io.out(`  bad lines        ${deadLetters.length} dead-lettered`);
     const reasons = new Map<string, number>();
     for (const d of deadLetters) reasons.set(d.code, (reasons.get(d.code) ?? 0) + 1);

@@ -7,9 +7,9 @@
  */
 import { ConfigError } from './core/errors';
 import type { AlertRule } from './core/types';
-import { alarmFieldsOf } from './core/alarm-rules';
+import { alarmFieldsOf, SEVERITIES } from './core/alarm-rules';
 import { MEASURES, type Measure } from './core/types';
-import { BASELINE_KINDS, DETECTOR_KINDS, DETECTOR_SEVERITIES, type DetectorSpec } from './core/detectors/types';
+import { BASELINE_KINDS, DETECTOR_KINDS, type DetectorSpec } from './core/detectors/types';
 
 /** Names of the AWS resources (physical names in local mode; logical prefixes in AWS). */
 export const NAMES = {
@@ -661,8 +661,8 @@ export function parseDetectorSpecs(json: string): DetectorSpec[] {
           throw new ConfigError(`${label}: baseline must be one of ${BASELINE_KINDS.join(', ')}, got ${JSON.stringify(value)}`);
         }
       } else if (key === 'severity') {
-        if (!(DETECTOR_SEVERITIES as readonly string[]).includes(value as string)) {
-          throw new ConfigError(`${label}: severity must be one of ${DETECTOR_SEVERITIES.join(', ')}, got ${JSON.stringify(value)}`);
+        if (!(SEVERITIES as readonly string[]).includes(value as string)) {
+          throw new ConfigError(`${label}: severity must be one of ${SEVERITIES.join(', ')}, got ${JSON.stringify(value)}`);
         }
       }
       spec[key] = value;
@@ -671,6 +671,26 @@ export function parseDetectorSpecs(json: string): DetectorSpec[] {
     return result;
   });
 }
+
+/**
+ * Early warnings in the consumer (issue 10): where the detectors' state lives and how often it is persisted.
+ *
+ * The state of a pump's detectors is one item of the alarms table, `P#<pump>` / `D#detectors` (`cp` the checkpoint
+ * as JSON, `lt` its lastTs in epoch ms). The alarms table rather than the catalog: the state belongs to the alarm
+ * layer (it decides `early-warning` alarms, sits in the same partition as the pump's alarm states, and the consumer
+ * already reads and writes that table), while the catalog is the rollup's work list. One partition per pump, so no
+ * key is hot. Written only with `lt < :new`, so of two containers the one with the older state cannot regress it.
+ */
+export const EARLY_WARNING = {
+  /** Sort key of a pump's detector checkpoint (partition `P#<pump>`, beside its alarm states). */
+  checkpointSort: 'D#detectors',
+  /**
+   * Accepted readings of a pump between two checkpoints. At one reading a minute a checkpoint every 1,000 readings
+   * (~17 h) costs one ~2 KB write per 1,000 readings (+0.2 % of a live feed's cost, `npm run bench -- --only
+   * alarms`), and a cold start replays at most ~1,000 stored readings per pump (a few Query pages).
+   */
+  checkpointReadings: 1000,
+} as const;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Serving (issue 11): the query API, the hourly series and the pump registry.

@@ -5,6 +5,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -148,12 +149,16 @@ export class AlarmLayer extends Construct {
 
   /**
    * Lets a function evaluate alarms: read/write on the alarms table, publish to the topic, and the environment.
+   * With `readingsTable`, also `dynamodb:Query` on it alone (no index, no Scan or GetItem): the early-warning
+   * detectors replay a pump's stored readings after its checkpoint on a cold start.
    *
    * @example
-   * alarms.grantEvaluate(consumer.function, notifications.topic);
+   * alarms.grantEvaluate(consumer.function, notifications.topic, storage.readingsTable);
    */
-  grantEvaluate(fn: WellwatchFunction, topic: sns.ITopic): void {
+  grantEvaluate(fn: WellwatchFunction, topic: sns.ITopic, readingsTable?: dynamodb.ITable): void {
     this.table.grantReadWriteData(fn.fn);
+    // Not `readingsTable.grant(…)`: a table grant also covers `<table>/index/*`, and the replay reads the base table only.
+    if (readingsTable) fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [readingsTable.tableArn] }));
     topic.grantPublish(fn.fn);
     acknowledgeTopicKeyGrant(fn.role);
     for (const [k, v] of Object.entries(this.environment)) fn.fn.addEnvironment(k, v);

@@ -208,7 +208,7 @@ export class WellwatchStack extends Stack {
     });
     const topic = this.notifications.topic;
     this.alarmLayer = new AlarmLayer(this, 'Alarms', { readingsTable, topic, ...functionSettings });
-    this.alarmLayer.grantEvaluate(this.consumer.function, topic);
+    this.alarmLayer.grantEvaluate(this.consumer.function, topic, readingsTable);
 
     this.observability = new Observability(this, 'Observability', {
       stream: this.sensors.stream,

@@ -7,7 +7,7 @@
  * notified from the outbox like any other (here right away when a notifier is given, else by the scheduled sweep).
  */
 import { inForce, type OutOfService, type PumpInfo } from '../core/alarm-keys';
-import { SEVERITIES, type Severity } from '../core/alarm-rules';
+import { SEVERITIES, type AlarmKind, type Severity } from '../core/alarm-rules';
 import { applyAlarmAction, listedState, parseAlarmId, type AlarmAction, type AlarmEpisode, type AlarmStateName, type Transition } from '../core/alarm-state';
 import { WellwatchError } from '../core/errors';
 import type { AlarmStore } from '../store/alarm-store';
@@ -43,6 +43,8 @@ export interface AlarmFilter {
   readonly pump?: string;
   readonly rule?: string;
   readonly severity?: Severity;
+  /** Where the condition came from (`threshold`, `no-data`, `early-warning`). */
+  readonly kind?: AlarmKind;
   /** Inclusive bounds on the raised time (ISO-8601 UTC prefixes: `2014-03-10` or `2014-03-10T05:00:00Z`). */
   readonly from?: string;
   readonly to?: string;
@@ -67,6 +69,7 @@ export async function listAlarms(store: AlarmStore, filter: AlarmFilter, now: Da
     (filter.pump === undefined || a.pump === filter.pump) &&
     (filter.rule === undefined || a.rule === filter.rule) &&
     (filter.severity === undefined || a.severity === filter.severity) &&
+    (filter.kind === undefined || a.kind === filter.kind) &&
     withinRange(a, filter);
   if (filter.pump !== undefined) {
     for await (const s of store.listPumpStates(filter.pump)) if (s.alarm && keep(s.alarm)) found.push(s.alarm);

@@ -1,7 +1,10 @@
 /**
  * The consumer's alarm step: evaluates the alarms of the readings a batch stored, after they are written.
  *
- * Per pump, in reading order: the threshold rules' samples go through each (pump, rule)'s state machine; a state
+ * Stateful sources (the early-warning detectors, early-warning-source.ts) first load what the batch's pumps need
+ * (`prepare`) and, after the states are written, forget the failed pumps and persist their own state (`settle`).
+ *
+ * Per pump, in reading order: the sources' samples go through each (pump, rule)'s state machine; a state
  * that changed is written conditionally on its version (lost races re-read and re-evaluate); transitions are then
  * archived and notified from the state's outbox. The pump's newest reading time is persisted only when it advanced
  * by a share of the no-data interval (one small write per pump every 15 minutes by default, not one per reading);
@@ -85,110 +88,144 @@ export function createAlarmStep(
   const caches = new Map<string, ShardCache>();
   const refreshMs = (info: PumpInfo | undefined) => (info?.noDataMinutes ?? cfg.alarms.noDataMinutes) * 60_000 * cfg.alarms.lastSeenRefreshShare;
 
+  const runOnce = async (readings: readonly Reading[], { shardId, now }: { shardId?: string; now: Date }): Promise<AlarmStepResult> => {
+    if (readings.length === 0 || !cfg.alarms.enabled) return { failedPumps: [], transitions: 0, notified: 0 };
+    const shard = shardId ?? '-';
+    let cache = caches.get(shard);
+    const stillOurs = await store.takeLease(shard, owner);
+    const fresh = !cache || !stillOurs;
+    if (fresh) {
+      cache = { states: new Map(), pumps: new Map() };
+      caches.set(shard, cache);
+    }
+    const c = cache!;
+    const nowIso = now.toISOString();
+    const failed = new Set<string>();
+    let lastError: string | undefined;
+
+    // Stateful sources (the early-warning detectors) load what this batch's pumps need first.
+    for (const source of sources) {
+      if (!source.prepare) continue;
+      const prepared = await source.prepare(readings, { shard, fresh });
+      for (const p of prepared.failedPumps) failed.add(p);
+    }
+
+    // Samples per (pump, rule), and each pump's newest reading.
+    const byState = new Map<string, ConditionSample[]>();
+    const newest = new Map<string, string>();
+    for (const source of sources) {
+      for (const s of source.samples(readings)) {
+        if (!source.policies.has(s.rule)) throw new WellwatchError(`a condition source emitted rule ${JSON.stringify(s.rule)} without a policy for it`);
+        const key = `${s.pump}\u0000${s.rule}`;
+        const list = byState.get(key);
+        if (list) list.push(s);
+        else byState.set(key, [s]);
+      }
+    }
+    for (const r of readings) {
+      const n = newest.get(r.pump);
+      if (n === undefined || r.ts > n) newest.set(r.pump, r.ts);
+    }
+
+    // Read what the cache does not hold (once per container and shard).
+    const missing = [...byState.entries()].filter(([key]) => !c.states.has(key)).map(([, s]) => ({ pump: s[0]!.pump, rule: s[0]!.rule, kind: s[0]!.kind }));
+    const missingPumps = [...newest.keys()].filter((p) => !c.pumps.has(p));
+    const [states, pumps] = await Promise.all([
+      missing.length ? store.getStates(missing) : Promise.resolve(new Map<string, AlarmState>()),
+      missingPumps.length ? store.getPumps(missingPumps) : Promise.resolve(new Map<string, PumpInfo>()),
+    ]);
+    for (const [key, s] of states) c.states.set(key, s);
+    for (const p of missingPumps) c.pumps.set(p, pumps.get(p) ?? { pump: p });
+
+    let transitions = 0;
+    let notified = 0;
+
+    const work = [...byState.entries()];
+    await pool(work, cfg.writeConcurrency, async ([key, samples]) => {
+      const first = samples[0]!;
+      const policy = policyOf.get(first.rule)!;
+      const cached = c.states.get(key)!;
+      if (isQuiet(cached) && samples.every((s) => !s.raise)) return; // quiet reading over a quiet state: nothing to do
+      const pump = c.pumps.get(first.pump);
+      try {
+        let oos = inForce(pump?.outOfService, nowIso);
+        const evaluated = evaluateAlarm(cached, samples, policy, { outOfService: oos, now: nowIso });
+        if (!oos && evaluated.transitions.some((t) => t.type === 'raised')) {
+          // Raising is rare: confirm the pump is not out of service now (the mark may be newer than the cache).
+          const fresh = (await store.getPump(first.pump)) ?? { pump: first.pump };
+          c.pumps.set(first.pump, fresh);
+          oos = inForce(fresh.outOfService, nowIso);
+        }
+        const outcome = await store.update(first, (s) => evaluateAlarm(s, samples, policy, { outOfService: oos, now: nowIso }), { state: cached });
+        c.states.set(key, outcome.state);
+        transitions += outcome.transitions.length;
+        if (outcome.state.outbox.length > 0) {
+          const d = await store.deliver(outcome.state, notifier);
+          notified += d.published;
+          if (d.lastError) lastError = d.lastError;
+          // The outbox was cleaned in the table with a version bump; forget the copy rather than track it.
+          if (d.done > 0) c.states.delete(key);
+        }
+      } catch (e) {
+        c.states.delete(key);
+        failed.add(first.pump);
+        lastError = (e as Error)?.message ?? String(e);
+      }
+    });
+
+    // No-data bookkeeping: persist last-seen when it advanced enough; clear an open no-data alarm.
+    const due = [...newest.entries()].filter(([pump, ts]) => {
+      const info = c.pumps.get(pump);
+      return info?.lastSeen === undefined || Date.parse(ts) - Date.parse(info.lastSeen) >= refreshMs(info);
+    });
+    await pool(due, cfg.writeConcurrency, async ([pump, ts]) => {
+      try {
+        const info = await store.refreshLastSeen(pump, ts);
+        c.pumps.set(pump, info);
+        if (info.noDataAlarm === undefined) return;
+        const ref = { pump, rule: NO_DATA_RULE, kind: noDataPolicy().kind };
+        const sample: ConditionSample = { ...ref, severity: noDataPolicy().severity, ts: nowIso, value: 0, raise: false, clear: true };
+        // Always written (force): the advanced `seen` tells a no-data check racing with this reading that it is stale.
+        const outcome = await store.update(ref, (s) => evaluateAlarm(s, [sample], noDataPolicy(), { now: nowIso }), { force: true });
+        transitions += outcome.transitions.length;
+        if (outcome.state.outbox.length > 0) notified += (await store.deliver(outcome.state, notifier)).published;
+        if (outcome.state.alarm === undefined) await store.setNoDataAlarm(pump, undefined, info.noDataAlarm);
+      } catch (e) {
+        c.pumps.delete(pump);
+        failed.add(pump);
+        lastError = (e as Error)?.message ?? String(e);
+      }
+    });
+
+    // Stateful sources forget the failed pumps (they are retried) and persist what is due.
+    for (const source of sources) {
+      if (!source.settle) continue;
+      try {
+        const settled = await source.settle({ shard, fresh: false, failedPumps: failed });
+        for (const p of settled.failedPumps) failed.add(p);
+        if (settled.lastError) lastError = settled.lastError;
+      } catch (e) {
+        // Unexpected (settle reports per-pump failures as values): retry every pump of the batch.
+        for (const p of newest.keys()) failed.add(p);
+        lastError = (e as Error)?.message ?? String(e);
+      }
+    }
+
+    const result = { failedPumps: [...failed], transitions, notified };
+    return lastError === undefined ? result : { ...result, lastError };
+  };
+
   return {
-    async run(readings, { shardId, now }) {
-      if (readings.length === 0 || !cfg.alarms.enabled) return { failedPumps: [], transitions: 0, notified: 0 };
-      const shard = shardId ?? '-';
-      let cache = caches.get(shard);
-      const stillOurs = await store.takeLease(shard, owner);
-      if (!cache || !stillOurs) {
-        cache = { states: new Map(), pumps: new Map() };
-        caches.set(shard, cache);
+    async run(readings, ctx) {
+      try {
+        return await runOnce(readings, ctx);
+      } catch (e) {
+        // The batch is retried whole (the handler throws): stateful sources may have moved past these readings, so
+        // they forget the batch's pumps and rebuild them from their stored state on the retry.
+        const pumps = new Set(readings.map((r) => r.pump));
+        for (const source of sources) await source.settle?.({ shard: ctx.shardId ?? '-', fresh: false, failedPumps: pumps }).catch(() => undefined);
+        throw e;
       }
-      const c = cache;
-      const nowIso = now.toISOString();
-
-      // Samples per (pump, rule), and each pump's newest reading.
-      const byState = new Map<string, ConditionSample[]>();
-      const newest = new Map<string, string>();
-      for (const source of sources) {
-        for (const s of source.samples(readings)) {
-          if (!source.policies.has(s.rule)) throw new WellwatchError(`a condition source emitted rule ${JSON.stringify(s.rule)} without a policy for it`);
-          const key = `${s.pump}\u0000${s.rule}`;
-          const list = byState.get(key);
-          if (list) list.push(s);
-          else byState.set(key, [s]);
-        }
-      }
-      for (const r of readings) {
-        const n = newest.get(r.pump);
-        if (n === undefined || r.ts > n) newest.set(r.pump, r.ts);
-      }
-
-      // Read what the cache does not hold (once per container and shard).
-      const missing = [...byState.entries()].filter(([key]) => !c.states.has(key)).map(([, s]) => ({ pump: s[0]!.pump, rule: s[0]!.rule, kind: s[0]!.kind }));
-      const missingPumps = [...newest.keys()].filter((p) => !c.pumps.has(p));
-      const [states, pumps] = await Promise.all([
-        missing.length ? store.getStates(missing) : Promise.resolve(new Map<string, AlarmState>()),
-        missingPumps.length ? store.getPumps(missingPumps) : Promise.resolve(new Map<string, PumpInfo>()),
-      ]);
-      for (const [key, s] of states) c.states.set(key, s);
-      for (const p of missingPumps) c.pumps.set(p, pumps.get(p) ?? { pump: p });
-
-      const failed = new Set<string>();
-      let transitions = 0;
-      let notified = 0;
-      let lastError: string | undefined;
-
-      const work = [...byState.entries()];
-      await pool(work, cfg.writeConcurrency, async ([key, samples]) => {
-        const first = samples[0]!;
-        const policy = policyOf.get(first.rule)!;
-        const cached = c.states.get(key)!;
-        if (isQuiet(cached) && samples.every((s) => !s.raise)) return; // quiet reading over a quiet state: nothing to do
-        const pump = c.pumps.get(first.pump);
-        try {
-          let oos = inForce(pump?.outOfService, nowIso);
-          const evaluated = evaluateAlarm(cached, samples, policy, { outOfService: oos, now: nowIso });
-          if (!oos && evaluated.transitions.some((t) => t.type === 'raised')) {
-            // Raising is rare: confirm the pump is not out of service now (the mark may be newer than the cache).
-            const fresh = (await store.getPump(first.pump)) ?? { pump: first.pump };
-            c.pumps.set(first.pump, fresh);
-            oos = inForce(fresh.outOfService, nowIso);
-          }
-          const outcome = await store.update(first, (s) => evaluateAlarm(s, samples, policy, { outOfService: oos, now: nowIso }), { state: cached });
-          c.states.set(key, outcome.state);
-          transitions += outcome.transitions.length;
-          if (outcome.state.outbox.length > 0) {
-            const d = await store.deliver(outcome.state, notifier);
-            notified += d.published;
-            if (d.lastError) lastError = d.lastError;
-            // The outbox was cleaned in the table with a version bump; forget the copy rather than track it.
-            if (d.done > 0) c.states.delete(key);
-          }
-        } catch (e) {
-          c.states.delete(key);
-          failed.add(first.pump);
-          lastError = (e as Error)?.message ?? String(e);
-        }
-      });
-
-      // No-data bookkeeping: persist last-seen when it advanced enough; clear an open no-data alarm.
-      const due = [...newest.entries()].filter(([pump, ts]) => {
-        const info = c.pumps.get(pump);
-        return info?.lastSeen === undefined || Date.parse(ts) - Date.parse(info.lastSeen) >= refreshMs(info);
-      });
-      await pool(due, cfg.writeConcurrency, async ([pump, ts]) => {
-        try {
-          const info = await store.refreshLastSeen(pump, ts);
-          c.pumps.set(pump, info);
-          if (info.noDataAlarm === undefined) return;
-          const ref = { pump, rule: NO_DATA_RULE, kind: noDataPolicy().kind };
-          const sample: ConditionSample = { ...ref, severity: noDataPolicy().severity, ts: nowIso, value: 0, raise: false, clear: true };
-          // Always written (force): the advanced `seen` tells a no-data check racing with this reading that it is stale.
-          const outcome = await store.update(ref, (s) => evaluateAlarm(s, [sample], noDataPolicy(), { now: nowIso }), { force: true });
-          transitions += outcome.transitions.length;
-          if (outcome.state.outbox.length > 0) notified += (await store.deliver(outcome.state, notifier)).published;
-          if (outcome.state.alarm === undefined) await store.setNoDataAlarm(pump, undefined, info.noDataAlarm);
-        } catch (e) {
-          c.pumps.delete(pump);
-          failed.add(pump);
-          lastError = (e as Error)?.message ?? String(e);
-        }
-      });
-
-      const result = { failedPumps: [...failed], transitions, notified };
-      return lastError === undefined ? result : { ...result, lastError };
     },
   };
 }

@@ -38,6 +38,9 @@ import { groupPumpDays } from './pump-days';
 import { createAlarmStore } from '../store/alarm-store';
 import { createNotifier, type Notifier } from '../store/notifier';
 import { createAlarmStep, type AlarmStep } from './alarm-step';
+import { alarmRuleOf, thresholdSource, type ConditionSource } from '../core/alarm-rules';
+import { createDetectorStore } from '../store/detector-store';
+import { createEarlyWarningSource } from './early-warning-source';
 
 tuneV8();
 
@@ -63,7 +66,7 @@ export interface ConsumerDeps {
   readonly retry?: RetryOptions;
   /** Where alarm notifications go. @default - `createNotifier(cfg)` (SNS topic, JSONL file or the log) */
   readonly notifier?: Notifier;
-  /** The alarm step. @default - `createAlarmStep(cfg, createAlarmStore(dynamo, cfg), notifier)` */
+  /** The alarm step. @default - threshold rules and early-warning detectors (`defaultAlarmStep`) */
   readonly alarms?: AlarmStep;
 }
 
@@ -110,7 +113,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
   const logger = handlerLogger(cfg.names.serviceName, deps.log);
   const metrics = handlerMetrics(cfg.names.serviceName, deps.metricsSink);
   const targets = { readingsTable: readingStore.table, deadLetterSink: sink.description, catalogTable: catalog.table };
-  const alarmStep = deps.alarms ?? createAlarmStep(cfg, createAlarmStore(dynamo ?? dynamoClient(cfg), cfg, { clock }), deps.notifier ?? createNotifier(cfg));
+  const alarmStep = deps.alarms ?? defaultAlarmStep(cfg, dynamo ?? dynamoClient(cfg), clock, deps.notifier ?? createNotifier(cfg));
 
   return async (event, context) => {
     const records = event?.Records ?? [];
@@ -129,8 +132,7 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       const stored = groupPumpDays(batch.readings, batch.origin, new Set(written.failed));
       const marked = await catalog.markTouched(stored.pumpDays, utcDay(now), now, markersStop ? { stopWhen: markersStop } : {});
       // 3b. Alarms on the stored readings (alarm-step.ts); a pump whose alarm state was not written fails its first record.
-      const unwritten = new Set(written.failed);
-      const alarmed = await alarmStep.run(batch.readings.filter((_, i) => !unwritten.has(i)), { shardId: shardOf(records[0]?.eventID), now });
+      const alarmed = await alarmStep.run(storedInOrder(batch.readings, written.failed), { shardId: shardOf(records[0]?.eventID), now });
       const alarmFailedPumps = new Set(alarmed.failedPumps);
       const alarmFailed = alarmFailedPumps.size === 0 ? [] : batch.readings.flatMap((r, i) => (alarmFailedPumps.has(r.pump) ? [i] : []));
       if (alarmFailed.length > 0) logger.error('alarm states not written', { pumps: alarmed.failedPumps.slice(0, 10), error: alarmed.lastError });
@@ -159,6 +161,38 @@ export function createConsumerHandler(cfg: WellwatchConfig, deps: ConsumerDeps =
       metrics.publishStoredMetrics();
     }
   };
+}
+
+/**
+ * The alarm step with its condition sources: the threshold rules, and the early-warning detectors unless
+ * `WELLWATCH_DETECTORS` is an empty list.
+ */
+function defaultAlarmStep(cfg: WellwatchConfig, dynamo: DynamoDBClient, clock: () => Date, notifier: Notifier): AlarmStep {
+  const sources: ConditionSource[] = [thresholdSource(cfg.alertRules.map(alarmRuleOf))];
+  if (cfg.detectors.length > 0) sources.push(createEarlyWarningSource(cfg, createDetectorStore(dynamo, cfg)));
+  return createAlarmStep(cfg, createAlarmStore(dynamo, cfg, { clock }), notifier, sources);
+}
+
+/**
+ * The readings the alarm step may evaluate: per pump, those before its first unwritten reading. That reading and
+ * every later one are redelivered (Lambda retries from the lowest failed record), so evaluating a later one now would
+ * move the pump's detectors past a reading they have not seen, and the retry would find it "late".
+ *
+ * @example
+ * storedInOrder([a1, b1, a2], [0]); // → [b1]
+ */
+export function storedInOrder<R extends { readonly pump: string }>(readings: readonly R[], unwritten: readonly number[]): R[] {
+  if (unwritten.length === 0) return readings.slice();
+  const firstUnwritten = new Map<string, number>();
+  for (const i of unwritten) {
+    const pump = readings[i]!.pump;
+    const f = firstUnwritten.get(pump);
+    if (f === undefined || i < f) firstUnwritten.set(pump, i);
+  }
+  return readings.filter((r, i) => {
+    const f = firstUnwritten.get(r.pump);
+    return f === undefined || i < f;
+  });
 }
 
 let lazy: ConsumerHandler | undefined;

@@ -229,6 +229,25 @@ export interface ConditionSource {
   readonly policies: ReadonlyMap<string, AlarmPolicy>;
   /** Samples for the readings (any order; one pump's readings may come in several calls). */
   samples(readings: readonly Reading[]): ConditionSample[];
+  /**
+   * Optional: loads what {@link samples} needs for a batch (a stateful source's stored state), before it is asked.
+   * `fresh` says the step's per-shard cache was dropped (another container touched the shard): anything the source
+   * keeps about that shard's pumps must be re-read. Returns the pumps it could not load (their records are retried).
+   */
+  prepare?(readings: readonly Reading[], ctx: SourceContext): Promise<{ readonly failedPumps: readonly string[] }>;
+  /**
+   * Optional: after the batch's alarm states were written: forgets what it holds of `failedPumps` (they will be
+   * retried) and persists what is due. Returns the pumps whose state could not be persisted.
+   */
+  settle?(ctx: SourceContext & { readonly failedPumps: ReadonlySet<string> }): Promise<{ readonly failedPumps: readonly string[]; readonly lastError?: string }>;
+}
+
+/** What a stateful {@link ConditionSource} is told about the batch. */
+export interface SourceContext {
+  /** The Kinesis shard of the batch (`-` when unknown). */
+  readonly shard: string;
+  /** The alarm step dropped its cache of this shard: state held in memory may be stale. */
+  readonly fresh: boolean;
 }
 
 /**

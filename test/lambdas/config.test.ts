@@ -124,7 +124,7 @@ describe('early-warning detectors config', () => {
     ['[{"measure":"psi","detectors":[]}]', 'detector psi: detectors must be a non-empty list of distinct drift, step, got []'],
     ['[{"measure":"psi","detectors":["drift","spike"]}]', /detectors must be a non-empty list/],
     ['[{"measure":"psi","baseline":"weekly"}]', 'detector psi: baseline must be one of flat, daily, got "weekly"'],
-    ['[{"measure":"psi","severity":"high"}]', 'detector psi: severity must be one of advisory, warning, critical, got "high"'],
+    ['[{"measure":"psi","severity":"high"}]', 'detector psi: severity must be one of critical, major, minor, advisory, got "high"'],
     ['[{"measure":"psi","warmupReadings":2.5}]', 'detector psi: warmupReadings must be an integer 10–100000, got 2.5'],
     ['[{"measure":"psi","driftThreshold":0}]', 'detector psi: driftThreshold must be a number 1–100000, got 0'],
     ['[{"measure":"psi","minSpread":"1"}]', /detector psi: minSpread must be a number/],

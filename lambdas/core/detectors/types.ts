@@ -4,6 +4,7 @@
  * Pure TypeScript, no AWS imports. The configuration is parsed and validated in lambdas/config.ts
  * (`WELLWATCH_DETECTORS`); the detectors themselves live beside this file.
  */
+import type { Severity } from '../alarm-rules';
 import type { Measure } from '../types';
 
 /** The detectors a series can run: a two-sided CUSUM for sustained shifts and slow drift, a rate-of-change check for steps. */
@@ -21,9 +22,11 @@ export type DetectorKind = (typeof DETECTOR_KINDS)[number];
 export const BASELINE_KINDS = ['flat', 'daily'] as const;
 export type BaselineKind = (typeof BASELINE_KINDS)[number];
 
-/** Severities an early warning may carry (the alarm lifecycle's; `advisory` by default). */
-export const DETECTOR_SEVERITIES = ['advisory', 'warning', 'critical'] as const;
-export type DetectorSeverity = (typeof DETECTOR_SEVERITIES)[number];
+/**
+ * Severity of an early warning: the alarm layer's one severity type (`SEVERITIES` in ../alarm-rules.ts:
+ * critical|major|minor|advisory), `advisory` by default, so a warning sorts and notifies like any alarm.
+ */
+export type DetectorSeverity = Severity;
 
 /**
  * The detectors of one measure, as data. Every field but `measure` and `detectors` has a default (see

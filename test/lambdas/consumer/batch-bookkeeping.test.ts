@@ -5,6 +5,7 @@
 import { BatchNoProgressError, batchResponse, firstFailedRecord } from '../../../lambdas/consumer/batch-response';
 import { decodeBatch, shardOf } from '../../../lambdas/consumer/decode-batch';
 import { groupPumpDays } from '../../../lambdas/consumer/pump-days';
+import { storedInOrder } from '../../../lambdas/consumer/handler';
 import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
 import { aggregate } from '../../../lambdas/core/kpl';
 import { compileRules } from '../../../lambdas/core/rules';
@@ -94,5 +95,16 @@ describe('batchResponse', () => {
   it('throws when the first record failed, as Powertools throws FullBatchFailureError', () => {
     expect(() => batchResponse(Records, 0, '2 reading(s) not written')).toThrow(BatchNoProgressError);
     expect(() => batchResponse(Records, 0, '2 reading(s) not written')).toThrow(/first record .* failed \(2 reading\(s\) not written\)/);
+  });
+});
+
+describe('storedInOrder (what the alarm step may evaluate)', () => {
+  const r = (pump: string, n: number) => ({ pump, n });
+  it('keeps every reading when all were written', () => {
+    expect(storedInOrder([r('A', 1), r('B', 1)], [])).toEqual([r('A', 1), r('B', 1)]);
+  });
+  it("drops a pump's first unwritten reading and every later one of that pump, but not other pumps' readings", () => {
+    const batch = [r('A', 1), r('B', 1), r('A', 2), r('B', 2), r('A', 3), r('B', 3)];
+    expect(storedInOrder(batch, [4, 2])).toEqual([r('A', 1), r('B', 1), r('B', 2), r('B', 3)]);
   });
 });
