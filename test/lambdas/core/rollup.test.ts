@@ -65,6 +65,41 @@ describe('RollupAccumulator', () => {
     expect(s.measures.psi).toEqual({ min: 0, max: 0, avg: 0 });
   });
 
+  test('a measure negative all day has a negative max (the max does not start at 0)', () => {
+    const s = rollupReadings('P', '2014-03-10', [v(-7.25), v(-0.5), v(-3)]);
+    for (const m of MEASURES) expect(s.measures[m]).toEqual({ min: -7.25, max: -0.5, avg: -3.5833333333333335 });
+  });
+
+  test('a measure positive all day has a positive min (the min does not start at 0)', () => {
+    const s = rollupReadings('P', '2014-03-10', [v(4.5), v(2.25), v(9)]);
+    for (const m of MEASURES) expect(s.measures[m]).toEqual({ min: 2.25, max: 9, avg: 5.25 });
+  });
+
+  test('a constant measure has min = max = avg = that value, alongside measures that vary', () => {
+    const rows = [v(1, { psi: 42, chlPPM: -0.3 }), v(5, { psi: 42, chlPPM: -0.3 }), v(9, { psi: 42, chlPPM: -0.3 })];
+    const s = rollupReadings('P', '2014-03-10', rows);
+    expect(s.measures.psi).toEqual({ min: 42, max: 42, avg: 42 });
+    expect(s.measures.chlPPM).toEqual({ min: -0.3, max: -0.3, avg: -0.3 });
+    expect(s.measures.hz).toEqual({ min: 1, max: 9, avg: 5 });
+  });
+
+  test('merging keeps a negative max and a positive min from either side', () => {
+    const a = new RollupAccumulator();
+    const b = new RollupAccumulator();
+    a.add(v(-4));
+    b.add(v(-2));
+    b.add(v(-6));
+    a.merge(b);
+    expect(a.result('P', 'd').measures.disp).toEqual({ min: -6, max: -2, avg: -4 });
+    const c = new RollupAccumulator();
+    const d = new RollupAccumulator();
+    c.add(v(8));
+    d.add(v(3));
+    d.add(v(10));
+    d.merge(c);
+    expect(d.result('P', 'd').measures.flo).toEqual({ min: 3, max: 10, avg: 7 });
+  });
+
   test('keeps avg within [min, max] for identical values', () => {
     const s = rollupReadings('P', '2014-03-10', Array.from({ length: 7 }, () => v(0.1)));
     expect(s.measures.hz).toEqual({ min: 0.1, max: 0.1, avg: 0.1 });

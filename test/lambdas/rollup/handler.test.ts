@@ -1,6 +1,6 @@
 import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createRollupHandler, planRollup, RollupError, type RollupDeps } from '../../../lambdas/rollup/handler';
-import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
+import { DEFAULT_ALERT_RULES, KEYS } from '../../../lambdas/config';
 import { mulberry32 } from '../../../lambdas/core/generator';
 import { compileRules } from '../../../lambdas/core/rules';
 import { MEASURES, type EvaluatedReading, type MeasureValues } from '../../../lambdas/core/types';
@@ -225,6 +225,26 @@ describe('rollup handler', () => {
     expect((await collect(listPending(db.client, db.cfg))).map((p) => p.pump)).toEqual(['BRAVO']);
     expect((await collect(queryStats(db.client, db.cfg, {}))).map((s) => s.pump)).toEqual(['ALPHA']);
     expect(metric('RollupFailures')).toEqual([1]);
+  });
+
+  it('sets the TTL on every stats row when retention is configured, and none without it', async () => {
+    const days = 400;
+    await createRollupHandler({ ...db.cfg, retentionDays: days }, { dynamo: db.client, clock: () => now, metricsSink: () => undefined, log: () => undefined })({
+      from: DAYS[0]!,
+      to: DAYS[1]!,
+    });
+    const kept = await scanTable(db.client, db.cfg.statsTable);
+    expect(kept).toHaveLength(6);
+    for (const item of kept) {
+      // The row's day at 00:00 UTC plus the retention, in epoch seconds (2014-03-10 is 1394409600).
+      const dayIndex = DAYS.indexOf(item.sk!.S!);
+      expect(dayIndex).toBeGreaterThanOrEqual(0);
+      expect(item[KEYS.ttlAttribute]).toEqual({ N: String(1_394_409_600 + dayIndex * 86_400 + days * 86_400) });
+    }
+    await rollup()({ date: DAYS[2]! });
+    const forever = (await scanTable(db.client, db.cfg.statsTable)).filter((item) => item.sk!.S === DAYS[2]);
+    expect(forever).toHaveLength(3);
+    for (const item of forever) expect(item[KEYS.ttlAttribute]).toBeUndefined();
   });
 
   it('writes no stats for a pump-day without readings', async () => {
