@@ -10,6 +10,7 @@ import { ReceiveMessageCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { MEASURES, type DailyStats, type EvaluatedReading } from '../lambdas/core/types';
 import { READING_CSV_COLUMNS, STATS_CSV_COLUMNS, csvField, readingToCsvRow, statsToCsvRow } from '../lambdas/core/format';
 import { dynamoClient, sqsClient } from '../lambdas/store/clients';
+import { timeBound } from '../lambdas/store/days';
 import { queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
 import { parseCommandArgs, type CliIO } from './io';
 import { UsageError } from './errors';
@@ -142,7 +143,8 @@ export async function queryCommand(argv: string[], io: CliIO): Promise<number> {
   const dayOnly = kind === 'stats';
   const from = checkTime('from', values.from, dayOnly);
   const to = checkTime('to', values.to, dayOnly);
-  if (from && to && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+  // Compare the instants, not the texts: '2014-03-10T05:00Z' is before '2014-03-10' as a --to (the whole day).
+  if (from && to && timeBound('from', from).ts > timeBound('to', to).ts) throw new UsageError(`--from ${from} is after --to ${to}`);
 
   const target = resolveTarget(targetFlags(values));
   const client = kind === 'deadletters' ? undefined : dynamoClient(target.config);
