@@ -247,6 +247,22 @@ describe('rollup handler', () => {
     for (const item of forever) expect(item[KEYS.ttlAttribute]).toBeUndefined();
   });
 
+  it('reads the readings of a pump-day and the catalog strongly consistently', async () => {
+    // dynalite is always consistent; what protects a just-acknowledged late reading is the request itself.
+    const queries: { table: string | undefined; consistent: boolean | undefined }[] = [];
+    intercept(db.client, async (command, next) => {
+      if (command instanceof QueryCommand) queries.push({ table: command.input.TableName, consistent: command.input.ConsistentRead });
+      return next(command);
+    });
+    await lateReading('ALPHA', '2014-03-10', 86_399, 1);
+    queries.length = 0;
+    expect(await rollup()({ mode: 'pending' })).toMatchObject({ pumpDays: 1, pendingCleared: 1 });
+    expect(await rollup()({ date: '2014-03-11' })).toMatchObject({ pumpDays: 3 });
+    expect(queries.filter((q) => q.table === db.cfg.readingsTable)).toHaveLength(4);
+    expect(queries.filter((q) => q.table === db.cfg.catalogTable)).toHaveLength(2);
+    expect(queries.filter((q) => q.consistent !== true)).toEqual([]);
+  });
+
   it('writes no stats for a pump-day without readings', async () => {
     await createCatalogStore(db.client, db.cfg).markTouched([{ pump: 'GHOST', day: '2014-03-11' }], '2014-03-11');
     const result = await rollup()({ date: '2014-03-11' });
