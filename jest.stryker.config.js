@@ -11,6 +11,9 @@ const base = require('./jest.config.js');
 module.exports = {
   ...base,
   roots: ['<rootDir>/test/lambdas'],
+  // The two emulator-backed suites (fuzz, payload formats) take a minute per run; the unit tests reach the same code
+  // directly, and a mutant run cannot afford them on a shared 2-core machine.
+  testPathIgnorePatterns: ['/node_modules/', '/test/lambdas/core/fuzz\\.test\\.ts$', '/test/lambdas/core/payload-formats\\.test\\.ts$'],
   // Stryker's own reporter reads the results; the summary reporter would only print noise per mutant.
   reporters: ['default'],
 };
