@@ -90,15 +90,26 @@ async function* localDeadLetters(url: string, limit: number): AsyncGenerator<Rec
 async function* awsDeadLetters(config: Parameters<typeof sqsClient>[0], limit: number): AsyncGenerator<Record<string, unknown>> {
   const sqs = sqsClient(config);
   const queueUrl = config.deadLetterUrl ?? (await sqs.send(new GetQueueUrlCommand({ QueueName: config.names.deadLetterQueue }))).QueueUrl!;
-  // Peek without consuming: VisibilityTimeout 0 leaves every message on the queue.
+  // Peek without consuming: VisibilityTimeout 0 leaves every message on the queue. It also means nothing is hidden
+  // from the next receive ("the duration that the received messages are hidden from subsequent retrieve requests",
+  // ReceiveMessage API reference), so the same message comes back again and again: print each MessageId once, and
+  // stop after three receives that bring nothing new.
+  const seen = new Set<string>();
   let n = 0;
   for (let empty = 0; n < limit && empty < 3; ) {
     const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 1 }));
-    if (!r.Messages?.length) {
+    const fresh = (r.Messages ?? []).filter((m) => {
+      const id = m.MessageId ?? m.ReceiptHandle ?? m.Body ?? '';
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+    if (fresh.length === 0) {
       empty++;
       continue;
     }
-    for (const m of r.Messages) {
+    empty = 0;
+    for (const m of fresh) {
       if (n++ >= limit) break;
       yield JSON.parse(m.Body ?? '{}');
     }
