@@ -5,7 +5,10 @@
  * The local mode is found the way the CLI finds it (`<data-dir>/local.json`), pointing at an in-process dynalite.
  * Expected values come from the raw stored attributes (DynamoDB number strings), never from the project's decoders.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +21,7 @@ import { MEASURES, type DailyStats, type DeadLetter, type EvaluatedReading, type
 import { createReadingStore } from '../../lambdas/store/reading-store';
 import { createStatsStore } from '../../lambdas/store/stats-store';
 import { createCatalogStore, forgetWrittenMarkers } from '../../lambdas/store/catalog-store';
+import { ENV } from '../../lambdas/config';
 import { writeLocalInfo } from '../../local/discovery';
 import { scanTable, startDynalite, type DynaliteHandle } from '../helpers/dynalite';
 
@@ -275,5 +279,60 @@ describe('wellwatch query --local', () => {
       new UsageError('--from 2014-03-11 is after --to 2014-03-10'),
     );
     await expect(queryCommand(['stats', '--from', '2014-03-10T00:00:00Z', '--local', '--data-dir', dir], bufferedIO())).rejects.toThrow(UsageError);
+  });
+});
+
+/**
+ * SQS as `ReceiveMessage` with `VisibilityTimeout: 0` behaves: nothing is hidden from the next receive, so every
+ * call may return the same messages again (the API reference: VisibilityTimeout is "the duration that the received
+ * messages are hidden from subsequent retrieve requests"). Speaks the AWS JSON 1.0 protocol the SDK uses.
+ */
+async function sqsThatRepeats(bodies: readonly string[]): Promise<{ url: string; receives: () => number; close: () => Promise<void> }> {
+  let receives = 0;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      if (target !== 'AmazonSQS.ReceiveMessage') {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'InvalidAction', message: target }));
+        return;
+      }
+      const input = JSON.parse(body) as { MaxNumberOfMessages?: number; VisibilityTimeout?: number };
+      expect(input.VisibilityTimeout).toBe(0);
+      receives++;
+      const Messages = bodies.slice(0, input.MaxNumberOfMessages ?? 1).map((b, i) => ({
+        MessageId: `m-${i}`,
+        ReceiptHandle: `r-${receives}-${i}`,
+        Body: b,
+        MD5OfBody: createHash('md5').update(b).digest('hex'),
+      }));
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ Messages }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    receives: () => receives,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('wellwatch query deadletters (AWS queue)', () => {
+  it('prints each queued letter once although every peek returns them again', async () => {
+    const sqs = await sqsThatRepeats(LETTERS.map((l) => JSON.stringify(l)));
+    const saved = { ...process.env };
+    process.env[ENV.sqsEndpoint] = sqs.url;
+    process.env[ENV.deadLetterUrl] = `${sqs.url}/123456789012/wellwatch-dead-letters`;
+    process.env.AWS_REGION = 'us-east-1';
+    try {
+      const io = bufferedIO();
+      expect(await queryCommand(['deadletters', '--format', 'json'], io)).toBe(0);
+      expect(JSON.parse(io.outLines.join('\n'))).toEqual(LETTERS);
+      expect(sqs.receives()).toBeLessThanOrEqual(4);
+    } finally {
+      process.env = saved;
+      await sqs.close();
+    }
   });
 });
