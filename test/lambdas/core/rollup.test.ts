@@ -103,6 +103,8 @@ describe('RollupAccumulator', () => {
   test('keeps avg within [min, max] for identical values', () => {
     const s = rollupReadings('P', '2014-03-10', Array.from({ length: 7 }, () => v(0.1)));
     expect(s.measures.hz).toEqual({ min: 0.1, max: 0.1, avg: 0.1 });
+    // Three times 0.7 sums to 2.0999999999999996, and / 3 falls one ulp below the minimum.
+    expect(rollupReadings('P', '2014-03-10', [v(0.7), v(0.7), v(0.7)]).measures.hz).toEqual({ min: 0.7, max: 0.7, avg: 0.7 });
   });
 
   test('count reports the readings added', () => {
