@@ -146,9 +146,22 @@ describe('createMetrics', () => {
     expect(() => metrics.count('service')).toThrow(WellwatchError);
     expect(() => metrics.count('_aws')).toThrow(WellwatchError);
     expect(() => metrics.count('')).toThrow(WellwatchError);
+    expect(() => metrics.count('x'.repeat(256))).toThrow('metric name must be 1–255 characters and not _aws or service, got "' + 'x'.repeat(256) + '"');
+    expect(() => metrics.count('x'.repeat(255))).not.toThrow();
+    metrics.count('Stored');
+    expect(() => metrics.gauge('Stored', 1, 'Count')).toThrow('metric Stored already recorded as a counter in Count, now a gauge in Count');
     metrics.gauge('Latency', 1, 'Milliseconds');
     expect(() => metrics.gauge('Latency', 1, 'Seconds')).toThrow('metric Latency already recorded as a gauge in Milliseconds, now a gauge in Seconds');
     expect(() => metrics.count('Latency')).toThrow(/already recorded as a gauge/);
+  });
+
+  it('prints exactly one line for exactly 100 metrics, and nothing when nothing was recorded', () => {
+    const { metrics, lines } = capture();
+    metrics.flush();
+    expect(lines).toEqual([]);
+    for (let i = 0; i < EMF_MAX_METRICS; i++) metrics.count(`M${i}`, i);
+    metrics.flush();
+    expect(lines).toHaveLength(1);
   });
 
   it('writes to console.log by default', () => {

@@ -103,8 +103,18 @@ describe('RollupAccumulator', () => {
   test('keeps avg within [min, max] for identical values', () => {
     const s = rollupReadings('P', '2014-03-10', Array.from({ length: 7 }, () => v(0.1)));
     expect(s.measures.hz).toEqual({ min: 0.1, max: 0.1, avg: 0.1 });
-    // Three times 0.7 sums to 2.0999999999999996, and / 3 falls one ulp below the minimum.
+    // Three times 0.1 gives a mean one ulp above the maximum; three times 0.7 one ulp below the minimum.
+    expect(rollupReadings('P', '2014-03-10', [v(0.1), v(0.1), v(0.1)]).measures.hz).toEqual({ min: 0.1, max: 0.1, avg: 0.1 });
     expect(rollupReadings('P', '2014-03-10', [v(0.7), v(0.7), v(0.7)]).measures.hz).toEqual({ min: 0.7, max: 0.7, avg: 0.7 });
+  });
+
+  test('keeps the low-order part of a sum when a much larger value follows a small one (Neumaier, not Kahan)', () => {
+    // Kahan's update loses the 1 when 1e17 is added to it; Neumaier's keeps it, so the mean is exactly 1/3.
+    expect(rollupReadings('P', 'd', [v(1), v(1e17), v(-1e17)]).measures.hz.avg).toBe(1 / 3);
+  });
+
+  test('reports exactly the six measures', () => {
+    expect(Object.keys(rollupReadings('P', 'd', [v(1)]).measures)).toEqual([...MEASURES]);
   });
 
   test('count reports the readings added', () => {
