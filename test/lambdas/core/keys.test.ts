@@ -253,6 +253,7 @@ describe('decoding a malformed item names its kind and the attribute', () => {
     ['no partition key', (i) => delete i.pk, 'malformed reading item: attribute pk must be a string (S)'],
     ['no measures', (i) => delete i.d, 'malformed reading item: attribute d must be a map (M)'],
     ['measures as a list', (i) => (i.d = { M: [] }), 'malformed reading item: attribute d must be a map (M)'],
+    ['measures as null', (i) => (i.d = { M: null }), 'malformed reading item: attribute d must be a map (M)'],
     ['a missing measure', (i) => delete i.d.M.hz, 'malformed reading item: attribute d.hz must be a number (N)'],
     ['a blank number', (i) => (i.d.M.psi = { N: ' ' }), 'malformed reading item: attribute d.psi must be a number (N)'],
     ['alert rules not a list', (i) => (i.a.M.rules = { S: 'low-psi' }), 'malformed reading item: attribute a.rules must be a list'],

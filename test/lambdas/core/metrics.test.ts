@@ -152,7 +152,7 @@ describe('createMetrics', () => {
     expect(() => metrics.gauge('Stored', 1, 'Count')).toThrow('metric Stored already recorded as a counter in Count, now a gauge in Count');
     metrics.gauge('Latency', 1, 'Milliseconds');
     expect(() => metrics.gauge('Latency', 1, 'Seconds')).toThrow('metric Latency already recorded as a gauge in Milliseconds, now a gauge in Seconds');
-    expect(() => metrics.count('Latency')).toThrow(/already recorded as a gauge/);
+    expect(() => metrics.count('Latency')).toThrow('metric Latency already recorded as a gauge in Milliseconds, now a counter in Count');
   });
 
   it('prints exactly one line for exactly 100 metrics, and nothing when nothing was recorded', () => {
