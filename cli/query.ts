@@ -10,6 +10,7 @@ import { ReceiveMessageCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { MEASURES, type DailyStats, type EvaluatedReading } from '../lambdas/core/types';
 import { READING_CSV_COLUMNS, STATS_CSV_COLUMNS, csvField, readingToCsvRow, statsToCsvRow } from '../lambdas/core/format';
 import { dynamoClient, sqsClient } from '../lambdas/store/clients';
+import { timeBound } from '../lambdas/store/days';
 import { queryAlerts, queryReadings, queryStats } from '../lambdas/store/queries';
 import { parseCommandArgs, type CliIO } from './io';
 import { UsageError } from './errors';
@@ -89,15 +90,26 @@ async function* localDeadLetters(url: string, limit: number): AsyncGenerator<Rec
 async function* awsDeadLetters(config: Parameters<typeof sqsClient>[0], limit: number): AsyncGenerator<Record<string, unknown>> {
   const sqs = sqsClient(config);
   const queueUrl = config.deadLetterUrl ?? (await sqs.send(new GetQueueUrlCommand({ QueueName: config.names.deadLetterQueue }))).QueueUrl!;
-  // Peek without consuming: VisibilityTimeout 0 leaves every message on the queue.
+  // Peek without consuming: VisibilityTimeout 0 leaves every message on the queue. It also means nothing is hidden
+  // from the next receive ("the duration that the received messages are hidden from subsequent retrieve requests",
+  // ReceiveMessage API reference), so the same message comes back again and again: print each MessageId once, and
+  // stop after three receives that bring nothing new.
+  const seen = new Set<string>();
   let n = 0;
   for (let empty = 0; n < limit && empty < 3; ) {
     const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 1 }));
-    if (!r.Messages?.length) {
+    const fresh = (r.Messages ?? []).filter((m) => {
+      const id = m.MessageId ?? m.ReceiptHandle ?? m.Body ?? '';
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+    if (fresh.length === 0) {
       empty++;
       continue;
     }
-    for (const m of r.Messages) {
+    empty = 0;
+    for (const m of fresh) {
       if (n++ >= limit) break;
       yield JSON.parse(m.Body ?? '{}');
     }
@@ -142,7 +154,8 @@ export async function queryCommand(argv: string[], io: CliIO): Promise<number> {
   const dayOnly = kind === 'stats';
   const from = checkTime('from', values.from, dayOnly);
   const to = checkTime('to', values.to, dayOnly);
-  if (from && to && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+  // Compare the instants, not the texts: '2014-03-10T05:00Z' is before '2014-03-10' as a --to (the whole day).
+  if (from && to && timeBound('from', from).ts > timeBound('to', to).ts) throw new UsageError(`--from ${from} is after --to ${to}`);
 
   const target = resolveTarget(targetFlags(values));
   const client = kind === 'deadletters' ? undefined : dynamoClient(target.config);

@@ -15,6 +15,9 @@ import { pushCommand } from '../../cli/push';
 import type { CliIO } from '../../cli/io';
 import type { DailyStats, EvaluatedReading } from '../../lambdas/core/types';
 
+// Per-test and hook limit: starting local mode and pushing took ~24 s, the slowest check 12 s, at load 19 on 2 cores.
+jest.setTimeout(90_000);
+
 const MEASURES = ['hz', 'disp', 'flo', 'sedPPM', 'psi', 'chlPPM'] as const;
 
 interface Expected {

@@ -4,6 +4,9 @@ import { NAMES } from '../../lambdas/config';
 import { STREAM_DEFAULTS } from '../../lib/defaults';
 import { SensorStream } from '../../lib/sensor-stream';
 
+// The first synthesis pays for loading aws-cdk-lib: 20 s at load 19 on 2 cores.
+jest.setTimeout(90_000);
+
 const app = new App();
 const defaults = new Stack(app, 'Defaults');
 const defaultStream = new SensorStream(defaults, 'Sensors');

@@ -12,6 +12,9 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { dynamoClient, kinesisClient } from '../../lambdas/store/clients';
 import { readLocalInfo, startLocal, type LocalRuntime } from '../../local';
 
+// Per-test and hook limit: a restart of local mode took 11 s at load 19 on 2 cores.
+jest.setTimeout(60_000);
+
 const LINES = {
   ok: 'COHUTTA,3/10/14,1:01,10.27,1.73,881,1.56,85,1.94',
   alerting: 'COHUTTA,3/10/14,1:02,0,0,0,1.51,2,1.9',

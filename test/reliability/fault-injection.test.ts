@@ -54,6 +54,9 @@ const FAULT_RATE = 0.15;
 const CRASH_RATE = { before: 0.08, during: 0.2, after: 0.08 } as const;
 const IDLE_TIMEOUT_MS = FULL ? 1_500_000 : 300_000;
 
+// Per-test limit (beforeAll sets its own): the slowest check took 30 s at load 19; the full size is 5x the readings.
+jest.setTimeout(FULL ? 600_000 : 120_000);
+
 /** One extra consumer pipeline on the local stream, writing to its own tables. */
 interface Pipeline {
   readonly name: string;

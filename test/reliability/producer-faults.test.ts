@@ -19,6 +19,9 @@ import { readAllRecords, startKinesalite } from '../helpers/kinesalite';
 const FULL = process.env.WELLWATCH_RELIABILITY_FULL === '1';
 const LINES = FULL ? 60_000 : 12_000;
 
+// Per-test limit: the slowest took 11 s on a 2-core machine at load 19; the full size sends 5x the lines.
+jest.setTimeout(FULL ? 300_000 : 60_000);
+
 /** The lines of one Kinesis record's data, KPL-aware. */
 function linesOf(data: Buffer): string[] {
   const parts = isAggregated(data) ? deaggregate(data).map((u) => u.data) : [data];

@@ -169,5 +169,5 @@ describe('local mode killed with SIGKILL mid-ingest', () => {
     expect({ lost, duplicated, unexpected, stored: items.length }).toEqual({ lost: 0, duplicated: 0, unexpected: 0, stored: expected.readings.size });
     readingsStored = items.length;
     expect(fs.existsSync(path.join(dir, 'failed-batches.jsonl')) ? fs.readFileSync(path.join(dir, 'failed-batches.jsonl'), 'utf8') : '').toBe('');
-  }, 600_000);
+  }, FULL ? 600_000 : 180_000); // 51 s at load 19 on 2 cores; the full size has 3x the pumps
 });

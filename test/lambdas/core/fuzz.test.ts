@@ -34,6 +34,9 @@ import { scanAll } from '../../helpers/table-snapshot';
 /** `npm run test:reliability` fuzzes four times as many lines. */
 const SCALE = process.env.WELLWATCH_RELIABILITY_FULL === '1' ? 4 : 1;
 
+// Per-test limit: the slowest test took 29 s on a 2-core machine at load 19; the full-size run (SCALE 4) scales it.
+jest.setTimeout(90_000 * SCALE);
+
 // ------------------------------------------------------------------------------------------------ the line model
 
 /** What a generated line must become, known from how it was built. */

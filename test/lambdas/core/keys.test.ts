@@ -238,3 +238,53 @@ describe('ttlFor', () => {
     expect(() => ttlFor(ts, days)).toThrow(message);
   });
 });
+
+describe('decoding a malformed item names its kind and the attribute', () => {
+  /** A copy of `item` with `edit` applied to it. */
+  function changed(item: Item, edit: (copy: Record<string, any>) => void): Item {
+    const copy = JSON.parse(JSON.stringify(item)) as Record<string, any>;
+    edit(copy);
+    return copy as Item;
+  }
+
+  const alerting = readingItem(evaluated({ alerts: ['low-psi'] }));
+
+  test.each<[string, (i: Record<string, any>) => void, string]>([
+    ['no partition key', (i) => delete i.pk, 'malformed reading item: attribute pk must be a string (S)'],
+    ['no measures', (i) => delete i.d, 'malformed reading item: attribute d must be a map (M)'],
+    ['measures as a list', (i) => (i.d = { M: [] }), 'malformed reading item: attribute d must be a map (M)'],
+    ['measures as null', (i) => (i.d = { M: null }), 'malformed reading item: attribute d must be a map (M)'],
+    ['a missing measure', (i) => delete i.d.M.hz, 'malformed reading item: attribute d.hz must be a number (N)'],
+    ['a blank number', (i) => (i.d.M.psi = { N: ' ' }), 'malformed reading item: attribute d.psi must be a number (N)'],
+    ['alert rules not a list', (i) => (i.a.M.rules = { S: 'low-psi' }), 'malformed reading item: attribute a.rules must be a list'],
+    ['an alert rule not a string', (i) => (i.a.M.rules.L = [{ N: '1' }]), 'malformed reading item: attribute a.rules[] must be a list of strings'],
+    ['no sort key', (i) => delete i.sk, 'malformed reading item: attribute sk must be a string (S)'],
+    ['no timestamp', (i) => delete i.ts, 'malformed reading item: attribute ts must be a string (S)'],
+  ])('a reading item with %s', (_, edit, message) => {
+    expect(() => readingFromItem(changed(alerting, edit))).toThrow(new WellwatchError(message));
+  });
+
+  test.each<[string, string]>([
+    ['pump', 'malformed stats item: attribute pump must be a string (S)'],
+    ['date', 'malformed stats item: attribute date must be a string (S)'],
+    ['count', 'malformed stats item: attribute count must be a number (N)'],
+    ['hz_min', 'malformed stats item: attribute hz_min must be a number (N)'],
+    ['psi_max', 'malformed stats item: attribute psi_max must be a number (N)'],
+    ['chlPPM_avg', 'malformed stats item: attribute chlPPM_avg must be a number (N)'],
+  ])('a stats item without %s', (attribute, message) => {
+    expect(() => statsFromItem(changed(statsItem(stats()), (i) => delete i[attribute]))).toThrow(new WellwatchError(message));
+  });
+
+  test('catalog, pending and TTL attributes', () => {
+    const day = catalogDayItem('COHUTTA', '2014-03-10');
+    expect(() => catalogDayFromItem(changed(day, (i) => delete i.pump))).toThrow(new WellwatchError('malformed catalog item: attribute pump must be a string (S)'));
+    expect(() => catalogDayFromItem(changed(day, (i) => delete i.day))).toThrow(new WellwatchError('malformed catalog item: attribute day must be a string (S)'));
+    const pending = pendingItem('COHUTTA', '2014-03-10', '2014-03-12T08:00:00.000Z');
+    for (const attribute of ['pump', 'day', 'touchedAt']) {
+      expect(() => pendingFromItem(changed(pending, (i) => delete i[attribute]))).toThrow(
+        new WellwatchError(`malformed pending item: attribute ${attribute} must be a string (S)`),
+      );
+    }
+    expect(() => ttlFromItem({ [KEYS.ttlAttribute]: { S: 'soon' } })).toThrow(new WellwatchError(`malformed item item: attribute ${KEYS.ttlAttribute} must be a number (N)`));
+  });
+});

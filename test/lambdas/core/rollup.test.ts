@@ -65,9 +65,39 @@ describe('RollupAccumulator', () => {
     expect(s.measures.psi).toEqual({ min: 0, max: 0, avg: 0 });
   });
 
+  test('a measure negative all day has a negative max (the max does not start at 0)', () => {
+    const s = rollupReadings('P', '2014-03-10', [v(-7.25), v(-0.5), v(-3)]);
+    for (const m of MEASURES) expect(s.measures[m]).toEqual({ min: -7.25, max: -0.5, avg: -3.5833333333333335 });
+  });
+
+  test('a measure positive all day has a positive min (the min does not start at 0)', () => {
+    const s = rollupReadings('P', '2014-03-10', [v(4.5), v(2.25), v(9)]);
+    for (const m of MEASURES) expect(s.measures[m]).toEqual({ min: 2.25, max: 9, avg: 5.25 });
+  });
+
+  test('a constant measure has min = max = avg = that value, alongside measures that vary', () => {
+    const rows = [v(1, { psi: 42, chlPPM: -0.3 }), v(5, { psi: 42, chlPPM: -0.3 }), v(9, { psi: 42, chlPPM: -0.3 })];
+    const s = rollupReadings('P', '2014-03-10', rows);
+    expect(s.measures.psi).toEqual({ min: 42, max: 42, avg: 42 });
+    expect(s.measures.chlPPM).toEqual({ min: -0.3, max: -0.3, avg: -0.3 });
+    expect(s.measures.hz).toEqual({ min: 1, max: 9, avg: 5 });
+  });
+
   test('keeps avg within [min, max] for identical values', () => {
     const s = rollupReadings('P', '2014-03-10', Array.from({ length: 7 }, () => v(0.1)));
     expect(s.measures.hz).toEqual({ min: 0.1, max: 0.1, avg: 0.1 });
+    // Three times 0.1 gives a mean one ulp above the maximum; three times 0.7 one ulp below the minimum.
+    expect(rollupReadings('P', '2014-03-10', [v(0.1), v(0.1), v(0.1)]).measures.hz).toEqual({ min: 0.1, max: 0.1, avg: 0.1 });
+    expect(rollupReadings('P', '2014-03-10', [v(0.7), v(0.7), v(0.7)]).measures.hz).toEqual({ min: 0.7, max: 0.7, avg: 0.7 });
+  });
+
+  test('keeps the low-order part of a sum when a much larger value follows a small one (Neumaier, not Kahan)', () => {
+    // Kahan's update loses the 1 when 1e17 is added to it; Neumaier's keeps it, so the mean is exactly 1/3.
+    expect(rollupReadings('P', 'd', [v(1), v(1e17), v(-1e17)]).measures.hz.avg).toBe(1 / 3);
+  });
+
+  test('reports exactly the six measures', () => {
+    expect(Object.keys(rollupReadings('P', 'd', [v(1)]).measures)).toEqual([...MEASURES]);
   });
 
   test('count reports the readings added', () => {

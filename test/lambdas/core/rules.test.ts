@@ -108,6 +108,9 @@ describe('compileRules', () => {
     [{ name: 'x', field: 'psi', op: '<', threshold: Number.NaN }, /alert rule x: threshold must be a finite number, got NaN/],
     [{ name: 'x', field: 'psi', op: '<', threshold: '5' }, /threshold must be a finite number/],
     [{ name: '', field: 'psi', op: '<', threshold: 5 }, /alert rule 0: name must be a non-empty string/],
+    [{ field: 'psi', op: '<', threshold: 5 }, /^alert rule 0: name must be a non-empty string$/],
+    [{ name: 7, field: 'psi', op: '<', threshold: 5 }, /^alert rule 0: name must be a non-empty string$/],
+    [null, /^alert rule 0: name must be a non-empty string$/],
   ])('rejects the malformed rule %j', (rule, message) => {
     expect(() => compileRules([rule as unknown as AlertRule])).toThrow(WellwatchError);
     expect(() => compileRules([rule as unknown as AlertRule])).toThrow(message);

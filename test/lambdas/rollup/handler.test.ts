@@ -293,6 +293,51 @@ describe('rollup handler', () => {
     expect(metric('RollupFailures')).toEqual([1]);
   });
 
+  it('sets the TTL on every stats row when retention is configured, and none without it', async () => {
+    const days = 400;
+    await createRollupHandler({ ...db.cfg, retentionDays: days }, { dynamo: db.client, clock: () => now, metricsSink: () => undefined, log: () => undefined })({
+      from: DAYS[0]!,
+      to: DAYS[1]!,
+    });
+    const all = await scanTable(db.client, db.cfg.statsTable);
+    // Hourly series rows (`PUMP#1h`, `sk = YYYY-MM-DDTHH`) expire `retentionDays` after their hour.
+    const hourly = all.filter((item) => item.pk!.S!.endsWith(SERIES_KEYS.hourlySuffix));
+    expect(hourly.length).toBeGreaterThan(0);
+    for (const item of hourly) {
+      const hourStart = Date.parse(`${item.sk!.S!}:00:00Z`) / 1000;
+      expect(item[KEYS.ttlAttribute]).toEqual({ N: String(hourStart + days * 86_400) });
+    }
+    const kept = all.filter((item) => !item.pk!.S!.endsWith(SERIES_KEYS.hourlySuffix));
+    expect(kept).toHaveLength(6);
+    for (const item of kept) {
+      // The row's day at 00:00 UTC plus the retention, in epoch seconds (2014-03-10 is 1394409600).
+      const dayIndex = DAYS.indexOf(item.sk!.S!);
+      expect(dayIndex).toBeGreaterThanOrEqual(0);
+      expect(item[KEYS.ttlAttribute]).toEqual({ N: String(1_394_409_600 + dayIndex * 86_400 + days * 86_400) });
+    }
+    await rollup()({ date: DAYS[2]! });
+    const forever = (await scanTable(db.client, db.cfg.statsTable)).filter((item) => item.sk!.S!.startsWith(DAYS[2]!));
+    expect(forever.filter((item) => item.sk!.S === DAYS[2])).toHaveLength(3);
+    expect(forever.length).toBeGreaterThan(3);
+    for (const item of forever) expect(item[KEYS.ttlAttribute]).toBeUndefined();
+  });
+
+  it('reads the readings of a pump-day and the catalog strongly consistently', async () => {
+    // dynalite is always consistent; what protects a just-acknowledged late reading is the request itself.
+    const queries: { table: string | undefined; consistent: boolean | undefined }[] = [];
+    intercept(db.client, async (command, next) => {
+      if (command instanceof QueryCommand) queries.push({ table: command.input.TableName, consistent: command.input.ConsistentRead });
+      return next(command);
+    });
+    await lateReading('ALPHA', '2014-03-10', 86_399, 1);
+    queries.length = 0;
+    expect(await rollup()({ mode: 'pending' })).toMatchObject({ pumpDays: 1, pendingCleared: 1 });
+    expect(await rollup()({ date: '2014-03-11' })).toMatchObject({ pumpDays: 3 });
+    expect(queries.filter((q) => q.table === db.cfg.readingsTable)).toHaveLength(4);
+    expect(queries.filter((q) => q.table === db.cfg.catalogTable)).toHaveLength(2);
+    expect(queries.filter((q) => q.consistent !== true)).toEqual([]);
+  });
+
   it('writes no stats for a pump-day without readings', async () => {
     await createCatalogStore(db.client, db.cfg).markTouched([{ pump: 'GHOST', day: '2014-03-11' }], '2014-03-11');
     const result = await rollup()({ date: '2014-03-11' });

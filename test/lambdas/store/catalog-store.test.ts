@@ -114,6 +114,28 @@ describe('catalog store', () => {
     expect(queries).toBeGreaterThan(1);
   });
 
+  it('reads every catalog partition strongly consistently (a marker just written is never missed)', async () => {
+    // dynalite is always consistent, so the only observable is the request: DynamoDB reads are eventually
+    // consistent unless ConsistentRead is true, and a rollup that misses a fresh pending marker leaves stale stats.
+    const catalog = createCatalogStore(db.client, db.cfg);
+    expect((await catalog.markTouched([{ pump: 'A', day: '2014-03-10' }], today, now)).failed).toEqual([]);
+    const reads: { pk: string | undefined; consistent: boolean | undefined }[] = [];
+    intercept(db.client, async (command, next) => {
+      if (command instanceof QueryCommand) reads.push({ pk: command.input.ExpressionAttributeValues?.[':pk']?.S, consistent: command.input.ConsistentRead });
+      return next(command);
+    });
+    expect(await collect(catalog.listDays())).toEqual(['2014-03-10']);
+    expect(await collect(catalog.listDays({ from: '2014-03-10', to: '2014-03-10' }))).toEqual(['2014-03-10']);
+    expect(await collect(catalog.listPumps('2014-03-10'))).toEqual(['A']);
+    expect(await collect(catalog.listPending())).toHaveLength(1);
+    expect(reads).toEqual([
+      { pk: 'DAYS', consistent: true },
+      { pk: 'DAYS', consistent: true },
+      { pk: 'DAY#2014-03-10', consistent: true },
+      { pk: 'PENDING', consistent: true },
+    ]);
+  });
+
   it('stamps touches with the time and a random suffix', () => {
     const a = touchStamp(now);
     const b = touchStamp(now);

@@ -1,0 +1,19 @@
+/**
+ * Jest configuration for mutation testing (`npm run mutation`): only the tests of the mutated code.
+ *
+ * Stryker runs the suite once per mutant (only the tests that cover it), so the CDK, local-mode, CLI and e2e
+ * suites — which exercise lambdas/ only indirectly and take most of `npm test`'s time — are left out. The score
+ * therefore measures what test/lambdas/** alone protects.
+ */
+const base = require('./jest.config.js');
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  roots: ['<rootDir>/test/lambdas'],
+  // The two emulator-backed suites (fuzz, payload formats) take a minute per run; the unit tests reach the same code
+  // directly, and a mutant run cannot afford them on a shared 2-core machine.
+  testPathIgnorePatterns: ['/node_modules/', '/test/lambdas/core/fuzz\\.test\\.ts$', '/test/lambdas/core/payload-formats\\.test\\.ts$'],
+  // Stryker's own reporter reads the results; the summary reporter would only print noise per mutant.
+  reporters: ['default'],
+};
