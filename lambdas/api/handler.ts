@@ -3,7 +3,7 @@
  *
  * | route | answer |
  * |---|---|
- * | `GET /pumps?limit&cursor&format` | every pump seen, its latest reading and status |
+ * | `GET /pumps?limit&cursor&format` | every pump seen, its latest reading, open alarms and status |
  * | `GET /pumps/{pump}/readings?from&to&resolution&points&limit&cursor&format` | readings or buckets of one pump |
  * | `GET /alerts?from&to&pump&limit&cursor&format` | alerting readings |
  * | `GET /stats?pump&from&to&limit&cursor&format` | daily statistics rows |
@@ -102,7 +102,7 @@ export function createApiHandler(cfg: WellwatchConfig, api: ApiSettings, deps: A
       return getAlarmRoute(alarms, id, new Params(query, ['format']));
     }
     if (path === '/alarms') return listAlarmsRoute(alarms, new Params(query, ALARMS_PARAMS));
-    if (path === '/pumps') return pumpsRoute(ctx, new Params(query, LIST_PARAMS.pumps));
+    if (path === '/pumps') return pumpsRoute(ctx, new Params(query, LIST_PARAMS.pumps), alarms.store);
     if (path === '/alerts') return alertsRoute(ctx, new Params(query, LIST_PARAMS.alerts), knownPump);
     return statsRoute(ctx, new Params(query, LIST_PARAMS.stats), knownPump);
   };
