@@ -148,7 +148,7 @@ describe('local dashboard in chromium', () => {
     await page.fill('#by', 'browser-test');
     await page.click(`#alarms button[data-ack="${id}"]`);
     await page.waitForSelector(`#alarms tr[data-alarm="${id}"][data-acknowledged="true"]`, { timeout: 15_000 });
-    const shown = await (await fetch(`${runtime.apiUrl}/alarms/${id}`)).json();
+    const shown = (await (await fetch(`${runtime.apiUrl}/alarms/${id}`)).json()) as any;
     expect(shown).toMatchObject({ state: 'ACTIVE', acknowledged: true });
     expect(shown.trail.map((e: any) => [e.action, e.by ?? null])).toEqual([['raised', null], ['acknowledged', 'browser-test']]);
     // "All pumps" lists BRAVO's open alarm too.

@@ -441,11 +441,11 @@ describe('WellwatchStack alarm layer', () => {
     });
   });
 
-  it('runs the alarm check every 5 minutes and tells the consumer and the check where alarms live and go', () => {
+  it('runs the alarm check every 5 minutes and tells the consumer, the check and the query API where alarms live and go', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(*/5 * * * ? *)' });
     const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment.Variables);
     const withAlarms = fns.filter((v) => v.WELLWATCH_ALARMS_TABLE !== undefined);
-    expect(withAlarms).toHaveLength(2);
+    expect(withAlarms).toHaveLength(3);
     for (const v of withAlarms) {
       expect(v.WELLWATCH_ALARMS_TABLE).toEqual({ Ref: ids.alarms });
       expect(v.WELLWATCH_ALARM_NOTIFICATIONS).toEqual({ Ref: ids.topic });
@@ -527,7 +527,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
     const destination = { 'Fn::GetAtt': [logicalId(stack.queryApi.accessLogs), 'Arn'] };
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: { DestinationArn: destination, Format: Match.stringLikeRegexp('requestId') } });
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(4);
+    expect(routes).toHaveLength(9); // 4 query routes, 2 alarm reads, 3 alarm actions
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
