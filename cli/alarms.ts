@@ -6,7 +6,7 @@
  * destination is known (local mode's notifications.jsonl; in AWS `WELLWATCH_ALARM_NOTIFICATIONS=<topic ARN>`),
  * otherwise by the scheduled alarm check within 5 minutes.
  */
-import { ALARM_CSV_COLUMNS, ALARM_SEVERITIES, actOnAlarm, findAlarm, listAlarms, type AlarmRow } from '../lambdas/alarms/actions';
+import { ALARM_CSV_COLUMNS, ALARM_SEVERITIES, actOnAlarm, alarmCsvRow, alarmJson, findAlarm, listAlarms } from '../lambdas/alarms/actions';
 import { ALARM_KINDS, type AlarmKind, type Severity } from '../lambdas/core/alarm-rules';
 import type { AlarmAction } from '../lambdas/core/alarm-state';
 import { csvField } from '../lambdas/core/format';
@@ -40,50 +40,7 @@ function timeFlag(flag: string, value: string | undefined): string | undefined {
   return value.length === 17 ? `${value.slice(0, 16)}:00Z` : value;
 }
 
-/** One alarm as a CSV row (columns {@link ALARM_CSV_COLUMNS}). */
-export function alarmCsvRow(row: AlarmRow): string {
-  const a = row.alarm;
-  return [
-    a.id,
-    a.pump,
-    a.rule,
-    a.kind,
-    a.severity,
-    row.state,
-    String(a.acknowledged),
-    a.shelvedUntil ?? '',
-    a.firstTime,
-    a.raisedTime,
-    a.lastTime,
-    String(a.count),
-    String(a.worstValue),
-    a.clearedTime ?? '',
-  ]
-    .map(csvField)
-    .join(',');
-}
-
-/** One alarm as a JSON object whose keys are the CSV columns. */
-export function alarmJson(row: AlarmRow): Record<string, unknown> {
-  const a = row.alarm;
-  return {
-    id: a.id,
-    pump: a.pump,
-    rule: a.rule,
-    kind: a.kind,
-    severity: a.severity,
-    state: row.state,
-    acknowledged: a.acknowledged,
-    shelved_until: a.shelvedUntil ?? null,
-    first_time: a.firstTime,
-    raised_time: a.raisedTime,
-    last_time: a.lastTime,
-    count: a.count,
-    worst_value: a.worstValue,
-    cleared_time: a.clearedTime ?? null,
-    detail: a.detail ?? null,
-  };
-}
+export { alarmCsvRow, alarmJson };
 
 function storeOf(target: Target) {
   return createAlarmStore(dynamoClient(target.config), target.config);

@@ -20,7 +20,7 @@ import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-f
  * Acknowledges the `kms:GenerateDataKey*` action that `topic.grantPublish` adds for a KMS-encrypted topic: SNS needs a
  * data key per message (GenerateDataKey, GenerateDataKeyWithoutPlaintext), on the topic's own key only.
  */
-function acknowledgeTopicKeyGrant(grantee: IConstruct): void {
+export function acknowledgeTopicKeyGrant(grantee: IConstruct): void {
   Validations.of(grantee).acknowledge({
     id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
     reason: 'topic.grantPublish on the KMS-encrypted alarm topic: SNS needs kms:GenerateDataKey* on that one key to encrypt each message',

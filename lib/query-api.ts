@@ -12,11 +12,13 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { API_ENV, ENV, deploymentNames, loadApiSettings, loadConfig } from '../lambdas/config';
+import { ALARM_KEYS, API_ENV, ENV, deploymentNames, loadApiSettings, loadConfig } from '../lambdas/config';
 import { ALARM_DEFAULTS, FUNCTION_DEFAULTS, QUERY_API_DEFAULTS } from './defaults';
 import { wellwatchLogGroup } from './log-group';
+import { acknowledgeTopicKeyGrant } from './alarm-layer';
 import { acknowledgeTableIndexGrant, GUARD_RULES } from './nag';
 import { Notifications } from './notifications';
 import { checkDurationSeconds, checkIntRange } from './validate';
@@ -24,6 +26,22 @@ import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-f
 
 /** The API's routes (all GET); the handler dispatches on the path. */
 export const QUERY_API_ROUTES = ['/pumps', '/pumps/{pump}/readings', '/alerts', '/stats'] as const;
+
+/** The alarm routes, added when the API is given the alarm layer: reads, and the operator actions (POST). */
+export const QUERY_API_ALARM_ROUTES = {
+  get: ['/alarms', '/alarms/{id}'],
+  post: ['/alarms/{id}/ack', '/alarms/{id}/shelve', '/alarms/{id}/unshelve'],
+} as const;
+
+/** What the API needs of the alarm layer (lib/alarm-layer.ts) to serve and act on alarms. */
+export interface QueryApiAlarmAccess {
+  /** The alarms table: read, plus conditional writes of alarm state items and notification markers only. */
+  readonly table: dynamodb.ITable;
+  /** The alarm layer's environment (table name, buckets, notification topic). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The topic operator actions notify right away (else the scheduled alarm check does within 5 minutes). */
+  readonly topic?: sns.ITopic;
+}
 
 /** How callers authenticate. */
 export const QUERY_API_AUTH = { iam: 'iam', none: 'none' } as const;
@@ -81,6 +99,12 @@ export interface QueryApiProps extends WellwatchFunctionSettings {
    * @default - notify the topic of a {@link Notifications} of its own, without subscription
    */
   readonly alarmAction?: cloudwatch.IAlarmAction;
+  /**
+   * The alarm layer: adds `GET /alarms`, `GET /alarms/{id}` and `POST /alarms/{id}/ack|shelve|unshelve`.
+   *
+   * @default - no alarm routes
+   */
+  readonly alarmLayer?: QueryApiAlarmAccess;
 }
 
 /**
@@ -140,6 +164,7 @@ export class QueryApi extends Construct {
       [ENV.statsTable]: props.statsTable.tableName,
       [ENV.catalogTable]: props.catalogTable.tableName,
       [API_ENV.cursorSecret]: this.cursorSecret.secretValue.unsafeUnwrap(),
+      ...(props.alarmLayer?.environment ?? {}),
     };
     loadConfig({}, environment);
     loadApiSettings({ cursorSecret: 'x'.repeat(32) }, environment);
@@ -161,6 +186,27 @@ export class QueryApi extends Construct {
       table.grantReadData(fn);
       acknowledgeTableIndexGrant(this.function.role, table, 'grantReadData adds them; the API queries the alert and by-date indexes');
     }
+    const alarmLayer = props.alarmLayer;
+    if (alarmLayer) {
+      alarmLayer.table.grantReadData(fn);
+      acknowledgeTableIndexGrant(this.function.role, alarmLayer.table, 'grantReadData adds them; the API queries the openAlarms and alarmHistory indexes');
+      // Acknowledge/shelve/unshelve write exactly what lambdas/alarms/actions.ts writes: the alarm's state item
+      // (conditional Put), its archive item when it closes (Put) — both under `P#<pump>` — and the notification
+      // markers `N#<transition>` (Put/Update, Delete to release a failed claim). Never pump items (out of service),
+      // leases, or anything by index. "dynamodb:LeadingKeys — Represents the partition key attribute of a table"
+      // (DynamoDB developer guide, "Using IAM policy conditions for fine-grained access control").
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          resources: [alarmLayer.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ALARM_KEYS.statePrefix}*`, `${ALARM_KEYS.markerPrefix}*`] } },
+        }),
+      );
+      if (alarmLayer.topic) {
+        alarmLayer.topic.grantPublish(fn);
+        acknowledgeTopicKeyGrant(this.function.role);
+      }
+    }
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
       apiName: `${deploymentNames(props.deployment).serviceName}-api`,
@@ -170,6 +216,10 @@ export class QueryApi extends Construct {
     });
     const integration = new integrations.HttpLambdaIntegration('Handler', fn, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 });
     for (const path of QUERY_API_ROUTES) this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration });
+    if (alarmLayer) {
+      for (const path of QUERY_API_ALARM_ROUTES.get) this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration });
+      for (const path of QUERY_API_ALARM_ROUTES.post) this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration });
+    }
 
     // Access logs (Control Tower control CT.APIGATEWAY.PR.4) in a log group made like the functions' ones: under the
     // deployment's log prefix, so the stack's logs key may encrypt it, with the same retention.
@@ -270,7 +320,8 @@ export class QueryApi extends Construct {
   }
 
   /**
-   * Allows a principal to call every route (`execute-api:Invoke`), for IAM authorisation.
+   * Allows a principal to call every read (GET) route (`execute-api:Invoke`), for IAM authorisation; operator
+   * actions need {@link grantOperate} as well.
    *
    * @example
    * api.grantInvoke(new iam.Role(this, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() }));
@@ -280,6 +331,20 @@ export class QueryApi extends Construct {
       grantee,
       actions: ['execute-api:Invoke'],
       resourceArns: [this.api.arnForExecuteApi('GET', '/*', this.stage.stageName)],
+    });
+  }
+
+  /**
+   * Allows a principal to acknowledge, shelve and unshelve alarms (`execute-api:Invoke` on the POST alarm routes).
+   *
+   * @example
+   * api.grantOperate(operatorRole);
+   */
+  grantOperate(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.api.arnForExecuteApi('POST', '/alarms/*', this.stage.stageName)],
     });
   }
 }

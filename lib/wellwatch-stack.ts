@@ -230,6 +230,7 @@ export class WellwatchStack extends Stack {
       catalogTable,
       alarms: props.alarms,
       alarmAction: new actions.SnsAction(this.notifications.topic),
+      alarmLayer: { table: this.alarmLayer.table, environment: this.alarmLayer.environment, topic },
       ...functionSettings,
     });
     this.observability.dashboard.addWidgets(...this.queryApi.widgets);

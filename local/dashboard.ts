@@ -78,6 +78,14 @@ export function dashboardHtml(refreshMs: number = DASHBOARD_REFRESH_MS): string 
       <div id="charts" class="charts" data-points="0"></div>
     </section>
     <section>
+      <div class="bar">
+        <h2>Open alarms <span class="muted" id="alarmsNote"></span></h2>
+        <div class="muted"><label><input type="checkbox" id="allAlarms"> all pumps</label>
+          <label>as <input id="by" value="operator" size="10" maxlength="64" aria-label="acknowledge as"></label></div>
+      </div>
+      <table><thead><tr><th>raised (UTC)</th><th>pump</th><th>rule</th><th>severity</th><th>state</th><th class="num">count</th><th class="num">worst</th><th></th></tr></thead><tbody id="alarms"></tbody></table>
+    </section>
+    <section>
       <h2>Latest alerts <span class="muted" id="alertsNote"></span></h2>
       <table><thead><tr><th>time (UTC)</th><th>rules</th><th class="num">psi</th><th class="num">hz</th><th class="num">flo</th></tr></thead><tbody id="alerts"></tbody></table>
     </section>

@@ -286,6 +286,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     // The query API, as deployed behind API Gateway; cursors are signed with a per-process secret unless one is set.
     const api = createApiHandler(config, loadApiSettings({ cursorSecret: process.env[API_ENV.cursorSecret] ?? randomBytes(32).toString('hex') }), {
       dynamo,
+      notifier, // alarm actions from the dashboard notify like the CLI's: notifications.jsonl and the console
       log: handlerLogLine('api'),
     });
     const server: LocalServer = await startServer(

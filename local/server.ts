@@ -4,7 +4,7 @@
  * | route | answer |
  * |---|---|
  * | `GET /` | the dashboard page; `GET /assets/dashboard.js`, `/assets/dashboard.css` its bundle |
- * | `GET /pumps`, `/pumps/{pump}/readings`, `/alerts`, `/stats` | the query API: the same handler as in AWS, given the same payload 2.0 events (see api-event.ts) |
+ * | `GET /pumps`, `/pumps/{pump}/readings`, `/alerts`, `/stats`, `/alarms`, `/alarms/{id}`, `POST /alarms/{id}/ack…` | the query API: the same handler as in AWS, given the same payload 2.0 events (see api-event.ts) |
  * | `GET /api/status` | `{shards:[{shardId, state, checkpoint, backlog, …}], idle, counters, schedule, deadLetters, failedBatches}` |
  * | `GET /api/deadletters?limit` | the most recent dead letters (from the JSONL file) |
  * | `GET /api/failed-batches?limit` | the most recent on-failure records of the event source |
@@ -306,7 +306,7 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
     },
   };
   const knownPaths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]));
-  const isApiPath = (p: string) => p === '/pumps' || p === '/alerts' || p === '/stats' || p.startsWith('/pumps/');
+  const isApiPath = (p: string) => p === '/pumps' || p === '/alerts' || p === '/stats' || p === '/alarms' || p.startsWith('/pumps/') || p.startsWith('/alarms/');
   let assets: Promise<DashboardAssets> | undefined;
   const getAssets = (): Promise<DashboardAssets> => {
     if (!assets) {
@@ -353,7 +353,9 @@ export async function startServer<E, R>(deps: ServerDeps<E, R>, options: ServerO
         }
         if (isApiPath(url.pathname)) {
           // The query API: the same handler and event shape as behind API Gateway.
-          const event = httpApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, sourceIp: req.socket.remoteAddress });
+          // Bodies (alarm actions) pass through as text; the handler itself insists on JSON (its CSRF guard).
+          const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
+          const event = httpApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, sourceIp: req.socket.remoteAddress, body });
           writeApiResult(res, await deps.api(event), req.method === 'HEAD');
           return;
         }

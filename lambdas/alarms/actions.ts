@@ -10,6 +10,7 @@ import { inForce, type OutOfService, type PumpInfo } from '../core/alarm-keys';
 import { SEVERITIES, type AlarmKind, type Severity } from '../core/alarm-rules';
 import { applyAlarmAction, listedState, parseAlarmId, type AlarmAction, type AlarmEpisode, type AlarmStateName, type Transition } from '../core/alarm-state';
 import { WellwatchError } from '../core/errors';
+import { csvField } from '../core/format';
 import type { AlarmStore } from '../store/alarm-store';
 import type { Notifier } from '../store/notifier';
 
@@ -31,10 +32,79 @@ export const ALARM_CSV_COLUMNS = [
   'cleared_time',
 ] as const;
 
+/** The alarm an id names does not exist (neither open, archived, nor pending archiving). */
+export class NoSuchAlarmError extends WellwatchError {
+  constructor(readonly id: string) {
+    super(`no such alarm: ${id}`);
+    this.name = 'NoSuchAlarmError';
+  }
+}
+
+/** An operator action on an alarm that is already closed (cleared and acknowledged): nothing to act on. */
+export class AlarmClosedError extends WellwatchError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AlarmClosedError';
+  }
+}
+
+/** A listing would read more than its read budget of alarm items. */
+export class AlarmReadBudgetError extends WellwatchError {
+  constructor(readonly maxItems: number) {
+    super(`listing would read more than ${maxItems} alarm items; narrow it (open, pump, from, to)`);
+    this.name = 'AlarmReadBudgetError';
+  }
+}
+
 /** One listed alarm: the episode with its listed state. */
 export interface AlarmRow {
   readonly alarm: AlarmEpisode;
   readonly state: AlarmStateName;
+}
+
+/** One alarm as a CSV row (columns {@link ALARM_CSV_COLUMNS}; the CLI's and the API's CSV). */
+export function alarmCsvRow(row: AlarmRow): string {
+  const a = row.alarm;
+  return [
+    a.id,
+    a.pump,
+    a.rule,
+    a.kind,
+    a.severity,
+    row.state,
+    String(a.acknowledged),
+    a.shelvedUntil ?? '',
+    a.firstTime,
+    a.raisedTime,
+    a.lastTime,
+    String(a.count),
+    String(a.worstValue),
+    a.clearedTime ?? '',
+  ]
+    .map(csvField)
+    .join(',');
+}
+
+/** One alarm as a JSON object whose keys are the CSV columns (the CLI's and the API's JSON). */
+export function alarmJson(row: AlarmRow): Record<string, unknown> {
+  const a = row.alarm;
+  return {
+    id: a.id,
+    pump: a.pump,
+    rule: a.rule,
+    kind: a.kind,
+    severity: a.severity,
+    state: row.state,
+    acknowledged: a.acknowledged,
+    shelved_until: a.shelvedUntil ?? null,
+    first_time: a.firstTime,
+    raised_time: a.raisedTime,
+    last_time: a.lastTime,
+    count: a.count,
+    worst_value: a.worstValue,
+    cleared_time: a.clearedTime ?? null,
+    detail: a.detail ?? null,
+  };
 }
 
 /** Filters of {@link listAlarms}. */
@@ -63,13 +133,22 @@ function withinRange(a: AlarmEpisode, f: AlarmFilter): boolean {
  * @example
  * for (const row of await listAlarms(store, { open: true }, new Date())) console.log(row.alarm.id, row.state);
  */
-export async function listAlarms(store: AlarmStore, filter: AlarmFilter, now: Date): Promise<AlarmRow[]> {
+export async function listAlarms(store: AlarmStore, filter: AlarmFilter, now: Date, options: { maxItems?: number } = {}): Promise<AlarmRow[]> {
   const found: AlarmEpisode[] = [];
-  const keep = (a: AlarmEpisode) =>
+  // Items read, matching or not: the API bounds a request's reads (the CLI reads everything it is asked for).
+  let read = 0;
+  const count = () => {
+    if (options.maxItems !== undefined && ++read > options.maxItems) throw new AlarmReadBudgetError(options.maxItems);
+  };
+  const keep = (a: AlarmEpisode): boolean => {
+    count();
+    return matches(a);
+  };
+  const matches = (a: AlarmEpisode) =>
     (filter.pump === undefined || a.pump === filter.pump) &&
     (filter.rule === undefined || a.rule === filter.rule) &&
-    (filter.severity === undefined || a.severity === filter.severity) &&
     (filter.kind === undefined || a.kind === filter.kind) &&
+    (filter.severity === undefined || a.severity === filter.severity) &&
     withinRange(a, filter);
   if (filter.pump !== undefined) {
     for await (const s of store.listPumpStates(filter.pump)) if (s.alarm && keep(s.alarm)) found.push(s.alarm);
@@ -92,7 +171,7 @@ export async function listAlarms(store: AlarmStore, filter: AlarmFilter, now: Da
 /**
  * The alarm with this id, open or archived.
  *
- * @throws WellwatchError `no such alarm: <id>` when there is none.
+ * @throws NoSuchAlarmError when there is none (a malformed id is a plain WellwatchError from parseAlarmId).
  * @example
  * const row = await findAlarm(store, 'COHUTTA.low-psi.20140310T010100Z', new Date());
  */
@@ -109,7 +188,7 @@ export async function findAlarm(store: AlarmStore, id: string, now: Date): Promi
   // Closed but not archived yet (its side effects are still in the outbox).
   const pending = state.outbox.find((t) => t.alarm.id === id);
   if (pending) return { alarm: pending.alarm, state: 'CLEARED' };
-  throw new WellwatchError(`no such alarm: ${id}`);
+  throw new NoSuchAlarmError(id);
 }
 
 /** What an operator action did. */
@@ -123,17 +202,21 @@ export interface ActionResult {
 /**
  * Applies an operator action to an open alarm and delivers its transition.
  *
- * @throws WellwatchError when the alarm does not exist, or is closed.
+ * @throws NoSuchAlarmError when the alarm does not exist; AlarmClosedError when it is closed (also when it closes
+ *   between the read and the conditional write).
  * @example
  * await actOnAlarm(store, notifier, id, { type: 'acknowledge', at: new Date().toISOString(), by: 'ana' });
  */
 export async function actOnAlarm(store: AlarmStore, notifier: Notifier | undefined, id: string, action: AlarmAction): Promise<ActionResult> {
   const { pump, rule } = parseAlarmId(id);
   const found = await findAlarm(store, id, new Date(action.at));
-  if (found.alarm.closed) throw new WellwatchError(`alarm ${id} is closed (cleared${found.alarm.acknowledged ? ' and acknowledged' : ''}); nothing to ${action.type}`);
+  if (found.alarm.closed) throw new AlarmClosedError(`alarm ${id} is closed (cleared${found.alarm.acknowledged ? ' and acknowledged' : ''}); nothing to ${action.type}`);
   const info = await store.getPump(pump);
   const outOfService = inForce(info?.outOfService, action.at);
-  const outcome = await store.update({ pump, rule, kind: found.alarm.kind }, (s) => applyAlarmAction(s, id, action, { notify: true }, { outOfService, now: action.at }));
+  const outcome = await store.update({ pump, rule, kind: found.alarm.kind }, (s) => {
+    if (s.alarm?.id !== id) throw new AlarmClosedError(`alarm ${id} closed meanwhile; nothing to ${action.type}`);
+    return applyAlarmAction(s, id, action, { notify: true }, { outOfService, now: action.at });
+  });
   const published = notifier && outcome.state.outbox.length > 0 ? (await store.deliver(outcome.state, notifier)).published : 0;
   const alarm = outcome.state.alarm ?? outcome.transitions[outcome.transitions.length - 1]?.alarm ?? found.alarm;
   return { alarm, transitions: outcome.transitions, published };

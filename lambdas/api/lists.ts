@@ -8,7 +8,11 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { API_LIMITS, KEYS } from '../config';
 import { CursorError, signCursor, verifyCursor } from '../core/cursor';
 import { READING_CSV_HEADER, STATS_CSV_HEADER, csvField, formatNumber, readingToCsvRow, statsToCsvRow } from '../core/format';
+import { inForce } from '../core/alarm-keys';
+import { listedState } from '../core/alarm-state';
+import { pumpStatus, type PumpStatus } from '../core/pump-status';
 import { MEASURES, type DailyStats, type EvaluatedReading } from '../core/types';
+import type { AlarmStore } from '../store/alarm-store';
 import { createCatalogStore } from '../store/catalog-store';
 import { addDays, daySpan } from '../store/days';
 import { ReadBudget, alertsOfDay, alertsOfPump, latestReading, statsOfDay, dailyRows } from '../store/serving-reads';
@@ -22,14 +26,14 @@ export const LIST_PARAMS = {
   stats: ['pump', 'from', 'to', 'limit', 'cursor', 'format'],
 } as const;
 
-/** Status of a pump in `/pumps` (alarm states arrive with the alarms issue). */
-export const PUMP_STATUSES = ['ok', 'alert', 'no-data'] as const;
-export type PumpStatus = (typeof PUMP_STATUSES)[number];
+export { PUMP_STATUSES, type PumpStatus } from '../core/pump-status';
 
 /** One row of `/pumps`. */
 export interface PumpSummary {
   readonly pump: string;
   readonly status: PumpStatus;
+  /** Open alarms of the pump (any state but CLEARED, shelved ones included). */
+  readonly openAlarms: number;
   /** The latest reading (within the lookback), or null. */
   readonly lastReading: { readonly ts: string; readonly alerts: readonly string[] } & Record<(typeof MEASURES)[number], number> | null;
 }
@@ -53,12 +57,14 @@ function nextCursor(ctx: ReadingsContext, scope: string, next: string | undefine
 }
 
 /**
- * `GET /pumps`: every pump in the registry, with its latest reading and status.
+ * `GET /pumps`: every pump in the registry, with its latest reading, open-alarm count and status (core/pump-status).
  *
  * The latest reading is looked for in the most recent days that have data (newest first, one `Limit 1` Query per
- * day until found), so an active pump costs one Query.
+ * day until found), so an active pump costs one Query. Its alarms are one Query of its own partition of the alarms
+ * table (one state item per rule, so bounded by the rule count), and the page's pump items (out-of-service, no-data)
+ * one BatchGetItem per 100 pumps.
  */
-export async function pumpsRoute(ctx: ReadingsContext, params: Params): Promise<APIGatewayProxyStructuredResultV2> {
+export async function pumpsRoute(ctx: ReadingsContext, params: Params, alarms: AlarmStore): Promise<APIGatewayProxyStructuredResultV2> {
   const format = params.format();
   const limit = params.int('limit', API_LIMITS.defaultPumpsPage, 1, API_LIMITS.maxPumpsPage);
   const scope = 'pumps';
@@ -68,6 +74,8 @@ export async function pumpsRoute(ctx: ReadingsContext, params: Params): Promise<
   const [names, days] = await Promise.all([catalog.listRegisteredPumps(after, limit + 1), catalog.recentDays(API_LIMITS.latestLookbackDays)]);
   const page = names.slice(0, limit);
   const next = names.length > limit ? page[page.length - 1] : undefined;
+  const infos = page.length > 0 ? await alarms.getPumps(page) : new Map();
+  const nowIso = ctx.now().toISOString();
   const nowMs = ctx.now().getTime();
   const staleMs = ctx.api.staleAfterMinutes * 60_000;
   const rows: PumpSummary[] = [];
@@ -75,19 +83,29 @@ export async function pumpsRoute(ctx: ReadingsContext, params: Params): Promise<
   for (let i = 0; i < page.length; i += 16) {
     const chunk = await Promise.all(
       page.slice(i, i + 16).map(async (pump): Promise<PumpSummary> => {
-        const r = await latestReading(ctx.dynamo, ctx.cfg, budget, pump, days);
-        const status: PumpStatus = !r || nowMs - Date.parse(r.ts) > staleMs ? 'no-data' : r.alerts.length > 0 ? 'alert' : 'ok';
-        return { pump, status, lastReading: r ? { ts: r.ts, ...r.values, alerts: r.alerts } : null };
+        const outOfService = inForce(infos.get(pump)?.outOfService, nowIso);
+        const [r, open] = await Promise.all([
+          latestReading(ctx.dynamo, ctx.cfg, budget, pump, days),
+          (async () => {
+            const out = [];
+            for await (const s of alarms.listPumpStates(pump)) {
+              if (s.alarm && !s.alarm.closed) out.push({ kind: s.alarm.kind, state: listedState(s.alarm, { now: nowIso, outOfService }) });
+            }
+            return out;
+          })(),
+        ]);
+        const status = pumpStatus({ outOfService, openAlarms: open, stale: !r || nowMs - Date.parse(r.ts) > staleMs, alerting: (r?.alerts.length ?? 0) > 0 });
+        return { pump, status, openAlarms: open.length, lastReading: r ? { ts: r.ts, ...r.values, alerts: r.alerts } : null };
       }),
     );
     rows.push(...chunk);
   }
   const cursor = nextCursor(ctx, scope, next);
   if (format === 'csv') {
-    const lines = [['pump', 'status', 'ts', ...MEASURES, 'alerts'].join(',')];
+    const lines = [['pump', 'status', 'open_alarms', 'ts', ...MEASURES, 'alerts'].join(',')];
     for (const p of rows) {
       const r = p.lastReading;
-      lines.push([csvField(p.pump), p.status, r?.ts ?? '', ...MEASURES.map((m) => (r ? formatNumber(r[m]) : '')), csvField(r?.alerts.join('|') ?? '')].join(','));
+      lines.push([csvField(p.pump), p.status, String(p.openAlarms), r?.ts ?? '', ...MEASURES.map((m) => (r ? formatNumber(r[m]) : '')), csvField(r?.alerts.join('|') ?? '')].join(','));
     }
     return csv(lines, cursor);
   }

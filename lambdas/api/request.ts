@@ -45,6 +45,11 @@ export class Params {
     return v === null || v === '' ? undefined : v;
   }
 
+  /** The value as sent (`''` when given without a value), or undefined when absent. */
+  raw(name: string): string | undefined {
+    return this.search.get(name) ?? undefined;
+  }
+
   /** A whole number in `[min, max]`, or the fallback when absent. */
   int(name: string, fallback: number, min: number, max: number): number {
     const raw = this.get(name);

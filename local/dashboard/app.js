@@ -1,6 +1,6 @@
 // The local dashboard's script (bundled with uPlot by local/dashboard.ts). Plain browser JavaScript: the page talks
-// to the query API (/pumps, /pumps/{pump}/readings, /alerts, /stats) and the local /api/status, and renders with
-// textContent only.
+// to the query API (/pumps, /pumps/{pump}/readings, /alerts, /stats, /alarms and its POST actions) and the local
+// /api/status, and renders with textContent only.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
@@ -59,6 +59,17 @@ function iso(ms) {
   return new Date(ms).toISOString().slice(0, 19) + 'Z';
 }
 
+/**
+ * Acknowledges an alarm through the query API. The JSON content type is what the API insists on for a POST: a
+ * cross-site form cannot send it without a CORS preflight, which the local server never grants (CSRF guard).
+ */
+async function postJson(path, body) {
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+  const out = await res.json();
+  if (!res.ok) throw new Error(path + ': ' + (out && out.error ? out.error : res.status));
+  return out;
+}
+
 async function getJson(path) {
   const res = await fetch(path, { headers: { accept: 'application/json' } });
   const body = await res.json();
@@ -114,6 +125,7 @@ function renderPumps() {
       location.hash = encodeURIComponent(p.pump);
       renderPumps();
       void loadPump(true);
+      loadAlarms().catch((e) => ($('error').textContent = String(e && e.message ? e.message : e)));
     });
     list.appendChild(li);
   }
@@ -143,7 +155,28 @@ function alertMarks(times) {
   };
 }
 
-function drawCharts(series, alerts, fromMs, toMs) {
+/** A uPlot plugin shading each alarm from raised to cleared (or to the right edge while it is open). */
+function alarmSpans(spans) {
+  return {
+    hooks: {
+      drawClear: (u) => {
+        const { ctx } = u;
+        const { left, top, width, height } = u.bbox;
+        ctx.save();
+        for (const s of spans) {
+          const x0 = Math.max(left, u.valToPos(s.from, 'x', true));
+          const x1 = Math.min(left + width, s.to === null ? left + width : u.valToPos(s.to, 'x', true));
+          if (x1 < left || x0 > left + width) continue;
+          ctx.fillStyle = s.open ? 'rgba(198,40,40,0.13)' : 'rgba(179,89,0,0.10)';
+          ctx.fillRect(x0, top, Math.max(2, x1 - x0), height);
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
+function drawCharts(series, alerts, fromMs, toMs, alarms) {
   for (const p of state.plots) p.destroy();
   state.plots = [];
   const box = $('charts');
@@ -151,6 +184,7 @@ function drawCharts(series, alerts, fromMs, toMs) {
   const raw = series.resolution === 'raw';
   const xs = series.items.map((i) => Date.parse(i.ts) / 1000);
   const alertTimes = alerts.map((a) => Date.parse(a.ts) / 1000);
+  const spans = alarms.map((a) => ({ from: Date.parse(a.raised_time) / 1000, to: a.cleared_time ? Date.parse(a.cleared_time) / 1000 : null, open: a.state !== 'CLEARED' }));
   const width = Math.max(320, box.clientWidth - 8);
   for (const c of CHARTS) {
     box.appendChild(el('div', c.label + (raw ? '' : ' — ' + series.resolution + ' buckets: avg, band min…max'), 'chart-title'));
@@ -171,13 +205,14 @@ function drawCharts(series, alerts, fromMs, toMs) {
       legend: { show: false },
       cursor: { sync: { key: 'wellwatch' } },
       axes: [{ stroke: '#66707d', grid: { stroke: '#eef1f4' } }, { stroke: '#66707d', grid: { stroke: '#eef1f4' }, size: 52 }],
-      plugins: [alertMarks(alertTimes)],
+      plugins: [alarmSpans(spans), alertMarks(alertTimes)],
     };
     state.plots.push(new uPlot(opts, data, holder));
   }
   box.dataset.points = String(xs.length);
   box.dataset.resolution = series.resolution;
   box.dataset.alerts = String(alertTimes.length);
+  box.dataset.alarms = String(spans.length);
 }
 
 async function loadPump(force) {
@@ -193,15 +228,16 @@ async function loadPump(force) {
     const enc = encodeURIComponent(state.pump);
     const range = 'from=' + iso(fromMs) + '&to=' + iso(anchor);
     const statsFrom = iso(anchor - 30 * 86400e3).slice(0, 10);
-    const [series, alerts, stats] = await Promise.all([
+    const [series, alerts, stats, alarms] = await Promise.all([
       allPages('/pumps/' + enc + '/readings?' + range + '&points=' + POINTS + '&measures=' + CHARTS.map((c) => c.measure).join(','), MAX_PAGES),
       allPages('/alerts?pump=' + enc + '&' + range, 2),
       getJson('/stats?pump=' + enc + '&from=' + statsFrom + '&to=' + iso(anchor).slice(0, 10)),
+      pumpAlarms(enc, fromMs),
     ]);
     $('title').textContent = state.pump;
     $('rangeNote').textContent =
       iso(fromMs).replace('T', ' ') + ' … ' + iso(anchor).replace('T', ' ') + ' · resolution ' + series.resolution + ' · ' + series.items.length + ' points' + (series.truncated ? ' (first pages)' : '');
-    drawCharts(series, alerts.items, fromMs, anchor);
+    drawCharts(series, alerts.items, fromMs, anchor, alarms);
     const latest = alerts.items.slice(-10).reverse();
     $('alertsNote').textContent = alerts.items.length ? '(' + alerts.items.length + (alerts.truncated ? '+' : '') + ' in range, newest first)' : '';
     fill('alerts', latest.map((a) => row([cell(a.ts), cell(a.alerts.join(', ')), cell(num(a.psi, 1), 'num'), cell(num(a.hz, 2), 'num'), cell(num(a.flo, 0), 'num')])), 'no alerts in range', 5);
@@ -225,6 +261,55 @@ async function loadPump(force) {
   }
 }
 
+/** Alarms of a pump to draw: the open ones (whenever raised) and those raised since the range's first day. */
+async function pumpAlarms(enc, fromMs) {
+  const [open, recent] = await Promise.all([allPages('/alarms?open&pump=' + enc + '&limit=100', 2), allPages('/alarms?pump=' + enc + '&from=' + iso(fromMs).slice(0, 10) + '&limit=500', 2)]);
+  const byId = new Map();
+  for (const a of recent.items.concat(open.items)) byId.set(a.id, a);
+  return [...byId.values()];
+}
+
+/** The open-alarms table: the selected pump's, or every pump's with "all pumps" ticked. */
+async function loadAlarms() {
+  const all = $('allAlarms').checked || !state.pump;
+  const body = await allPages('/alarms?open' + (all ? '' : '&pump=' + encodeURIComponent(state.pump)) + '&limit=100', 2);
+  const items = body.items.slice().reverse();
+  $('alarmsNote').textContent = (all ? 'all pumps' : state.pump) + ' · ' + items.length + (body.truncated ? '+' : '') + ' open, newest first';
+  fill(
+    'alarms',
+    items.map((a) => {
+      const action = el('td');
+      if (a.acknowledged) action.appendChild(el('span', 'acknowledged', 'muted'));
+      else {
+        const b = el('button', 'Acknowledge');
+        b.type = 'button';
+        b.dataset.ack = a.id;
+        b.addEventListener('click', async () => {
+          b.disabled = true;
+          try {
+            await postJson('/alarms/' + encodeURIComponent(a.id) + '/ack', { by: $('by').value.trim() || 'operator' });
+            await loadAlarms();
+            state.loadedKey = '';
+            await loadPump(true);
+          } catch (e) {
+            $('error').textContent = String(e && e.message ? e.message : e);
+            b.disabled = false;
+          }
+        });
+        action.appendChild(b);
+      }
+      const tr = row([cell(a.raised_time), cell(a.pump), cell(a.rule), cell(a.severity), cell(a.state), cell(String(a.count), 'num'), cell(num(a.worst_value, 1), 'num'), action]);
+      tr.dataset.alarm = a.id;
+      tr.dataset.state = a.state;
+      tr.dataset.acknowledged = String(a.acknowledged);
+      tr.className = 'alarm-' + a.state;
+      return tr;
+    }),
+    'no open alarms',
+    8,
+  );
+}
+
 async function refresh() {
   try {
     const [status, pumps] = await Promise.all([getJson('/api/status?backlogLimit=10000'), allPages('/pumps?limit=500', 4)]);
@@ -235,7 +320,7 @@ async function refresh() {
     state.pumps = pumps.items;
     if (!state.pump && location.hash.length > 1) state.pump = decodeURIComponent(location.hash.slice(1));
     renderPumps();
-    await loadPump(false);
+    await Promise.all([loadPump(false), loadAlarms()]);
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
   } catch (e) {
     $('error').textContent = String(e && e.message ? e.message : e);
@@ -245,4 +330,5 @@ async function refresh() {
 }
 
 renderRanges();
+$('allAlarms').addEventListener('change', () => void loadAlarms());
 void refresh();

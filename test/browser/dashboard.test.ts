@@ -108,8 +108,8 @@ describe('local dashboard in chromium', () => {
     // The pump list shows both pumps with their status colours.
     await page.waitForSelector('#pumps li[data-pump="BRAVO"]', { timeout: 15_000 });
     expect(await page.$$eval('#pumps li[data-pump]', (els: any[]) => els.map((e) => [e.getAttribute('data-pump'), e.getAttribute('data-status')]))).toEqual([
-      ['ALPHA', 'ok'],
-      ['BRAVO', 'alert'],
+      ['ALPHA', 'ok'], // its three low-pressure readings raised alarms that cleared with the next reading
+      ['BRAVO', 'alarm'], // its latest reading raised a low-psi alarm that is still active
     ]);
 
     // Select ALPHA: the 24 h default range at 1-minute buckets draws one point per reading.
@@ -134,6 +134,27 @@ describe('local dashboard in chromium', () => {
     await page.waitForSelector('#charts[data-resolution="1h"]', { timeout: 15_000 });
     expect(await page.$eval('#charts', (e: any) => Number(e.getAttribute('data-points')))).toBe(expectedPoints(90 * 86_400_000, 3_600_000));
     await page.screenshot({ path: path.join(OUTPUT, 'dashboard-alpha-90d.png'), fullPage: true });
+
+    // Alarms: CHARLIE reads psi 0 several times; the alarm is listed, drawn on its chart, and acknowledged in the page.
+    const charlie = [1, 2, 3, 4, 5].map((k) => end - (6 - k) * 60_000);
+    await push(runtime, charlie.map((ms) => line('CHARLIE', ms, 0)));
+    await page.waitForSelector('#pumps li[data-pump="CHARLIE"][data-status="alarm"]', { timeout: 15_000 });
+    await page.click('#pumps li[data-pump="CHARLIE"]');
+    const id = `CHARLIE.low-psi.${new Date(charlie[0]!).toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
+    await page.waitForSelector(`#alarms tr[data-alarm="${id}"][data-state="ACTIVE"][data-acknowledged="false"]`, { timeout: 15_000 });
+    expect(await page.$$eval('#alarms tr[data-alarm]', (els: any[]) => els.map((e) => e.getAttribute('data-alarm')))).toEqual([id]);
+    await page.waitForSelector('#charts[data-alarms="1"]', { timeout: 15_000 });
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-charlie-alarm.png'), fullPage: true });
+    await page.fill('#by', 'browser-test');
+    await page.click(`#alarms button[data-ack="${id}"]`);
+    await page.waitForSelector(`#alarms tr[data-alarm="${id}"][data-acknowledged="true"]`, { timeout: 15_000 });
+    const shown = (await (await fetch(`${runtime.apiUrl}/alarms/${id}`)).json()) as any;
+    expect(shown).toMatchObject({ state: 'ACTIVE', acknowledged: true });
+    expect(shown.trail.map((e: any) => [e.action, e.by ?? null])).toEqual([['raised', null], ['acknowledged', 'browser-test']]);
+    // "All pumps" lists BRAVO's open alarm too.
+    await page.check('#allAlarms');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#alarms tr[data-alarm]').length >= 2, undefined, { timeout: 15_000 });
+    await page.screenshot({ path: path.join(OUTPUT, 'dashboard-alarms-acknowledged.png'), fullPage: true });
     expect(failures).toEqual([]);
   });
 });

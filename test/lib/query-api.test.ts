@@ -11,7 +11,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { API_ENV, ENV } from '../../lambdas/config';
 import { FunctionNetwork } from '../../lib/function-network';
 import { addGuardChecks, GUARD_RULES, nagFindings } from '../../lib/nag';
-import { QUERY_API_ROUTES, QueryApi, type QueryApiProps } from '../../lib/query-api';
+import { AlarmLayer } from '../../lib/alarm-layer';
+import { Notifications } from '../../lib/notifications';
+import { QUERY_API_ALARM_ROUTES, QUERY_API_ROUTES, QueryApi, type QueryApiProps } from '../../lib/query-api';
 import { ReadingStorage } from '../../lib/reading-storage';
 
 function fixture(
@@ -212,5 +214,89 @@ describe('QueryApi', () => {
     ['timeout', { timeout: Duration.seconds(31) }, /timeout must be/],
   ])('rejects a bad %s', (_name, props, message) => {
     expect(() => fixture('Bad', props as Partial<QueryApiProps>)).toThrow(message);
+  });
+});
+
+describe('QueryApi with the alarm layer', () => {
+  function alarmFixture(id: string, props: Partial<QueryApiProps> = {}, outdir?: string) {
+    const app = new App(outdir ? { outdir } : {});
+    const stack = new Stack(app, id);
+    const storage = new ReadingStorage(stack, 'Storage');
+    const topic = new Notifications(stack, 'Ops', {}).topic;
+    const layer = new AlarmLayer(stack, 'Alarms', { readingsTable: storage.readingsTable, topic });
+    const api = new QueryApi(stack, 'Api', {
+      readingsTable: storage.readingsTable,
+      statsTable: storage.statsTable,
+      catalogTable: storage.catalogTable,
+      alarmLayer: { table: layer.table, environment: layer.environment, topic },
+      ...props,
+    });
+    return { app, stack, storage, layer, topic, api };
+  }
+  const a = alarmFixture('AlarmApi');
+  const template = Template.fromStack(a.stack);
+  const id = (c: { node: { defaultChild?: unknown } }) => a.stack.getLogicalId(c.node.defaultChild as never);
+
+  it('routes the alarm reads (GET) and the operator actions (POST) to the function behind IAM authorisation', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', QUERY_API_ROUTES.length + QUERY_API_ALARM_ROUTES.get.length + QUERY_API_ALARM_ROUTES.post.length);
+    for (const path of QUERY_API_ALARM_ROUTES.get) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `GET ${path}`, AuthorizationType: 'AWS_IAM' });
+    for (const path of QUERY_API_ALARM_ROUTES.post) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `POST ${path}`, AuthorizationType: 'AWS_IAM' });
+  });
+
+  it('may write only alarm state items and notification markers of the alarms table, and publish on the topic', () => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: id(a.api.function.role) }] } });
+    const statements: any[] = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const isWrite = (act: string) => /^dynamodb:(Put|Update|Delete|BatchWrite|PartiQL)/.test(act) || act === 'dynamodb:*';
+    const writes = statements.filter((s) => [s.Action].flat().some(isWrite));
+    expect(writes).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: { 'Fn::GetAtt': [id(a.layer.table), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['P#*', 'N#*'] } },
+      },
+    ]);
+    const publish = statements.filter((s) => [s.Action].flat().includes('sns:Publish'));
+    expect(publish.map((s) => s.Resource)).toEqual([{ Ref: id(a.topic) }]);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('query API'),
+      Environment: { Variables: Match.objectLike({ [ENV.alarmsTable]: { Ref: id(a.layer.table) }, [ENV.alarmNotifications]: { Ref: id(a.topic) } }) },
+    });
+  });
+
+  it('lets grantOperate invoke the POST alarm routes and nothing else', () => {
+    const o = alarmFixture('OperatorGrant');
+    const role = new iam.Role(o.stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    o.api.grantOperate(role);
+    const t = Template.fromStack(o.stack);
+    const policies = t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: o.stack.getLogicalId(role.node.defaultChild as never) }] } });
+    const resources = JSON.stringify(Object.values(policies).map((p: any) => p.Properties.PolicyDocument.Statement[0].Resource));
+    expect(resources).toContain('/POST/alarms/*');
+    expect(resources).not.toContain('/GET/');
+  });
+
+  it('passes the Control Tower controls, acknowledging the invoke permission of every route', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-alarm-api-guard-'));
+    try {
+      const g = alarmFixture('GuardedAlarms', {}, outdir);
+      addGuardChecks(g.app);
+      try {
+        g.app.synth();
+      } catch {
+        // The report below names the findings.
+      }
+      const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')).pluginReports[0];
+      expect(report.violations.flatMap((v: any) => v.violatingConstructs.map((c: any) => `${v.ruleName} ${c.constructPath}`))).toEqual([]);
+      const suppressed: string[] = (report.suppressedViolations ?? []).map((v: any) => `${v.ruleName} ${v.acknowledgedAt}`);
+      const seg = (r: string) => r.replace(/^\//, '').replace(/\//g, '--');
+      for (const r of QUERY_API_ALARM_ROUTES.post) expect(suppressed).toContain(`lambda_function_public_access_prohibited_check GuardedAlarms/Api/HttpApi/POST--${seg(r)}/Handler-Permission`);
+      for (const r of QUERY_API_ALARM_ROUTES.get) expect(suppressed).toContain(`lambda_function_public_access_prohibited_check GuardedAlarms/Api/HttpApi/GET--${seg(r)}/Handler-Permission`);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes the AwsSolutions checks', () => {
+    expect(nagFindings(alarmFixture('NagAlarms').app)).toEqual([]);
   });
 });

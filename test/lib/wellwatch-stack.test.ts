@@ -303,12 +303,21 @@ describe('WellwatchStack least privilege', () => {
     expect(check.filter((g) => !allowed.has(g.resource))).toEqual([]);
   });
 
-  it('lets the query API read the three tables and their indexes, and nothing else', () => {
+  it('lets the query API read the four tables and their indexes, write only alarm states and markers, publish; nothing else', () => {
     const api = grantsOf(template, ids.apiRole);
     for (const table of [ids.readings, ids.stats, ids.catalog]) expect(actionsOn(api, arn(table))).toEqual(READ);
-    expect(api.filter((g) => g.action.startsWith('dynamodb:') && !READ.includes(g.action))).toEqual([]);
-    const allowed = new Set([ids.readings, ids.stats, ids.catalog, ids.apiLogs].map(arn));
-    for (const table of [ids.readings, ids.stats]) allowed.add(index(table));
+    const ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    expect(actionsOn(api, arn(ids.alarms))).toEqual([...new Set([...READ, ...ACTIONS])].sort());
+    expect(api.filter((g) => g.action.startsWith('dynamodb:') && !READ.includes(g.action) && !(ACTIONS.includes(g.action) && g.resource === arn(ids.alarms)))).toEqual([]);
+    // The writes are limited to the partition keys of alarm state items (P#) and notification markers (N#).
+    const writes = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: ids.apiRole }] } }))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().some((a: string) => ACTIONS.includes(a)));
+    expect(writes.map((st: any) => st.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['P#*', 'N#*'] } }]);
+    expect(actionsOn(api, ids.topic)).toEqual(['sns:Publish']);
+    const allowed = new Set([ids.readings, ids.stats, ids.catalog, ids.alarms, ids.topicKey, ids.apiLogs].map(arn));
+    for (const table of [ids.readings, ids.stats, ids.alarms]) allowed.add(index(table));
+    allowed.add(ids.topic);
     expect(api.filter((g) => !allowed.has(g.resource))).toEqual([]);
   });
 
@@ -433,11 +442,11 @@ describe('WellwatchStack alarm layer', () => {
     });
   });
 
-  it('runs the alarm check every 5 minutes and tells the consumer and the check where alarms live and go', () => {
+  it('runs the alarm check every 5 minutes and tells the consumer, the check and the query API where alarms live and go', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(*/5 * * * ? *)' });
     const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment.Variables);
     const withAlarms = fns.filter((v) => v.WELLWATCH_ALARMS_TABLE !== undefined);
-    expect(withAlarms).toHaveLength(2);
+    expect(withAlarms).toHaveLength(3);
     for (const v of withAlarms) {
       expect(v.WELLWATCH_ALARMS_TABLE).toEqual({ Ref: ids.alarms });
       expect(v.WELLWATCH_ALARM_NOTIFICATIONS).toEqual({ Ref: ids.topic });
@@ -519,7 +528,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
     const destination = { 'Fn::GetAtt': [logicalId(stack.queryApi.accessLogs), 'Arn'] };
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: { DestinationArn: destination, Format: Match.stringLikeRegexp('requestId') } });
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(4);
+    expect(routes).toHaveLength(9); // 4 query routes, 2 alarm reads, 3 alarm actions
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -600,9 +609,10 @@ describe('WellwatchStack under both validators (cdk-nag and cfn-guard), as bin/a
         // API Gateway's invoke permission per route: its SourceArn (this API's execute-api ARN) is an Fn::Join that
         // CT.LAMBDA.PR.2 cannot read; acknowledged on each permission, in every deployment.
         ...['Wellwatch', 'Wellwatch-staging', 'Wellwatch-vpc'].flatMap((s) =>
-          ['pumps', 'pumps--{pump}--readings', 'alerts', 'stats'].map(
-            (route) => `lambda_function_public_access_prohibited_check ${s}/QueryApi/HttpApi/GET--${route}/Handler-Permission`,
-          ),
+          [
+            ...['pumps', 'pumps--{pump}--readings', 'alerts', 'stats', 'alarms', 'alarms--{id}'].map((route) => `GET--${route}`),
+            ...['ack', 'shelve', 'unshelve'].map((action) => `POST--alarms--{id}--${action}`),
+          ].map((route) => `lambda_function_public_access_prohibited_check ${s}/QueryApi/HttpApi/${route}/Handler-Permission`),
         ),
       ].sort(),
     );

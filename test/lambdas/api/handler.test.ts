@@ -10,7 +10,11 @@ import * as path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createApiHandler, type ApiHandler } from '../../../lambdas/api/handler';
 import { loadApiSettings } from '../../../lambdas/config';
+import type { AlarmKind, AlarmPolicy, Severity } from '../../../lambdas/core/alarm-rules';
+import { evaluateAlarm } from '../../../lambdas/core/alarm-state';
 import { READING_CSV_HEADER, STATS_CSV_HEADER } from '../../../lambdas/core/format';
+import { createAlarmStore } from '../../../lambdas/store/alarm-store';
+import { createNotifier } from '../../../lambdas/store/notifier';
 import { MEASURES, type EvaluatedReading, type MeasureValues } from '../../../lambdas/core/types';
 import { createRollupHandler } from '../../../lambdas/rollup/handler';
 import { createCatalogStore } from '../../../lambdas/store/catalog-store';
@@ -115,7 +119,13 @@ interface Reply {
   readonly body: any;
 }
 
-type Host = (method: string, pathAndQuery: string) => Promise<Reply>;
+/** A request body and its headers (alarm actions). */
+interface Send {
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
+}
+
+type Host = (method: string, pathAndQuery: string, send?: Send) => Promise<Reply>;
 
 let dir: string;
 let runtime: LocalRuntime;
@@ -123,16 +133,16 @@ let dynamo: DynamoDBClient;
 let lambda: ApiHandler;
 let readings: EvaluatedReading[];
 
-const viaLambda: Host = async (method, pathAndQuery) => {
-  const res = await lambda(apiGatewayEvent(method, pathAndQuery));
+const viaLambda: Host = async (method, pathAndQuery, send = {}) => {
+  const res = await lambda(apiGatewayEvent(method, pathAndQuery, { ...(send.body !== undefined ? { body: send.body } : {}), ...(send.headers ? { headers: send.headers } : {}) }));
   const headers = (res.headers ?? {}) as Record<string, string>;
   const type = String(headers['content-type'] ?? '');
   const text = res.body ?? '';
   return { status: res.statusCode ?? 200, type, nextCursorHeader: headers['x-next-cursor'] ?? null, text, body: type.startsWith('application/json') ? JSON.parse(text) : text };
 };
 
-const viaHttp: Host = async (method, pathAndQuery) => {
-  const res = await fetch(`${runtime.apiUrl}${pathAndQuery}`, { method });
+const viaHttp: Host = async (method, pathAndQuery, send = {}) => {
+  const res = await fetch(`${runtime.apiUrl}${pathAndQuery}`, { method, ...(send.body !== undefined ? { body: send.body } : {}), ...(send.headers ? { headers: send.headers } : {}) });
   const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
   return { status: res.status, type, nextCursorHeader: res.headers.get('x-next-cursor'), text, body: type.startsWith('application/json') ? JSON.parse(text) : text };
@@ -163,7 +173,28 @@ beforeAll(async () => {
   expect((await createCatalogStore(dynamo, runtime.config).markTouched(pumpDays, DAYS[0]!)).failed).toEqual([]);
   await createRollupHandler(runtime.config, { dynamo, metricsSink: () => undefined })({ from: ROLLED[0], to: ROLLED[1] });
   lambda = createApiHandler(runtime.config, loadApiSettings({ cursorSecret: 'test-secret-'.padEnd(40, 'x') }), { dynamo });
+  for (const a of ALARMS) await seedAlarm(a.pump, a.rule, a.kind, a.severity, a.values);
 });
+
+/** Alarms written through the alarm store (one per (pump, rule)); `values` are psi readings, one a minute from `start`. */
+const ALARMS: { pump: string; rule: string; kind: AlarmKind; severity: Severity; values: { start: string; psi: number[] } }[] = [
+  { pump: 'BRAVO', rule: 'low-psi', kind: 'threshold', severity: 'major', values: { start: '2014-03-11T05:00:00Z', psi: [2, 1, 80] } },
+  { pump: 'ALPHA', rule: 'low-psi', kind: 'threshold', severity: 'major', values: { start: '2014-03-12T10:00:00Z', psi: [0, 0, 0] } },
+  { pump: 'CHARLIE', rule: 'psi-trend', kind: 'early-warning', severity: 'minor', values: { start: '2014-03-12T11:00:00Z', psi: [3] } },
+  // One per host for the actions, raised in 2015 so that the listings bounded by `to=2014-12-31` never see them.
+  { pump: 'ACTL', rule: 'low-psi', kind: 'threshold', severity: 'critical', values: { start: '2015-01-01T00:00:00Z', psi: [0] } },
+  { pump: 'ACTH', rule: 'low-psi', kind: 'threshold', severity: 'critical', values: { start: '2015-01-01T00:00:00Z', psi: [0] } },
+];
+const ALARM_IDS = { bravo: 'BRAVO.low-psi.20140311T050000Z', alpha: 'ALPHA.low-psi.20140312T100000Z', charlie: 'CHARLIE.psi-trend.20140312T110000Z' };
+
+async function seedAlarm(pump: string, rule: string, kind: AlarmKind, severity: Severity, values: { start: string; psi: number[] }): Promise<void> {
+  const policy: AlarmPolicy = { rule, kind, severity, forReadings: 1, forSeconds: 0, clearForReadings: 1, latch: false, notify: true, worse: 'lower' };
+  const t0 = Date.parse(values.start);
+  const samples = values.psi.map((psi, i) => ({ pump, rule, kind, severity, ts: new Date(t0 + i * 60_000).toISOString().slice(0, 19) + 'Z', value: psi, raise: psi < 5, clear: psi >= 5 }));
+  const store = createAlarmStore(dynamo, runtime.config);
+  const out = await store.update({ pump, rule, kind }, (s) => evaluateAlarm(s, samples, policy));
+  await store.deliver(out.state, createNotifier(runtime.config)); // archives a closed one
+}
 
 afterAll(async () => {
   dynamo?.destroy();
@@ -199,6 +230,38 @@ const REFUSALS: [string, string, string, number, string, string | undefined][] =
   ['an unknown pump in /stats', 'GET', '/stats?pump=NOPE', 404, 'unknown-pump', 'pump'],
   ['a path under /pumps that is no route', 'GET', '/pumps/ALPHA', 404, 'not-found', undefined],
   ['a POST', 'POST', '/pumps', 405, 'method-not-allowed', undefined],
+  ['an unknown alarm parameter', 'GET', '/alarms?rule=low-psi', 400, 'unknown-parameter', 'rule'],
+  ['an unknown alarm kind', 'GET', '/alarms?kind=smoke', 400, 'bad-parameter', 'kind'],
+  ['an unknown severity', 'GET', '/alarms?severity=huge', 400, 'bad-parameter', 'severity'],
+  ['open that is not a boolean', 'GET', '/alarms?open=yes', 400, 'bad-parameter', 'open'],
+  ['a malformed alarm from', 'GET', '/alarms?from=2014-02-30', 400, 'bad-parameter', 'from'],
+  ['an alarm limit above the cap', 'GET', '/alarms?limit=100000', 400, 'bad-parameter', 'limit'],
+  ['a malformed alarm pump', 'GET', '/alarms?pump=A%20B', 400, 'bad-parameter', 'pump'],
+  ['a cursor of another alarm query', 'GET', '/alarms?cursor=abc.def', 400, 'bad-cursor', 'cursor'],
+  ['a malformed alarm id', 'GET', '/alarms/not-an-id', 400, 'bad-parameter', 'id'],
+  ['an unknown alarm', 'GET', '/alarms/ALPHA.low-psi.20000101T000000Z', 404, 'unknown-alarm', 'id'],
+  ['csv for one alarm', 'GET', `/alarms/${'ALPHA.low-psi.20140312T100000Z'}?format=csv`, 400, 'bad-parameter', 'format'],
+  ['an unknown alarm action', 'POST', '/alarms/ALPHA.low-psi.20140312T100000Z/delete', 404, 'not-found', undefined],
+  ['a GET of an alarm action', 'GET', '/alarms/ALPHA.low-psi.20140312T100000Z/ack', 405, 'method-not-allowed', undefined],
+  ['a POST on the alarm list', 'POST', '/alarms', 405, 'method-not-allowed', undefined],
+  ['an action body that is not JSON', 'POST', '/alarms/ALPHA.low-psi.20140312T100000Z/ack', 415, 'unsupported-media-type', 'body'],
+];
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+/** Refused alarm actions (JSON bodies): [name, path, body, status, code, field]. */
+const ACTION_REFUSALS: [string, string, string, number, string, string][] = [
+  ['an ack without by', '/alarms/ALPHA.low-psi.20140312T100000Z/ack', '{"note":"x"}', 400, 'missing-field', 'by'],
+  ['an empty by', '/alarms/ALPHA.low-psi.20140312T100000Z/ack', '{"by":" "}', 400, 'bad-field', 'by'],
+  ['an unknown body field', '/alarms/ALPHA.low-psi.20140312T100000Z/ack', '{"by":"ana","until":"2099-01-01T00:00:00Z"}', 400, 'unknown-field', 'until'],
+  ['a body that is not an object', '/alarms/ALPHA.low-psi.20140312T100000Z/ack', '["ana"]', 400, 'bad-body', 'body'],
+  ['malformed JSON', '/alarms/ALPHA.low-psi.20140312T100000Z/ack', '{by:ana}', 400, 'bad-json', 'body'],
+  ['a shelve without until', '/alarms/ALPHA.low-psi.20140312T100000Z/shelve', '{"by":"ana"}', 400, 'missing-field', 'until'],
+  ['a shelve until in the past', '/alarms/ALPHA.low-psi.20140312T100000Z/shelve', '{"by":"ana","until":"2014-01-01T00:00:00Z"}', 400, 'bad-field', 'until'],
+  ['a shelve until that is no time', '/alarms/ALPHA.low-psi.20140312T100000Z/shelve', '{"by":"ana","until":"tomorrow"}', 400, 'bad-field', 'until'],
+  ['a note too long', '/alarms/ALPHA.low-psi.20140312T100000Z/ack', JSON.stringify({ by: 'ana', note: 'x'.repeat(501) }), 400, 'bad-field', 'note'],
+  ['an ack of an unknown alarm', '/alarms/ALPHA.low-psi.20000101T000000Z/ack', '{"by":"ana"}', 404, 'unknown-alarm', 'id'],
+  ['an ack of a closed alarm', '/alarms/BRAVO.low-psi.20140311T050000Z/ack', '{"by":"ana"}', 409, 'alarm-closed', 'id'],
 ];
 
 describe.each([
@@ -218,6 +281,54 @@ describe.each([
     expect(res.body.parameter).toBe(parameter);
   });
 
+  it.each(ACTION_REFUSALS)('refuses %s', async (_case, pathAndQuery, body, status, code, field) => {
+    const res = await host('POST', pathAndQuery, { body, headers: JSON_TYPE });
+    expect([res.status, res.body.code, res.body.parameter]).toEqual([status, code, field]);
+  });
+
+  it('lists alarms by raised time, open ones, by pump, kind and severity, page by page', async () => {
+    const all = await allPages(host, '/alarms?to=2014-12-31&limit=2');
+    expect(all.map((p) => p.count)).toEqual([2, 1]);
+    const items = all.flatMap((p) => p.items);
+    expect(items.map((a: any) => [a.id, a.state])).toEqual([
+      [ALARM_IDS.bravo, 'CLEARED'],
+      [ALARM_IDS.alpha, 'ACTIVE'],
+      [ALARM_IDS.charlie, 'ACTIVE'],
+    ]);
+    expect(items[0]).toEqual({
+      id: ALARM_IDS.bravo, pump: 'BRAVO', rule: 'low-psi', kind: 'threshold', severity: 'major', state: 'CLEARED', acknowledged: false, shelved_until: null,
+      first_time: '2014-03-11T05:00:00Z', raised_time: '2014-03-11T05:00:00Z', last_time: '2014-03-11T05:01:00Z', count: 2, worst_value: 1, cleared_time: '2014-03-11T05:02:00Z',
+    });
+    const ids = async (q: string) => (await host('GET', `/alarms?to=2014-12-31&${q}`)).body.items.map((a: any) => a.id);
+    expect(await ids('open')).toEqual([ALARM_IDS.alpha, ALARM_IDS.charlie]);
+    expect(await ids('open=false&pump=BRAVO')).toEqual([ALARM_IDS.bravo]);
+    expect(await ids('open=true&pump=BRAVO')).toEqual([]);
+    expect(await ids('kind=early-warning')).toEqual([ALARM_IDS.charlie]);
+    expect(await ids('severity=major')).toEqual([ALARM_IDS.bravo, ALARM_IDS.alpha]);
+    expect(await ids('from=2014-03-12')).toEqual([ALARM_IDS.alpha, ALARM_IDS.charlie]);
+  });
+
+  it('answers alarms as CSV with the CLI columns, the cursor in a header', async () => {
+    const res = await host('GET', '/alarms?to=2014-12-31&limit=1&format=csv');
+    expect(res.type).toMatch(/^text\/csv/);
+    const lines = res.text.trimEnd().split('\n');
+    expect(lines[0]).toBe('id,pump,rule,kind,severity,state,acknowledged,shelved_until,first_time,raised_time,last_time,count,worst_value,cleared_time');
+    expect(lines[1]).toBe(`${ALARM_IDS.bravo},BRAVO,low-psi,threshold,major,CLEARED,false,,2014-03-11T05:00:00Z,2014-03-11T05:00:00Z,2014-03-11T05:01:00Z,2,1,2014-03-11T05:02:00Z`);
+    expect(res.nextCursorHeader).toEqual(expect.any(String));
+    const next = await host('GET', `/alarms?to=2014-12-31&limit=1&format=csv&cursor=${encodeURIComponent(res.nextCursorHeader!)}`);
+    expect(next.text.split('\n')[1]!.split(',')[0]).toBe(ALARM_IDS.alpha);
+    const wrongScope = await host('GET', `/alarms?limit=1&cursor=${encodeURIComponent(res.nextCursorHeader!)}`);
+    expect([wrongScope.status, wrongScope.body.code]).toEqual([400, 'bad-cursor']);
+  });
+
+  it('shows one alarm, open or archived, with its audit trail', async () => {
+    const open = await host('GET', `/alarms/${ALARM_IDS.alpha}`);
+    expect(open.status).toBe(200);
+    expect(open.body).toMatchObject({ id: ALARM_IDS.alpha, state: 'ACTIVE', count: 3, trail: [expect.objectContaining({ at: '2014-03-12T10:00:00Z', action: 'raised' })] });
+    const closed = await host('GET', `/alarms/${encodeURIComponent(ALARM_IDS.bravo)}`);
+    expect(closed.body).toMatchObject({ id: ALARM_IDS.bravo, state: 'CLEARED', trail: [expect.objectContaining({ action: 'raised' }), expect.objectContaining({ at: '2014-03-11T05:02:00Z', action: 'cleared' })] });
+  });
+
   it('lists every pump with its latest reading, page by page to the last page', async () => {
     const pages = await allPages(host, '/pumps?limit=2');
     expect(pages.map((p) => p.count)).toEqual([2, 1]);
@@ -227,8 +338,14 @@ describe.each([
     for (const item of items) {
       const last = readings.filter((r) => r.pump === item.pump).at(-1)!;
       expect(item.lastReading).toEqual({ ts: last.ts, ...last.values, alerts: last.alerts });
-      expect(item.status).toBe('no-data'); // 2014 is long past the staleness window
     }
+    // From the alarm layer: ALPHA's low-psi alarm is active, and outranks silence; BRAVO's alarm closed and CHARLIE
+    // has only an early warning, which a silent pump outranks (2014 is long past the staleness window).
+    expect(items.map((p: any) => [p.pump, p.status, p.openAlarms])).toEqual([
+      ['ALPHA', 'alarm', 1],
+      ['BRAVO', 'no-data', 0],
+      ['CHARLIE', 'no-data', 1],
+    ]);
   });
 
   it('pages raw readings in time order to the last page, each reading once', async () => {
@@ -287,7 +404,7 @@ describe.each([
     expect(raw.text.split('\n')[0]).toBe(READING_CSV_HEADER);
     expect(raw.nextCursorHeader).toMatch(/\./);
     const pumps = await host('GET', '/pumps?format=csv');
-    expect(pumps.text.trimEnd().split('\n').map((l) => l.split(',')[0])).toEqual(['pump', ...PUMPS]);
+    expect(pumps.text.trimEnd().split('\n').map((l) => l.split(',').slice(0, 3).join(','))).toEqual(['pump,status,open_alarms', 'ALPHA,alarm,1', 'BRAVO,no-data,0', 'CHARLIE,no-data,1']);
   });
 
   it('lists alerts of all pumps by time then pump, and of one pump, page by page', async () => {
@@ -316,6 +433,36 @@ describe.each([
     }
     const other = await host('GET', `/pumps/BRAVO/readings?resolution=raw&from=${DAYS[0]}&to=${DAYS[0]}&limit=5&cursor=${encodeURIComponent(cursor)}`);
     expect([other.status, other.body.code]).toEqual([400, 'bad-cursor']);
+  });
+});
+
+describe.each([
+  ['the Lambda handler (API Gateway events)', () => viaLambda, 'ACTL'],
+  ['the local server (HTTP)', () => viaHttp, 'ACTH'],
+])('alarm actions via %s', (_name, hostOf, actPump) => {
+  it('acknowledges, shelves and unshelves an alarm, idempotently, with the audit trail and notifications', async () => {
+    const host = hostOf();
+    const id = `${actPump}.low-psi.20150101T000000Z`;
+    const post = (action: string, body: unknown) => host('POST', `/alarms/${id}/${action}`, { body: JSON.stringify(body), headers: JSON_TYPE });
+    const ack = await post('ack', { by: 'ana', note: 'crew dispatched' });
+    expect(ack.status).toBe(200);
+    expect(ack.body).toMatchObject({ transitions: ['acknowledged'], alarm: { id, state: 'ACTIVE', acknowledged: true } });
+    expect((await post('ack', { by: 'ana' })).body).toMatchObject({ transitions: [], alarm: { acknowledged: true } });
+    const shelved = await post('shelve', { by: 'bo', until: '2099-01-01T00:00:00Z', note: 'known' });
+    expect(shelved.body).toMatchObject({ transitions: ['shelved'], alarm: { state: 'SHELVED', shelved_until: '2099-01-01T00:00:00Z' } });
+    expect((await host('GET', `/alarms?open&pump=${actPump}`)).body.items.map((a: any) => a.state)).toEqual(['SHELVED']);
+    expect((await post('unshelve', { by: 'bo' })).body).toMatchObject({ transitions: ['unshelved'], alarm: { state: 'ACTIVE', shelved_until: null } });
+    expect((await post('unshelve', { by: 'bo' })).body.transitions).toEqual([]);
+    const shown = await host('GET', `/alarms/${id}`);
+    expect(shown.body.trail.map((e: any) => [e.action, e.by ?? null, e.note ?? null])).toEqual([
+      ['raised', null, null],
+      ['acknowledged', 'ana', 'crew dispatched'],
+      ['shelved', 'bo', 'known'],
+      ['unshelved', 'bo', null],
+    ]);
+    // Every transition reached the notification destination once (notifications.jsonl in local mode).
+    const lines = fs.readFileSync(path.join(dir, 'notifications.jsonl'), 'utf8').split('\n').filter((l) => l.includes(id)).map((l) => JSON.parse(l).type);
+    expect(lines).toEqual(['raised', 'acknowledged', 'shelved', 'unshelved']); // unshelving an active alarm notifies again
   });
 });
 
