@@ -297,7 +297,7 @@ describe.each([
     ]);
     expect(items[0]).toEqual({
       id: ALARM_IDS.bravo, pump: 'BRAVO', rule: 'low-psi', kind: 'threshold', severity: 'major', state: 'CLEARED', acknowledged: false, shelved_until: null,
-      first_time: '2014-03-11T05:00:00Z', raised_time: '2014-03-11T05:00:00Z', last_time: '2014-03-11T05:01:00Z', count: 2, worst_value: 1, cleared_time: '2014-03-11T05:02:00Z',
+      first_time: '2014-03-11T05:00:00Z', raised_time: '2014-03-11T05:00:00Z', last_time: '2014-03-11T05:01:00Z', count: 2, worst_value: 1, cleared_time: '2014-03-11T05:02:00Z', detail: null,
     });
     const ids = async (q: string) => (await host('GET', `/alarms?to=2014-12-31&${q}`)).body.items.map((a: any) => a.id);
     expect(await ids('open')).toEqual([ALARM_IDS.alpha, ALARM_IDS.charlie]);
