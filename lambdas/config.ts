@@ -722,6 +722,26 @@ export const PUMP_REGISTRY = {
   partitions: 8,
 } as const;
 
+/**
+ * Write-sharding of fleet-wide keys (see lambdas/core/buckets.ts): every key that all pumps, all alerts or all
+ * pending pump-days would share carries `pumpBucket(pump, buckets)`, and readers fan out over the buckets.
+ *
+ * Why 32: DynamoDB serves at most 1,000 WCU/s and 3,000 RCU/s per partition, and a partition key's items share one
+ * partition ("each individual partition is limited to 1000 write units per second and 3000 read units per second",
+ * DynamoDB Developer Guide, "Understanding DynamoDB warm throughput in different scenarios"). At 1,000,000 pumps reporting every 60 s, every pump's first reading after
+ * midnight writes a day marker within one interval: 16,700 writes/s, ~520/s per bucket over 32 buckets (about half
+ * the limit, room for hash imbalance and bursts). A reader pays 32 Queries instead of one.
+ *
+ * Fixed for the life of a deployment: writers and readers must agree, so changing it moves keys that existing
+ * items do not follow (a migration, not a setting). `wellwatch plan` reports the fleet size it carries.
+ */
+export const FLEET_KEYS = {
+  buckets: 32,
+  /** DynamoDB's per-partition-key limits the bucket count is sized against. */
+  partitionWriteUnitsPerSecond: 1_000,
+  partitionReadUnitsPerSecond: 3_000,
+} as const;
+
 /** Query API limits and defaults: what one request may ask for and read. */
 export const API_LIMITS = {
   /** Items (readings or buckets) per page when `limit` is absent. */

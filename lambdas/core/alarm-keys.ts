@@ -8,28 +8,14 @@ import { ALARM_KEYS, KEYS } from '../config';
 import { WellwatchError } from './errors';
 import type { AlarmEpisode, AlarmState } from './alarm-state';
 import type { Item, ItemLike } from './keys';
+import { pumpBucket } from './buckets';
+
+export { pumpBucket };
 
 const PK = KEYS.partitionKey;
 const SK = KEYS.sortKey;
 const OPEN = ALARM_KEYS.openAlarms;
 const HISTORY = ALARM_KEYS.alarmHistory;
-
-/**
- * The write-sharding bucket of a pump: FNV-1a of its id modulo `buckets`.
- *
- * Stable across processes and releases (it decides where items live), cheap, and spreads similar ids.
- *
- * @example
- * pumpBucket('COHUTTA', 16); // → a number in 0..15, always the same one
- */
-export function pumpBucket(pump: string, buckets: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < pump.length; i++) {
-    h ^= pump.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h % buckets;
-}
 
 /** Key of the state item of a (pump, rule). */
 export function alarmStateKey(pump: string, rule: string): Item {
