@@ -84,8 +84,10 @@ export function deploymentNames(deployment?: string): DeploymentNames {
  * - readings GSI `alertsByDay` (sparse, only alerting rows): `apk = YYYY-MM-DD`, `ask = <ts>#<pump>`
  * - readings GSI `alertsByPump` (sparse): `ppk = PUMP`, `psk = <ts>`
  * - stats: `pk = PUMP`, `sk = YYYY-MM-DD`; GSI `statsByDate`: `date`, `pump`
- * - catalog: `pk = DAY#YYYY-MM-DD` / `sk = PUMP` (pump-days that exist) and `pk = PENDING` / `sk = YYYY-MM-DD#PUMP`
- *   (pump-days that received late data and need a re-rollup)
+ * - catalog: `pk = DAY#YYYY-MM-DD#<b>` / `sk = PUMP` (pump-days that exist) and `pk = PENDING#<b>` /
+ *   `sk = YYYY-MM-DD#PUMP` (pump-days that received late data and need a re-rollup), where
+ *   `b = pumpBucket(PUMP, FLEET_KEYS.buckets)`: write-sharded, readers Query every bucket and merge; and
+ *   `pk = ROLLUP#<scope>` (rollup run records, see ROLLUP_FANOUT)
  */
 export const KEYS = {
   partitionKey: 'pk',
