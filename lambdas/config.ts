@@ -744,6 +744,52 @@ export const FLEET_KEYS = {
   partitionReadUnitsPerSecond: 3_000,
 } as const;
 
+/**
+ * The rollup's fan-out (issue 13): a planner lists a day's pump-days per bucket and enqueues work items on an SQS
+ * queue; a worker Lambda rolls up each item's pump-days. Read by the planner, the worker, the CDK construct
+ * (lib/rollup-fanout.ts) and the local queue (local/work-queue.ts), so AWS and local mode run with the same numbers.
+ *
+ * Chosen over a Step Functions distributed map because the same queue semantics (at-least-once delivery, visibility
+ * timeout, receive count and dead-letter queue, partial batch failure, bounded concurrency) can be run locally, and
+ * there is no Step Functions emulator here.
+ */
+export const ROLLUP_FANOUT = {
+  /**
+   * Pump-days per work item, at most. At 1,000,000 pumps: ~5,000 items a day over 32 buckets. An item of 200
+   * pump-days × 1,440 readings reads ~290,000 readings, well inside one worker invocation; a pending item carries its
+   * markers in the message (~80 bytes each, 16 KB), far below SQS's message size limit.
+   */
+  taskPumpDays: 200,
+  /** Messages per worker invocation (SQS event source BatchSize): one item already bounds the work. */
+  batchSize: 1,
+  /**
+   * Concurrent worker invocations (the SQS event source's ScalingConfig.MaximumConcurrency, 2–1000; the local queue's
+   * concurrent handler calls). 10 workers × the worker's own write concurrency stays far below the tables' limits.
+   */
+  maxConcurrency: 10,
+  /** Worker timeout, seconds; the queue's visibility timeout is {@link visibilityTimeoutFactor} times it. */
+  workerTimeoutSeconds: 300,
+  /**
+   * "set the source queue's visibility timeout to at least six times the configuration timeout on your function"
+   * (AWS Lambda Developer Guide, "Creating and configuring an Amazon SQS event source mapping").
+   */
+  visibilityTimeoutFactor: 6,
+  /** Receives of one message before SQS moves it to the dead-letter queue (maxReceiveCount). */
+  maxReceiveCount: 5,
+  /** Catalog partition prefix of the run records: `ROLLUP#<day>` and `ROLLUP#pending` (see core/rollup-tasks.ts). */
+  runPrefix: 'ROLLUP#',
+  /** Scope of the pending (late data) runs. */
+  pendingScope: 'pending',
+  /** Work queue name suffix (`wellwatch-rollup-work`, its dead-letter queue `wellwatch-rollup-work-dlq`). */
+  queueName: 'wellwatch-rollup-work',
+  /** Environment variable holding the work queue URL (planner) in AWS. */
+  queueUrlEnv: 'WELLWATCH_ROLLUP_QUEUE_URL',
+  /** Environment variable of the CLI naming the planner function (AWS mode). @default - from the deployment name */
+  plannerFunctionEnv: 'WELLWATCH_ROLLUP_PLANNER',
+  /** Planner function name suffix (`wellwatch-rollup-planner`). */
+  plannerFunction: 'wellwatch-rollup-planner',
+} as const;
+
 /** Query API limits and defaults: what one request may ask for and read. */
 export const API_LIMITS = {
   /** Items (readings or buckets) per page when `limit` is absent. */
