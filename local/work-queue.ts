@@ -46,8 +46,8 @@ export interface LocalWorkQueueOptions {
   /** @default ROLLUP_FANOUT.workerTimeoutSeconds, in ms */
   readonly functionTimeoutMs?: number;
   /**
-   * Deliver every n-th received message a second time at once (a duplicate, as a standard queue may), to exercise
-   * the handler's idempotence. @default - never
+   * Deliver every n-th received message a second time at once, to another invocation (a duplicate, as a standard
+   * queue may deliver), to exercise the handler's idempotence. @default - never
    */
   readonly duplicateEvery?: number;
   /** Queue name in the event's ARN. @default ROLLUP_FANOUT.queueName */
@@ -86,6 +86,8 @@ export interface LocalQueueStats {
   readonly failedInvocations: number;
   /** Receives beyond the first (redeliveries and duplicates). */
   readonly redeliveries: number;
+  /** Copies delivered again at once by {@link LocalWorkQueueOptions.duplicateEvery}. */
+  readonly duplicates: number;
   /** Most invocations that ran at once. */
   readonly peakConcurrency: number;
 }
@@ -109,7 +111,7 @@ export class LocalWorkQueue implements WorkQueueSink {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private started = false;
-  private counters = { sent: 0, deleted: 0, invocations: 0, failedInvocations: 0, redeliveries: 0, received: 0, peakConcurrency: 0 };
+  private counters = { sent: 0, deleted: 0, invocations: 0, failedInvocations: 0, redeliveries: 0, received: 0, peakConcurrency: 0, duplicates: 0 };
 
   constructor(options: LocalWorkQueueOptions) {
     const timeoutMs = options.functionTimeoutMs ?? ROLLUP_FANOUT.workerTimeoutSeconds * 1000;
@@ -183,8 +185,8 @@ export class LocalWorkQueue implements WorkQueueSink {
 
   stats(): LocalQueueStats {
     const inFlight = [...this.messages.values()].filter((m) => m.visibleAt > Date.now()).length;
-    const { sent, deleted, invocations, failedInvocations, redeliveries, peakConcurrency } = this.counters;
-    return { sent, deleted, deadLettered: this.dead.length, queued: this.messages.size, inFlight, invocations, failedInvocations, redeliveries, peakConcurrency };
+    const { sent, deleted, invocations, failedInvocations, redeliveries, peakConcurrency, duplicates } = this.counters;
+    return { sent, deleted, deadLettered: this.dead.length, queued: this.messages.size, inFlight, invocations, failedInvocations, redeliveries, duplicates, peakConcurrency };
   }
 
   private waitFor(kind: 'drained' | 'settled'): Promise<void> {
@@ -257,10 +259,11 @@ export class LocalWorkQueue implements WorkQueueSink {
       out.push({ message: m, receiptHandle: m.receiptHandle });
       this.counters.received++;
       const every = this.opts.duplicateEvery;
-      if (every !== undefined && every > 0 && this.counters.received % every === 0 && out.length < this.opts.batchSize) {
-        // A duplicate copy in the same batch: same message id, its own receipt handle.
-        this.counters.redeliveries++;
-        out.push({ message: m, receiptHandle: randomUUID() });
+      if (every !== undefined && every > 0 && this.counters.received % every === 0) {
+        // A second copy: visible again at once, so another invocation receives it while this one runs. Whichever
+        // deletes last holds the outdated receipt handle, as with SQS.
+        m.visibleAt = now;
+        this.counters.duplicates++;
       }
     }
     return out;
