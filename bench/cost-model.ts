@@ -12,7 +12,7 @@
  * stream sized to it (never below the stack's default shard count). Not modelled: storage (DynamoDB GB-months,
  * Kinesis retention beyond 24 h), CloudWatch logs and metrics, data transfer, the dead-letter queue.
  */
-import { DEFAULT_EVENT_SOURCE } from '../lambdas/config';
+import { DEFAULT_EVENT_SOURCE, ROLLUP_FANOUT } from '../lambdas/config';
 import type { DeployDefaults } from './deploy-defaults';
 import { round } from './stats';
 
@@ -30,6 +30,8 @@ import { round } from './stats';
  *   read request units, the prices since the 50 % on-demand cut of 1 November 2024
  *   (https://aws.amazon.com/dynamodb/pricing/on-demand/; AWS News Blog post on on-demand pricing, updated
  *   31 January 2025).
+ * - SQS standard queue: $0.40 per million requests beyond the free tier, each 64 KB chunk of a payload one request
+ *   (https://aws.amazon.com/sqs/pricing/).
  */
 export const PRICES = {
   asOf: '2026-11-24',
@@ -51,7 +53,21 @@ export const PRICES = {
     writeRequestUnitsPerMillion: 0.625,
     readRequestUnitsPerMillion: 0.125,
   },
+  sqs: {
+    requestsPerMillion: 0.4,
+  },
 } as const;
+
+/** Readings of one pump-day at the issue's reporting rate (one reading per 60 s): what a rollup work item multiplies. */
+export const READINGS_PER_PUMP_DAY = 1_440;
+
+/**
+ * The rollup fan-out's requests per work item (ROLLUP_FANOUT, lambdas/rollup/planner.ts and worker.ts): the planner
+ * sends it in a SendMessageBatch of 10 (0.1 request), Lambda's poller receives it and deletes it (2; empty long polls
+ * between runs are not counted); the task record is put by the planner and updated by the worker (2 WRU, a day item's
+ * record being under 1 KB), and the worker reads it and its pump range back (2 strongly consistent reads of ≤ 4 KB).
+ */
+export const FANOUT_PER_WORK_ITEM = { sqsRequests: 0.1 + 2, taskRecordWru: 2, taskRecordRru: 2 } as const;
 
 /** Sustained load at which shard-hours are priced: the issue's load-test example (`--rate 20000`). */
 export const REFERENCE_LOAD_PER_SECOND = 20_000;
@@ -83,6 +99,8 @@ export interface CommonInput {
   readonly readingItemBytes: number;
   /** Measured rollup wall time per reading, ms. */
   readonly rollupMsPerReading: number;
+  /** Readings per pump-day, for the rollup fan-out's per-work-item costs. @default READINGS_PER_PUMP_DAY */
+  readonly readingsPerPumpDay?: number;
 }
 
 /** One priced line. */
@@ -149,7 +167,10 @@ function priceScenario(s: ScenarioInput, common: CommonInput, memoryMb: number, 
   const rollupGbSeconds = ((common.rollupMsPerReading * M) / 1000) * gb;
   const w = common.wruPerReading;
   const rru = (common.readingItemBytes * M) / 4096; // strongly consistent Query: 4 KB per unit of data read
-  const { kinesis, lambda, dynamodb } = PRICES;
+  // The rollup fan-out: a million readings are this many pump-days, cut into work items of taskPumpDays.
+  const workItems = M / (common.readingsPerPumpDay ?? READINGS_PER_PUMP_DAY) / ROLLUP_FANOUT.taskPumpDays;
+  const workerInvocations = workItems / ROLLUP_FANOUT.batchSize;
+  const { kinesis, lambda, dynamodb, sqs } = PRICES;
   const lines: CostLine[] = [
     { item: 'Kinesis shard-hours (provisioned)', quantity: shards * hoursPerMillion, unit: 'shard-h', usd: shards * hoursPerMillion * kinesis.shardHour },
     { item: 'Kinesis PUT payload units', quantity: s.putPayloadUnitsPerMillion, unit: 'units', usd: (s.putPayloadUnitsPerMillion / M) * kinesis.putPayloadUnitsPerMillion },
@@ -160,6 +181,14 @@ function priceScenario(s: ScenarioInput, common: CommonInput, memoryMb: number, 
     { item: 'DynamoDB writes: alert indexes', quantity: w.alertIndexes * M, unit: 'WRU', usd: w.alertIndexes * dynamodb.writeRequestUnitsPerMillion },
     { item: 'DynamoDB writes: catalog + stats', quantity: (w.catalog + w.stats) * M, unit: 'WRU', usd: (w.catalog + w.stats) * dynamodb.writeRequestUnitsPerMillion },
     { item: 'DynamoDB reads: rollup', quantity: rru, unit: 'RRU', usd: (rru / M) * dynamodb.readRequestUnitsPerMillion },
+    { item: 'SQS requests: rollup work items', quantity: workItems * FANOUT_PER_WORK_ITEM.sqsRequests, unit: 'requests', usd: ((workItems * FANOUT_PER_WORK_ITEM.sqsRequests) / M) * sqs.requestsPerMillion },
+    { item: 'Lambda rollup worker requests', quantity: workerInvocations, unit: 'requests', usd: (workerInvocations / M) * lambda.requestsPerMillion },
+    {
+      item: 'DynamoDB: rollup task records',
+      quantity: workItems * (FANOUT_PER_WORK_ITEM.taskRecordWru + FANOUT_PER_WORK_ITEM.taskRecordRru),
+      unit: 'WRU+RRU',
+      usd: ((workItems * FANOUT_PER_WORK_ITEM.taskRecordWru) / M) * dynamodb.writeRequestUnitsPerMillion + ((workItems * FANOUT_PER_WORK_ITEM.taskRecordRru) / M) * dynamodb.readRequestUnitsPerMillion,
+    },
   ].map((l) => ({ ...l, quantity: round(l.quantity), usd: round(l.usd, 4) }));
   const total = lines.reduce((n, l) => n + l.usd, 0);
   const provisionedKinesis = lines[0]!.usd + lines[1]!.usd;
