@@ -3,6 +3,7 @@
  * drives with bounded concurrency.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -46,6 +47,13 @@ export interface RollupFanoutProps extends WellwatchFunctionSettings {
    * @default ROLLUP_FANOUT.workerTimeoutSeconds
    */
   readonly timeoutSeconds?: number;
+  /**
+   * Action of the two alarms (worker errors, work items dead-lettered), on alarm and on recovery: the stack passes
+   * the ops topic. Every alarm needs an action (Control Tower control CT.CLOUDWATCH.PR.1).
+   *
+   * @default - no alarms
+   */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
 }
 
 /**
@@ -79,6 +87,8 @@ export class RollupFanout extends Construct {
   public readonly function: WellwatchFunction;
   /** The SQS event source of the worker. */
   public readonly eventSource: sources.SqsEventSource;
+  /** Worker errors and dead-lettered work items (with `alarmAction` only). */
+  public readonly alarms: { readonly workerErrors?: cloudwatch.Alarm; readonly deadLetters?: cloudwatch.Alarm } = {};
 
   constructor(scope: Construct, id: string, props: RollupFanoutProps) {
     super(scope, id);
@@ -150,5 +160,32 @@ export class RollupFanout extends Construct {
     const role = this.function.role;
     acknowledgeTableIndexGrant(role, props.readingsTable, 'grantReadData adds them; reading its own indexes is harmless');
     acknowledgeTableIndexGrant(role, props.statsTable, 'grantWriteData adds them; writes never target an index');
+
+    if (props.alarmAction !== undefined) {
+      // A failed work item is retried by redelivery, so a worker error is a warning; a dead-lettered one is a day
+      // left incomplete until the next planner run (or `wellwatch rollup`) enqueues it again.
+      const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric) => {
+        const a = new cloudwatch.Alarm(this, alarmId, {
+          alarmDescription: `wellwatch: ${description}`,
+          metric,
+          threshold: 0,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+        a.addAlarmAction(props.alarmAction!);
+        a.addOkAction(props.alarmAction!);
+        return a;
+      };
+      const period = Duration.minutes(5);
+      this.alarms = {
+        workerErrors: alarm('WorkerErrorsAlarm', 'the rollup worker failed (its work items are redelivered)', this.fn.metricErrors({ period, statistic: 'Sum' })),
+        deadLetters: alarm(
+          'DeadLettersAlarm',
+          'rollup work items reached the dead-letter queue (their day stays incomplete until the rollup runs again)',
+          this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        ),
+      };
+    }
   }
 }

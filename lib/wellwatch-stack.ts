@@ -207,6 +207,7 @@ export class WellwatchStack extends Stack {
       statsTable,
       catalogTable,
       retentionDays: props.retentionDays,
+      ...(props.alarms === false ? {} : { alarmAction: new actions.SnsAction(this.notifications.topic) }),
       ...functionSettings,
     });
     this.rollup = new RollupSchedule(this, 'Rollup', { catalogTable, workQueue: this.rollupFanout.queue, ...functionSettings });

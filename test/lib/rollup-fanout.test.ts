@@ -1,5 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { ENV, ROLLUP_FANOUT } from '../../lambdas/config';
 import { ReadingStorage } from '../../lib/reading-storage';
 import { RollupFanout, type RollupFanoutProps } from '../../lib/rollup-fanout';
@@ -72,6 +74,24 @@ describe('RollupFanout worker', () => {
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'dynamodb:Query', 'dynamodb:PutItem']));
     expect(actions).not.toContain('sqs:SendMessage');
+  });
+});
+
+describe('RollupFanout alarms', () => {
+  it('alarms on worker errors and dead-lettered work items, notifying the given action, only when given one', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    const s = fixture(new App(), 'Alarmed');
+    const topic = new sns.Topic(s.stack, 'Topic');
+    new RollupFanout(s.stack, 'RollupFanout', { ...s.base, alarmAction: new actions.SnsAction(topic) });
+    const t = Template.fromStack(s.stack);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 0 });
+    const topicRef = { Ref: s.stack.getLogicalId(topic.node.defaultChild as never) };
+    for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(a.Properties.AlarmActions).toEqual([topicRef]);
+      expect(a.Properties.OKActions).toEqual([topicRef]);
+    }
   });
 });
 

@@ -142,7 +142,7 @@ describe('WellwatchStack composition', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2); // stream → consumer, work queue → rollup worker
     template.resourceCountIs('AWS::Events::Rule', 3);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8); // 6 pipeline + 2 query API
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10); // 6 pipeline + 2 query API + 2 rollup fan-out
     // The alarm topic always exists, and every CloudWatch alarm notifies it.
     template.resourceCountIs('AWS::SNS::Topic', 1);
     for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmActions).toEqual([{ Ref: ids.topic }]);
@@ -488,13 +488,14 @@ describe('WellwatchStack Control Tower controls (template)', () => {
   it('gives every alarm of every deployment the ops topic as its action (CT.CLOUDWATCH.PR.1)', () => {
     for (const [s, t] of [[stack, template], [variant, variantTemplate], [vpcVariant, vpcTemplate]] as const) {
       const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(8); // 6 pipeline + 2 query API
+      expect(alarms).toHaveLength(10); // 6 pipeline + 2 query API + 2 rollup fan-out
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topicRef(s)]);
         expect(a.Properties.ActionsEnabled).not.toBe(false);
       }
-      // The query API's alarms (5xx, latency) also report their recovery.
-      for (const a of Object.values(s.queryApi.alarms)) {
+      // The query API's alarms (5xx, latency) and the fan-out's (worker errors, dead-lettered items) also report
+      // their recovery.
+      for (const a of [...Object.values(s.queryApi.alarms), ...Object.values(s.rollupFanout.alarms)]) {
         const id = s.getLogicalId(a.node.defaultChild as never);
         expect(t.toJSON().Resources[id].Properties.OKActions).toEqual([topicRef(s)]);
       }
