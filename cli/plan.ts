@@ -92,7 +92,7 @@ export function renderPlan(p: FleetPlan): string {
       ['function', 'concurrency', 'note'],
       [
         ['consumer', String(l.consumerConcurrency), `shards × effective parallelization; ${num(l.consumerInvocationsPerSecond)} invocations/s`],
-        ['rollup workers', String(l.rollupWorkers), `daily rollup takes ${fmt(l.rollupMinutes, 1)} min; ${l.rollupWorkersNeeded} needed for ≤ ${SIZING.rollupWindowMinutes} min`],
+        ['rollup workers', String(l.rollupWorkers), `daily rollup takes ${fmt(l.rollupMinutes, 1)} min; ${l.rollupWorkersNeeded} needed for ≤ ${SIZING.rollupWindowMinutes} min, at most ${p.input.rollupWorkers}`],
         ['query API', String(l.apiConcurrency), `${SIZING.apiRequestsPerSecond} requests/s (stage throttling) × ${fmt(SIZING.apiMsPerRequest / 1000, 1)} s`],
       ],
       [2],

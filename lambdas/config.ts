@@ -874,8 +874,10 @@ export const SIZING = {
   /** Lambda memory of the functions, MB (= FUNCTION_DEFAULTS.memorySizeMb in lib/defaults.ts; a test keeps them equal). */
   functionMemoryMb: 512,
   /**
-   * Rollup workers running at once (the fan-out's ScalingConfig.MaximumConcurrency): the planning figure until the
-   * rollup fan-out's own setting lands in this file, which should then replace it.
+   * Most rollup workers at once (the fan-out's ScalingConfig.MaximumConcurrency): the planning figure until the
+   * rollup fan-out's own setting lands in this file, which should then replace it. The plan runs the workers needed
+   * to finish within {@link SIZING.rollupWindowMinutes}, at most these; their write burst on the stats table is
+   * what its warm throughput is sized for.
    */
   rollupWorkers: 10,
   /** The daily rollup should finish within this many minutes; the plan says how many workers that takes. */

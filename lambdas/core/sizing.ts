@@ -32,7 +32,7 @@ export interface PlanInput {
   readonly retentionDays?: number;
   /** Shards to deploy instead of the ones needed (the stack's explicit `wellwatch:shards`). @default - the shards needed */
   readonly shards?: number;
-  /** Rollup workers at once. @default SIZING.rollupWorkers */
+  /** Most rollup workers at once (the fan-out's maximum concurrency). @default SIZING.rollupWorkers */
   readonly rollupWorkers?: number;
   /** Event-source settings. @default DEFAULT_EVENT_SOURCE */
   readonly eventSource?: EventSourceSettings;
@@ -114,6 +114,7 @@ export interface FleetPlan {
   readonly lambda: {
     readonly consumerConcurrency: number;
     readonly consumerInvocationsPerSecond: number;
+    /** Rollup workers to run: the ones needed to roll a day up within SIZING.rollupWindowMinutes, at most the maximum. */
     readonly rollupWorkers: number;
     /** Workers needed to roll a day up within SIZING.rollupWindowMinutes. */
     readonly rollupWorkersNeeded: number;
@@ -226,14 +227,15 @@ export function planFleet(input: PlanInput): FleetPlan {
   const readingsPerDay = rate * DAY_SECONDS;
   const rollupSeconds = (readingsPerDay * SIZING.rollupMsPerReading) / 1000;
   const rollupWorkersNeeded = Math.max(1, Math.ceil(rollupSeconds / (SIZING.rollupWindowMinutes * 60)));
-  const rollupMinutes = rollupSeconds / rollupWorkers / 60;
+  const workers = Math.min(rollupWorkers, rollupWorkersNeeded);
+  const rollupMinutes = rollupSeconds / workers / 60;
   const apiConcurrency = Math.ceil((SIZING.apiRequestsPerSecond * SIZING.apiMsPerRequest) / 1000);
 
   // DynamoDB. A pump-day is rolled up in readingsPerPumpDay × rollupMsPerReading; the workers together roll up
   // pumpDaysPerSecond while the daily run lasts.
   const pumpDaysPerDay = pumps;
   const readingsPerPumpDay = DAY_SECONDS / interval;
-  const rollupPumpDaysPerSecond = Math.min(pumps, rollupWorkers / ((readingsPerPumpDay * SIZING.rollupMsPerReading) / 1000));
+  const rollupPumpDaysPerSecond = Math.min(pumps, workers / ((readingsPerPumpDay * SIZING.rollupMsPerReading) / 1000));
   const readingWru = wru(SIZING.readingItemBytes);
   const statsWru = wru(SIZING.statsItemBytes);
   const rollupRcuPerReading = SIZING.readingItemBytes / SERVICE_LIMITS.dynamoReadUnitBytes; // strongly consistent Query
@@ -276,7 +278,7 @@ export function planFleet(input: PlanInput): FleetPlan {
       table: 'stats',
       writeUnitsPerSecond: (pumpDaysPerDay * SIZING.statsItemsPerPumpDay * statsWru) / DAY_SECONDS,
       peakWriteUnitsPerSecond: rollupStatsWrites,
-      peakWriteWhen: `daily rollup (${rollupWorkers} workers)`,
+      peakWriteWhen: `daily rollup (${workers} worker${workers === 1 ? "" : "s"})`,
       readUnitsPerSecond: 0,
       peakReadUnitsPerSecond: 0,
       storageGb: gb(pumpDaysPerDay * SIZING.statsItemsPerPumpDay, SIZING.statsItemBytes),
@@ -286,7 +288,7 @@ export function planFleet(input: PlanInput): FleetPlan {
       index: 'statsByDate',
       writeUnitsPerSecond: (pumpDaysPerDay * statsWru) / DAY_SECONDS,
       peakWriteUnitsPerSecond: rollupPumpDaysPerSecond * statsWru,
-      peakWriteWhen: `daily rollup (${rollupWorkers} workers)`,
+      peakWriteWhen: `daily rollup (${workers} worker${workers === 1 ? "" : "s"})`,
       readUnitsPerSecond: 0,
       peakReadUnitsPerSecond: 0,
       storageGb: gb(pumpDaysPerDay, SIZING.statsItemBytes),
@@ -369,7 +371,7 @@ export function planFleet(input: PlanInput): FleetPlan {
     lambda: {
       consumerConcurrency: shards * effectivePf,
       consumerInvocationsPerSecond: invocationsPerSecond,
-      rollupWorkers,
+      rollupWorkers: workers,
       rollupWorkersNeeded,
       rollupMinutes,
       apiConcurrency,
