@@ -44,6 +44,19 @@ export interface PlanInput {
   readonly buckets?: number;
   /** Buckets of the alarm table's per-pump items and indexes. @default ALARM_DEFAULTS.buckets */
   readonly alarmBuckets?: number;
+  /** Measured figures to plan with instead of SIZING's (the benchmark plans with its own measurements). @default SIZING */
+  readonly assumptions?: Partial<Assumptions>;
+}
+
+/** The measured figures of SIZING a plan can be computed with. */
+export interface Assumptions {
+  readonly bytesPerReading: number;
+  readonly consumerMsPerReading: number;
+  readonly rollupMsPerReading: number;
+  readonly readingItemBytes: number;
+  readonly statsItemBytes: number;
+  readonly statsItemsPerPumpDay: number;
+  readonly catalogWritesPerPumpDay: number;
 }
 
 /** Read and write units per second of one table or index. */
@@ -87,7 +100,7 @@ export interface MonthlyLine {
 
 /** A fleet's plan. */
 export interface FleetPlan {
-  readonly input: Required<Omit<PlanInput, 'shards' | 'eventSource'>> & { readonly shards?: number };
+  readonly input: Required<Omit<PlanInput, 'shards' | 'eventSource' | 'assumptions'>> & { readonly shards?: number };
   readonly load: {
     readonly readingsPerSecond: number;
     readonly bytesPerSecond: number;
@@ -147,9 +160,9 @@ function warmFor(peak: number, defaultUnits: number): number | undefined {
  * Readings per record the producer packs for one shard receiving `shardReadingsPerSecond`: a record is sealed
  * when full (the byte budget) or `PRODUCER_LINGER_MS` after its first reading, whichever comes first.
  */
-export function readingsPerRecord(shardReadingsPerSecond: number, recordBytes: number): number {
-  const full = Math.max(1, Math.floor(recordBytes / SIZING.bytesPerReading));
-  const lingered = Math.max(1, shardReadingsPerSecond * (PRODUCER_LINGER_MS / 1000));
+export function readingsPerRecord(shardReadingsPerSecond: number, recordBytes: number, bytesPerReading: number = SIZING.bytesPerReading, lingerMs: number = PRODUCER_LINGER_MS): number {
+  const full = Math.max(1, Math.floor(recordBytes / bytesPerReading));
+  const lingered = Math.max(1, shardReadingsPerSecond * (lingerMs / 1000));
   return Math.min(full, lingered);
 }
 
@@ -158,13 +171,18 @@ export function readingsPerRecord(shardReadingsPerSecond: number, recordBytes: n
  * the invocation's time (measured consumer time per reading, plus DynamoDB's latency for each round of
  * `writeConcurrency` BatchWriteItem calls), and the readings/s that gives.
  */
-export function shardConsumer(rpr: number, batchSize: number, writeConcurrency: number): { records: number; readings: number; invocationMs: number; readingsPerSecond: number } {
-  const recordBytes = rpr * SIZING.bytesPerReading;
+export function shardConsumer(
+  rpr: number,
+  batchSize: number,
+  writeConcurrency: number,
+  a: Pick<Assumptions, 'bytesPerReading' | 'consumerMsPerReading'> = SIZING,
+): { records: number; readings: number; invocationMs: number; readingsPerSecond: number } {
+  const recordBytes = rpr * a.bytesPerReading;
   const byPayload = Math.floor(SERVICE_LIMITS.lambdaInvokePayloadBytes / ((recordBytes * 4) / 3 + SERVICE_LIMITS.lambdaEventRecordOverheadBytes));
   const records = Math.max(1, Math.min(batchSize, byPayload));
   const readings = records * rpr;
   const rounds = Math.ceil(readings / (LIMITS.batchWriteItems * writeConcurrency));
-  const invocationMs = readings * SIZING.consumerMsPerReading + rounds * SIZING.dynamoBatchWriteLatencyMs;
+  const invocationMs = readings * a.consumerMsPerReading + rounds * SIZING.dynamoBatchWriteLatencyMs;
   return { records, readings, invocationMs, readingsPerSecond: (readings / invocationMs) * 1000 };
 }
 
@@ -189,6 +207,7 @@ export function planFleet(input: PlanInput): FleetPlan {
   const recordBytes = input.producerRecordBytes ?? 64 * 1024;
   const buckets = input.buckets ?? FLEET_KEYS.buckets;
   const alarmBuckets = input.alarmBuckets ?? ALARM_DEFAULTS.buckets;
+  const A: Assumptions = { ...SIZING, ...input.assumptions };
   check('pumps', pumps, 1, 100_000_000, true);
   check('interval (seconds)', interval, 1, DAY_SECONDS, false);
   check('alert share', alertShare, 0, 1, false);
@@ -198,16 +217,16 @@ export function planFleet(input: PlanInput): FleetPlan {
 
   // Load.
   const rate = pumps / interval;
-  const bytesPerSecond = rate * SIZING.bytesPerReading;
+  const bytesPerSecond = rate * A.bytesPerReading;
 
   // Shards. ParallelizationFactor splits a shard's records by partition key; `push` keys every record of a shard
   // with the shard id (KPL-style packing), so one shard is one key and one consumer at a time.
   const effectivePf = 1;
   const byBytes = Math.max(1, Math.ceil(bytesPerSecond / SERVICE_LIMITS.kinesisShardBytesPerSecond));
-  const recordsPerShardSecond = (s: number) => rate / s / readingsPerRecord(rate / s, recordBytes);
+  const recordsPerShardSecond = (s: number) => rate / s / readingsPerRecord(rate / s, recordBytes, A.bytesPerReading);
   let byRecords = 1;
   while (recordsPerShardSecond(byRecords) > SERVICE_LIMITS.kinesisShardRecordsPerSecond) byRecords++;
-  const consumerAt = (s: number) => shardConsumer(readingsPerRecord(rate / s, recordBytes), es.batchSize, writeConcurrency);
+  const consumerAt = (s: number) => shardConsumer(readingsPerRecord(rate / s, recordBytes, A.bytesPerReading), es.batchSize, writeConcurrency, A);
   let byConsumer = 1;
   while (rate / byConsumer > consumerAt(byConsumer).readingsPerSecond * effectivePf * SIZING.consumerUtilisation) {
     byConsumer++;
@@ -216,7 +235,7 @@ export function planFleet(input: PlanInput): FleetPlan {
   const needed = Math.max(byBytes, byRecords, byConsumer);
   const binding = needed === byConsumer ? 'consumer' : needed === byBytes ? 'bytes' : 'records';
   const shards = input.shards ?? needed;
-  const rpr = readingsPerRecord(rate / shards, recordBytes);
+  const rpr = readingsPerRecord(rate / shards, recordBytes, A.bytesPerReading);
   const recordsPerSecond = rate / rpr;
   const full = consumerAt(shards);
 
@@ -225,7 +244,7 @@ export function planFleet(input: PlanInput): FleetPlan {
   const recordsPerInvocation = Math.max(1, Math.min(full.records, (recordsPerSecond / shards) * gather));
   const invocationsPerSecond = recordsPerSecond / recordsPerInvocation;
   const readingsPerDay = rate * DAY_SECONDS;
-  const rollupSeconds = (readingsPerDay * SIZING.rollupMsPerReading) / 1000;
+  const rollupSeconds = (readingsPerDay * A.rollupMsPerReading) / 1000;
   const rollupWorkersNeeded = Math.max(1, Math.ceil(rollupSeconds / (SIZING.rollupWindowMinutes * 60)));
   const workers = Math.min(rollupWorkers, rollupWorkersNeeded);
   const rollupMinutes = rollupSeconds / workers / 60;
@@ -235,10 +254,10 @@ export function planFleet(input: PlanInput): FleetPlan {
   // pumpDaysPerSecond while the daily run lasts.
   const pumpDaysPerDay = pumps;
   const readingsPerPumpDay = DAY_SECONDS / interval;
-  const rollupPumpDaysPerSecond = Math.min(pumps, workers / ((readingsPerPumpDay * SIZING.rollupMsPerReading) / 1000));
-  const readingWru = wru(SIZING.readingItemBytes);
-  const statsWru = wru(SIZING.statsItemBytes);
-  const rollupRcuPerReading = SIZING.readingItemBytes / SERVICE_LIMITS.dynamoReadUnitBytes; // strongly consistent Query
+  const rollupPumpDaysPerSecond = Math.min(pumps, workers / ((readingsPerPumpDay * A.rollupMsPerReading) / 1000));
+  const readingWru = wru(A.readingItemBytes);
+  const statsWru = wru(A.statsItemBytes);
+  const rollupRcuPerReading = A.readingItemBytes / SERVICE_LIMITS.dynamoReadUnitBytes; // strongly consistent Query
   const midnight = pumps / interval; // every pump's first reading of the day within one interval
   const storm = Math.max(alertShare, SIZING.alertStormShare) * pumps / interval;
   const storageDays = retentionDays === 0 ? SIZING.unboundedRetentionDays : retentionDays;
@@ -259,9 +278,9 @@ export function planFleet(input: PlanInput): FleetPlan {
       peakWriteWhen: `alert storm (${Math.round(Math.max(alertShare, SIZING.alertStormShare) * 100)} % of the fleet)`,
       readUnitsPerSecond: 0,
       peakReadUnitsPerSecond: 0,
-      storageGb: gb(readingsPerDay * alertShare, SIZING.readingItemBytes),
+      storageGb: gb(readingsPerDay * alertShare, A.readingItemBytes),
     });
-  const rollupStatsWrites = rollupPumpDaysPerSecond * SIZING.statsItemsPerPumpDay * statsWru;
+  const rollupStatsWrites = rollupPumpDaysPerSecond * A.statsItemsPerPumpDay * statsWru;
   const tables: TableUnits[] = [
     table({
       table: 'readings',
@@ -270,18 +289,18 @@ export function planFleet(input: PlanInput): FleetPlan {
       peakWriteWhen: 'steady (every reading)',
       readUnitsPerSecond: (readingsPerDay * rollupRcuPerReading) / DAY_SECONDS,
       peakReadUnitsPerSecond: rollupPumpDaysPerSecond * readingsPerPumpDay * rollupRcuPerReading,
-      storageGb: gb(readingsPerDay, SIZING.readingItemBytes),
+      storageGb: gb(readingsPerDay, A.readingItemBytes),
     }),
     alertIndex('alertsByDay'),
     alertIndex('alertsByPump'),
     table({
       table: 'stats',
-      writeUnitsPerSecond: (pumpDaysPerDay * SIZING.statsItemsPerPumpDay * statsWru) / DAY_SECONDS,
+      writeUnitsPerSecond: (pumpDaysPerDay * A.statsItemsPerPumpDay * statsWru) / DAY_SECONDS,
       peakWriteUnitsPerSecond: rollupStatsWrites,
       peakWriteWhen: `daily rollup (${workers} worker${workers === 1 ? "" : "s"})`,
       readUnitsPerSecond: 0,
       peakReadUnitsPerSecond: 0,
-      storageGb: gb(pumpDaysPerDay * SIZING.statsItemsPerPumpDay, SIZING.statsItemBytes),
+      storageGb: gb(pumpDaysPerDay * A.statsItemsPerPumpDay, A.statsItemBytes),
     }),
     table({
       table: 'stats',
@@ -291,16 +310,16 @@ export function planFleet(input: PlanInput): FleetPlan {
       peakWriteWhen: `daily rollup (${workers} worker${workers === 1 ? "" : "s"})`,
       readUnitsPerSecond: 0,
       peakReadUnitsPerSecond: 0,
-      storageGb: gb(pumpDaysPerDay, SIZING.statsItemBytes),
+      storageGb: gb(pumpDaysPerDay, A.statsItemBytes),
     }),
     table({
       table: 'catalog',
-      writeUnitsPerSecond: (pumpDaysPerDay * SIZING.catalogWritesPerPumpDay) / DAY_SECONDS,
+      writeUnitsPerSecond: (pumpDaysPerDay * A.catalogWritesPerPumpDay) / DAY_SECONDS,
       peakWriteUnitsPerSecond: midnight,
       peakWriteWhen: 'midnight (day markers)',
       readUnitsPerSecond: 0,
       peakReadUnitsPerSecond: 0,
-      storageGb: gb(pumpDaysPerDay * SIZING.catalogWritesPerPumpDay, SIZING.catalogItemBytes),
+      storageGb: gb(pumpDaysPerDay * A.catalogWritesPerPumpDay, SIZING.catalogItemBytes),
     }),
     table({
       table: 'alarms',
@@ -322,7 +341,7 @@ export function planFleet(input: PlanInput): FleetPlan {
     const limit = k.kind === 'write' ? W : R;
     return { ...k, limit, utilisation: k.unitsPerSecond / limit };
   };
-  const pumpDayReadRcu = Math.ceil((readingsPerPumpDay * SIZING.readingItemBytes) / SERVICE_LIMITS.dynamoReadUnitBytes);
+  const pumpDayReadRcu = Math.ceil((readingsPerPumpDay * A.readingItemBytes) / SERVICE_LIMITS.dynamoReadUnitBytes);
   const keys: KeyPeak[] = [
     key({ key: `DAY#<day>#<b> (${buckets})`, table: 'catalog', scenario: 'midnight: every pump\'s first reading within one interval', kind: 'write', unitsPerSecond: perBucket(midnight, buckets) }),
     key({ key: `PENDING#<b> (${buckets})`, table: 'catalog', scenario: 'backfill of every pump within one interval', kind: 'write', unitsPerSecond: perBucket(midnight, buckets) }),
@@ -339,7 +358,7 @@ export function planFleet(input: PlanInput): FleetPlan {
   const monthSeconds = SIZING.hoursPerMonth * 3600;
   const { kinesis, lambda, dynamodb } = PRICES;
   const gbs = (msPerReading: number) => ((rate * monthSeconds * msPerReading) / 1000) * (SIZING.functionMemoryMb / 1024);
-  const putUnits = recordsPerSecond * Math.ceil((rpr * SIZING.bytesPerReading) / kinesis.putPayloadUnitBytes) * monthSeconds;
+  const putUnits = recordsPerSecond * Math.ceil((rpr * A.bytesPerReading) / kinesis.putPayloadUnitBytes) * monthSeconds;
   const tableWrites = (t: TableUnits['table']) => tables.filter((x) => x.table === t).reduce((n, x) => n + x.writeUnitsPerSecond, 0) * monthSeconds;
   const tableReads = tables.reduce((n, x) => n + x.readUnitsPerSecond, 0) * monthSeconds;
   const storageGb = tables.reduce((n, x) => n + x.storageGb, 0);
@@ -347,8 +366,8 @@ export function planFleet(input: PlanInput): FleetPlan {
     { item: 'Kinesis shard-hours', quantity: shards * SIZING.hoursPerMonth, unit: 'shard-h', usd: shards * SIZING.hoursPerMonth * kinesis.shardHour },
     { item: 'Kinesis PUT payload units', quantity: putUnits, unit: 'units', usd: (putUnits / 1e6) * kinesis.putPayloadUnitsPerMillion },
     { item: 'Lambda consumer requests', quantity: invocationsPerSecond * monthSeconds, unit: 'requests', usd: ((invocationsPerSecond * monthSeconds) / 1e6) * lambda.requestsPerMillion },
-    { item: 'Lambda consumer duration', quantity: gbs(SIZING.consumerMsPerReading), unit: 'GB-s', usd: gbs(SIZING.consumerMsPerReading) * lambda.gbSecondArm64 },
-    { item: 'Lambda rollup duration', quantity: gbs(SIZING.rollupMsPerReading), unit: 'GB-s', usd: gbs(SIZING.rollupMsPerReading) * lambda.gbSecondArm64 },
+    { item: 'Lambda consumer duration', quantity: gbs(A.consumerMsPerReading), unit: 'GB-s', usd: gbs(A.consumerMsPerReading) * lambda.gbSecondArm64 },
+    { item: 'Lambda rollup duration', quantity: gbs(A.rollupMsPerReading), unit: 'GB-s', usd: gbs(A.rollupMsPerReading) * lambda.gbSecondArm64 },
     ...(['readings', 'stats', 'catalog', 'alarms'] as const).map((t) => ({ item: `DynamoDB writes: ${t}`, quantity: tableWrites(t), unit: 'WRU', usd: (tableWrites(t) / 1e6) * dynamodb.writeRequestUnitsPerMillion })),
     { item: 'DynamoDB reads (rollup, alarms)', quantity: tableReads, unit: 'RRU', usd: (tableReads / 1e6) * dynamodb.readRequestUnitsPerMillion },
     { item: `DynamoDB storage (${storageDays} days)`, quantity: storageGb, unit: 'GB-month', usd: storageGb * dynamodb.storagePerGbMonth },
