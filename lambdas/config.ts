@@ -789,7 +789,7 @@ export const PRICES = {
 
 /** Service limits the sizing model (and the benchmark) size against. */
 export const SERVICE_LIMITS = {
-  /** Kinesis: "Each shard can support … up to 1,000 records per second for writes, up to a maximum total data write rate of 1 MiB per second" (Kinesis Data Streams quotas and limits). */
+  /** Kinesis: a shard takes up to 1,000 records/s and 1 MiB/s of writes (Kinesis Data Streams Developer Guide, "Quotas and limits"). */
   kinesisShardRecordsPerSecond: 1_000,
   kinesisShardBytesPerSecond: 1024 * 1024,
   /** Lambda's invocation payload limit (6 MB, synchronous), which bounds the records of one Kinesis batch. */
@@ -806,7 +806,7 @@ export const SERVICE_LIMITS = {
    */
   dynamoWarmWriteUnitsPerSecond: 4_000,
   dynamoWarmReadUnitsPerSecond: 12_000,
-  /** "DynamoDB calculates … 100 bytes of overhead per item for indexing" (storage billed per item, Developer Guide). */
+  /** "Every item in DynamoDB requires 100 bytes of storage overhead for indexing" (Developer Guide, "DynamoDB item sizes and formats"). */
   dynamoItemOverheadBytes: 100,
   /** One write unit per started KB; one read unit per started 4 KB read strongly consistent (half eventually consistent). */
   dynamoWriteUnitBytes: 1024,
