@@ -346,6 +346,7 @@ export function planFleet(input: PlanInput): FleetPlan {
     key({ key: `DAY#<day>#<b> (${buckets})`, table: 'catalog', scenario: 'midnight: every pump\'s first reading within one interval', kind: 'write', unitsPerSecond: perBucket(midnight, buckets) }),
     key({ key: `PENDING#<b> (${buckets})`, table: 'catalog', scenario: 'backfill of every pump within one interval', kind: 'write', unitsPerSecond: perBucket(midnight, buckets) }),
     key({ key: `PUMPS#<b> (${buckets})`, table: 'catalog', scenario: 'every consumer container cold within one interval', kind: 'write', unitsPerSecond: perBucket(midnight, buckets) }),
+    key({ key: 'DAYS', table: 'catalog', scenario: 'midnight: each consumer container writes the day once (unsharded)', kind: 'write', unitsPerSecond: shards / interval }),
     key({ key: `alertsByDay <day>#<b> (${buckets})`, table: 'readings', scenario: 'alert storm', kind: 'write', unitsPerSecond: perBucket(storm, buckets) * readingWru }),
     key({ key: `statsByDate <day>#<b> (${buckets})`, table: 'stats', scenario: 'daily rollup', kind: 'write', unitsPerSecond: perBucket(rollupPumpDaysPerSecond, buckets) * statsWru }),
     key({ key: `B#<b> (${alarmBuckets})`, table: 'alarms', scenario: 'first start of the fleet (every last-seen item within one interval)', kind: 'write', unitsPerSecond: perBucket(midnight, alarmBuckets) }),
