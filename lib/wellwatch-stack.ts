@@ -9,7 +9,7 @@ import { Construct, type Node } from 'constructs';
 import { ConfigError, DEFAULT_EVENT_SOURCE, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
 import { AlarmLayer } from './alarm-layer';
-import { CONTEXT_KEYS, LOG_DEFAULTS, STREAM_MODES, type StreamModeName, VPC_DEFAULTS } from './defaults';
+import { CONTEXT_KEYS, LOG_DEFAULTS, STREAM_DEFAULTS, STREAM_MODES, type StreamModeName, VPC_DEFAULTS } from './defaults';
 import { logsEncryptionKey } from './encryption-key';
 import { fleetSizing, type FleetSizing } from './fleet-sizing';
 import { FunctionNetwork } from './function-network';
@@ -189,6 +189,11 @@ export class WellwatchStack extends Stack {
       });
     }
     const onDemand = props.streamMode === STREAM_MODES.onDemand;
+    if (this.sizing && !onDemand && props.shardCount === undefined && this.sizing.shardCount > STREAM_DEFAULTS.maxShards) {
+      throw new ConfigError(
+        `pumps ${props.pumps} need ${this.sizing.shardCount} shards, more than a stream's ${STREAM_DEFAULTS.maxShards} (the default quota): use streamMode on-demand or split the fleet over deployments`,
+      );
+    }
     this.sensors = new SensorStream(this, 'Sensors', {
       streamName: names.streamName,
       mode: props.streamMode,

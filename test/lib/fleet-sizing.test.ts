@@ -90,6 +90,11 @@ describe('WellwatchStack with -c wellwatch:pumps', () => {
     expect(() => build({ [CONTEXT_KEYS.pumps]: 'lots' })).toThrow('context wellwatch:pumps must be an integer, got "lots"');
     expect(() => build({ [CONTEXT_KEYS.pumps]: '0' })).toThrow('pumps must be an integer 1–100000000, got 0');
   });
+
+  it('refuses a fleet that needs more shards than a stream may have, unless the stream is on-demand', () => {
+    expect(() => build({ [CONTEXT_KEYS.pumps]: '80000000' })).toThrow(/^pumps 80000000 need \d+ shards, more than a stream's 500 \(the default quota\): use streamMode on-demand/);
+    build({ [CONTEXT_KEYS.pumps]: '80000000', [CONTEXT_KEYS.streamMode]: 'on-demand' }).hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: Match.absent() });
+  });
 });
 
 describe('constants the sizing model shares with lib/defaults.ts', () => {

@@ -113,6 +113,15 @@ describe('planFleet inputs', () => {
     expect(planFleet({ pumps: 3_000_000, eventSource: { ...DEFAULT_EVENT_SOURCE, batchSize: 1 } }).shards.byConsumer).toBeGreaterThan(planFleet({ pumps: 3_000_000 }).shards.byConsumer);
   });
 
+  it('plans with measured figures given as assumptions (the benchmark\'s check)', () => {
+    // Twice the consumer time per reading, at 14 shards: 1,190.5 readings/s each, 238.1 per record, 23,810 per batch,
+    // 120 write rounds → 23,810 × 0.524 + 1,200 = 13,676 ms → 1,741 readings/s, 70 % = 1,219 ≥ 1,190.5.
+    // At 13 shards 1,282 readings/s each exceed the same 1,219.
+    const slow = planFleet({ pumps: 1_000_000, assumptions: { consumerMsPerReading: 2 * SIZING.consumerMsPerReading } });
+    expect(slow.shards.byConsumer).toBe(14);
+    expect(planFleet({ pumps: 1_000_000, assumptions: { readingItemBytes: 1_500 } }).dynamodb.tables[0]!.writeUnitsPerSecond).toBeCloseTo(2 * 16_666.667, 2);
+  });
+
   it('spreads a key over more buckets with more buckets', () => {
     expect(keyOf(planFleet({ pumps: 1_000_000, buckets: 64 }), 'DAY#').unitsPerSecond).toBeLessThan(keyOf(planFleet({ pumps: 1_000_000 }), 'DAY#').unitsPerSecond / 1.8);
   });
