@@ -12,6 +12,7 @@ import {
   DEFAULT_EVENT_SOURCE,
   FLEET_KEYS,
   LIMITS,
+  loadConfig,
   PRICES,
   PRODUCER_LINGER_MS,
   SERVICE_LIMITS,
@@ -36,9 +37,9 @@ export interface PlanInput {
   readonly rollupWorkers?: number;
   /** Event-source settings. @default DEFAULT_EVENT_SOURCE */
   readonly eventSource?: EventSourceSettings;
-  /** DynamoDB calls the consumer runs at once per invocation. @default 8 (`writeConcurrency`'s default) */
+  /** DynamoDB calls the consumer runs at once per invocation. @default - `writeConcurrency`'s default (8) */
   readonly writeConcurrency?: number;
-  /** Record budget of the producer, bytes. @default 65536 (`producerRecordBytes`' default) */
+  /** Record budget of the producer, bytes. @default - `producerRecordBytes`' default (65536) */
   readonly producerRecordBytes?: number;
   /** Write-sharding buckets of the fleet-wide keys. @default FLEET_KEYS.buckets */
   readonly buckets?: number;
@@ -203,8 +204,10 @@ export function planFleet(input: PlanInput): FleetPlan {
   const retentionDays = input.retentionDays ?? 0;
   const rollupWorkers = input.rollupWorkers ?? SIZING.rollupWorkers;
   const es = input.eventSource ?? DEFAULT_EVENT_SOURCE;
-  const writeConcurrency = input.writeConcurrency ?? 8;
-  const recordBytes = input.producerRecordBytes ?? 64 * 1024;
+  // The configuration's own defaults, the environment ignored: a plan describes the defaults, not this shell.
+  const defaults = loadConfig({}, {});
+  const writeConcurrency = input.writeConcurrency ?? defaults.writeConcurrency;
+  const recordBytes = input.producerRecordBytes ?? defaults.producerRecordBytes;
   const buckets = input.buckets ?? FLEET_KEYS.buckets;
   const alarmBuckets = input.alarmBuckets ?? ALARM_DEFAULTS.buckets;
   const A: Assumptions = { ...SIZING, ...input.assumptions };
