@@ -5,7 +5,8 @@
  * Each statement of the section has an assertion here: what a record may carry (CSV text with a BOM, a header,
  * CRLF and blank lines; KPL aggregates of such text; any partition keys), the timestamp format of `ask`/`psk`, the
  * indexes projecting every attribute, `date` being a reserved word in `statsByDate` queries, `local.json` naming
- * the endpoints, and `status --format json` telling a script when everything is processed.
+ * the endpoints, `status --format json` telling a script when everything is processed, and `plan --json` sizing a
+ * fleet without credentials or network.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
