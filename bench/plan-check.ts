@@ -12,7 +12,8 @@
  * a full run uses its own sections 2–4.
  */
 import { loadConfig, SIZING } from '../lambdas/config';
-import { planFleet, readingsPerRecord, type Assumptions, type FleetPlan } from '../lambdas/core/sizing';
+import { readingsPerRecord } from '../lambdas/core/shard-throughput';
+import { planFleet, type Assumptions, type FleetPlan } from '../lambdas/core/sizing';
 import type { LatencyResult } from './latency';
 import type { LocalE2eResult } from './local-e2e';
 import type { ProducerEfficiencyResult } from './producer-efficiency';

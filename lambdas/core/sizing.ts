@@ -5,21 +5,21 @@
  * One model for `wellwatch plan` and for `cdk synth -c wellwatch:pumps=N` (shard count and warm throughput), so the
  * command and the stack cannot disagree. Pure: every constant comes from `lambdas/config.ts` (prices, service
  * limits, the measured figures in SIZING, the event-source settings, the fleet-key buckets); the benchmark
- * re-measures the SIZING figures (`npm run bench -- --only plan`).
+ * re-measures the SIZING figures (`npm run bench -- --only plan`). A shard's packing and consumer throughput are in
+ * shard-throughput.ts.
  */
 import {
   ALARM_DEFAULTS,
   DEFAULT_EVENT_SOURCE,
   FLEET_KEYS,
-  LIMITS,
   loadConfig,
   PRICES,
-  PRODUCER_LINGER_MS,
   SERVICE_LIMITS,
   SIZING,
   type EventSourceSettings,
 } from '../config';
 import { ConfigError } from './errors';
+import { readingsPerRecord, shardConsumer } from './shard-throughput';
 
 /** What a plan is computed from. */
 export interface PlanInput {
@@ -155,36 +155,6 @@ const wru = (bytes: number): number => Math.ceil(bytes / SERVICE_LIMITS.dynamoWr
 function warmFor(peak: number, defaultUnits: number): number | undefined {
   if (peak <= defaultUnits) return undefined;
   return Math.ceil((peak * SIZING.warmHeadroom) / 1000) * 1000;
-}
-
-/**
- * Readings per record the producer packs for one shard receiving `shardReadingsPerSecond`: a record is sealed
- * when full (the byte budget) or `PRODUCER_LINGER_MS` after its first reading, whichever comes first.
- */
-export function readingsPerRecord(shardReadingsPerSecond: number, recordBytes: number, bytesPerReading: number = SIZING.bytesPerReading, lingerMs: number = PRODUCER_LINGER_MS): number {
-  const full = Math.max(1, Math.floor(recordBytes / bytesPerReading));
-  const lingered = Math.max(1, shardReadingsPerSecond * (lingerMs / 1000));
-  return Math.min(full, lingered);
-}
-
-/**
- * Models one shard's consumer with full batches: records per batch (batch size, bounded by Lambda's 6 MB payload),
- * the invocation's time (measured consumer time per reading, plus DynamoDB's latency for each round of
- * `writeConcurrency` BatchWriteItem calls), and the readings/s that gives.
- */
-export function shardConsumer(
-  rpr: number,
-  batchSize: number,
-  writeConcurrency: number,
-  a: Pick<Assumptions, 'bytesPerReading' | 'consumerMsPerReading'> = SIZING,
-): { records: number; readings: number; invocationMs: number; readingsPerSecond: number } {
-  const recordBytes = rpr * a.bytesPerReading;
-  const byPayload = Math.floor(SERVICE_LIMITS.lambdaInvokePayloadBytes / ((recordBytes * 4) / 3 + SERVICE_LIMITS.lambdaEventRecordOverheadBytes));
-  const records = Math.max(1, Math.min(batchSize, byPayload));
-  const readings = records * rpr;
-  const rounds = Math.ceil(readings / (LIMITS.batchWriteItems * writeConcurrency));
-  const invocationMs = readings * a.consumerMsPerReading + rounds * SIZING.dynamoBatchWriteLatencyMs;
-  return { records, readings, invocationMs, readingsPerSecond: (readings / invocationMs) * 1000 };
 }
 
 /**
