@@ -88,6 +88,7 @@ describe('the README\'s plan outputs', () => {
   it.each(blocks.map((b) => [b.args.join(' '), b]))('shows exactly what `wellwatch %s` prints today', (_name, block) => {
     const r = run(block.args);
     expect(r.status).toBe(0);
+    // On a difference: `node bin/run-ts.js scripts/update-readme-plans.ts` rewrites the README's blocks.
     expect(block.shown).toBe(r.stdout.trimEnd());
   });
 });
