@@ -44,8 +44,10 @@ function fmt(n: number, digits = 0): string {
   return frac !== undefined ? `${grouped}.${frac}` : grouped;
 }
 
-/** Few digits for small numbers, none for large ones. */
-const num = (n: number): string => fmt(n, n !== 0 && Math.abs(n) < 10 ? 1 : 0);
+/** Two significant digits below 1, one decimal below 10, none above. */
+const num = (n: number): string => (n !== 0 && Math.abs(n) < 1 ? String(Number(n.toPrecision(2))) : fmt(n, n !== 0 && Math.abs(n) < 10 ? 1 : 0));
+/** A duration in ms, or in seconds from one second up. */
+const ms = (n: number): string => (n < 1000 ? `${fmt(n)} ms` : `${fmt(n / 1000, 1)} s`);
 const usd = (n: number): string => `$${fmt(n, 2)}`;
 
 /** A plain-text table: numbers right-aligned, the columns listed in `left` (and the first) left-aligned. */
@@ -68,7 +70,7 @@ export function renderPlan(p: FleetPlan): string {
   const retention = i.retentionDays === 0 ? `kept forever (storage after ${p.monthly.storageDays} days)` : `${i.retentionDays} days`;
   const out: string[] = [];
   out.push(
-    `wellwatch plan: ${fmt(i.pumps)} pumps, one reading every ${fmt(i.intervalSeconds, i.intervalSeconds % 1 ? 1 : 0)} s = ${num(p.load.readingsPerSecond)} readings/s; ` +
+    `wellwatch plan: ${fmt(i.pumps)} pump${i.pumps === 1 ? '' : 's'}, one reading every ${fmt(i.intervalSeconds, i.intervalSeconds % 1 ? 1 : 0)} s = ${num(p.load.readingsPerSecond)} readings/s; ` +
       `alert share ${fmt(i.alertShare * 100, 1)} %; readings ${retention}`,
     '',
     `Kinesis shards: ${s.deployed}${s.deployed !== s.needed ? ` (given; ${s.needed} needed)` : ''} — binding: ${s.binding}`,
@@ -80,7 +82,7 @@ export function renderPlan(p: FleetPlan): string {
         [
           'consumer',
           String(s.byConsumer),
-          `${fmt(s.consumerReadingsPerSecond)} readings/s per shard, used ≤ ${fmt(SIZING.consumerUtilisation * 100)} %: a full batch of ${s.fullBatch.records} records = ${fmt(s.fullBatch.readings)} readings in ${fmt(s.fullBatch.invocationMs / 1000, 1)} s`,
+          `${fmt(s.consumerReadingsPerSecond)} readings/s per shard, used ≤ ${fmt(SIZING.consumerUtilisation * 100)} %: a full batch of ${s.fullBatch.records} records = ${fmt(s.fullBatch.readings)} readings in ${ms(s.fullBatch.invocationMs)}`,
         ],
       ],
       [2],
