@@ -26,7 +26,7 @@ describe('tableDefinitions', () => {
       ['alertsByDay', 'apk/ask', 'ALL'],
       ['alertsByPump', 'ppk/psk', 'ALL'],
     ]);
-    expect(shape(stats)).toEqual([['statsByDate', 'date/pump', 'ALL']]);
+    expect(shape(stats)).toEqual([['statsByDate', 'dpk/pump', 'ALL']]);
     expect(catalog!.GlobalSecondaryIndexes).toBeUndefined();
   });
 
