@@ -84,9 +84,6 @@ export function deploymentNames(deployment?: string): DeploymentNames {
  * - readings GSI `alertsByDay` (sparse, only alerting rows): `apk = YYYY-MM-DD#<bucket>`, `ask = <ts>#<pump>`
  * - readings GSI `alertsByPump` (sparse): `ppk = PUMP`, `psk = <ts>`
  * - stats: `pk = PUMP`, `sk = YYYY-MM-DD`; GSI `statsByDate`: `dpk = YYYY-MM-DD#<bucket>`, `pump`
- *
- * `<bucket>` is `pumpBucket(pump, FLEET_KEYS.buckets)` (lambdas/core/buckets.ts): a day's alerts and a day's stats
- * rows are spread over that many index keys, and readers query every bucket and merge (see FLEET_KEYS).
  * - catalog: `pk = DAY#YYYY-MM-DD` / `sk = PUMP` (pump-days that exist) and `pk = PENDING` / `sk = YYYY-MM-DD#PUMP`
  *   (pump-days that received late data and need a re-rollup)
  */
@@ -95,6 +92,10 @@ export const KEYS = {
   sortKey: 'sk',
   separator: '#',
   readings: {
+    /**
+     * Alerts of all pumps by day: `apk = <day>#<bucket>`, bucket = `pumpBucket(pump, FLEET_KEYS.buckets)`, so an alert
+     * storm spreads over FLEET_KEYS.buckets index keys; readers Query every bucket and merge on `ask`.
+     */
     alertsByDay: { indexName: 'alertsByDay', partitionKey: 'apk', sortKey: 'ask' },
     alertsByPump: { indexName: 'alertsByPump', partitionKey: 'ppk', sortKey: 'psk' },
     /** Attribute group holding the six measures. */

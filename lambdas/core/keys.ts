@@ -8,7 +8,7 @@
  * `String(n)` would write them (shortest round-trip text, via {@link formatNumber}).
  */
 import { FLEET_KEYS, KEYS, PUMP_REGISTRY, SERIES_KEYS } from '../config';
-import { allBuckets, pumpBucket } from './buckets';
+import { pumpBucket } from './buckets';
 import { WellwatchError } from './errors';
 import { STAT_KINDS, formatNumber, statColumn } from './format';
 import { MEASURES, type DailyStats, type EvaluatedReading, type Measure, type MeasureStats, type PumpDay } from './types';
@@ -76,7 +76,7 @@ export function pumpDayBucketKey(pump: string, day: string): string {
  * dayBucketKeys('2014-03-10'); // → ['2014-03-10#0', …, '2014-03-10#31']
  */
 export function dayBucketKeys(day: string): string[] {
-  return allBuckets(FLEET_KEYS.buckets).map((b) => dayBucketKey(day, b));
+  return Array.from({ length: FLEET_KEYS.buckets }, (_, b) => dayBucketKey(day, b));
 }
 
 /**
@@ -405,16 +405,6 @@ export function hourlyFromItem(item: ItemLike): DailyStats {
  */
 export function pumpRegistryPartition(pump: string): string {
   return PUMP_REGISTRY.partitionPrefix + String(pumpBucket(pump, FLEET_KEYS.buckets));
-}
-
-/**
- * Every registry partition, bucket 0 first: what listing all pumps queries (one Query each, merged).
- *
- * @example
- * pumpRegistryPartitions(); // → ['PUMPS#0', …, 'PUMPS#31']
- */
-export function pumpRegistryPartitions(): string[] {
-  return allBuckets(FLEET_KEYS.buckets).map((b) => PUMP_REGISTRY.partitionPrefix + String(b));
 }
 
 /**

@@ -6,15 +6,16 @@
  * - `{pk: 'PENDING', sk: day + '#' + pump, touchedAt}` — the pump-day received data after its day ended, so its
  *   stats may be stale. `touchedAt` is new on every touch (time plus a random suffix), which lets the rollup delete
  *   a marker only if nobody touched it again while the rollup was reading (conditional delete);
- * - `{pk: 'PUMPS#<bucket>', sk: pump}` — the pump registry (see PUMP_REGISTRY in config.ts): every pump seen, spread
- *   over FLEET_KEYS.buckets partitions by a hash of its id, which the query API lists for `/pumps`.
+ * - `{pk: 'PUMPS#<n>', sk: pump}` — the pump registry (see PUMP_REGISTRY in config.ts): every pump seen, spread over
+ *   a few partitions by a hash of its id, which the query API lists for `/pumps`.
  *
  * Registry, day and pump-day markers never change once written, so a warm Lambda container remembers the ones it wrote
  * (module-level set) and writes each at most once; pending markers are written on every late touch.
  */
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KEYS, type WellwatchConfig } from '../config';
+import { FLEET_KEYS, KEYS, PUMP_REGISTRY, type WellwatchConfig } from '../config';
+import { allBuckets } from '../core/buckets';
 import {
   CATALOG_DAYS_PARTITION,
   catalogDayFromItem,
@@ -25,12 +26,11 @@ import {
   pendingKey,
   pumpRegistryItem,
   pumpRegistryPartition,
-  pumpRegistryPartitions,
   type Item,
 } from '../core/keys';
 import type { PumpDay } from '../core/types';
 import { writeItems, writeOptionsFrom, type WriteItemsOptions } from './batch-writer';
-import { mergeSorted } from './fan-out';
+import { mergeSorted } from './merge-sorted';
 import { queryAll } from './paginate';
 
 /** A pending marker as read back: the pump-day and the touch it records. */
@@ -90,8 +90,8 @@ export interface CatalogStore {
    */
   clearPending(marker: PendingMarker): Promise<boolean>;
   /**
-   * Pumps in the registry (every pump `markTouched` has seen), ascending, starting after `after` when given, at
-   * most `limit`: one Query per registry bucket, merged.
+   * Pumps in the registry (every pump `markTouched` has seen), ascending, starting after `after` when given: one
+   * Query per registry partition, merged.
    */
   listRegisteredPumps(after?: string, limit?: number): Promise<string[]>;
   /** Whether the registry knows the pump (one GetItem). */
@@ -232,7 +232,7 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
       // One Query per registry bucket, merged on the pump id (each bucket is sorted by it). Pages of about the share
       // one bucket holds keep the read near `limit` items instead of `limit` per bucket; the merge pulls more only
       // from the buckets that run out.
-      const partitions = pumpRegistryPartitions();
+      const partitions = allBuckets(FLEET_KEYS.buckets).map((b) => PUMP_REGISTRY.partitionPrefix + String(b));
       const pageSize = Number.isFinite(limit) ? Math.ceil(limit / partitions.length) + 1 : undefined;
       const sources = partitions.map((pk) => {
         const names: Record<string, string> = { '#pk': PK };

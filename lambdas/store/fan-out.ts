@@ -7,42 +7,10 @@
  * the merged order is total and "everything from sort key K on, in every bucket" is an exact resume point.
  */
 import type { AttributeValue, DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { mergeSorted } from './merge-sorted';
 import { queryAll } from './paginate';
 
 type RawItem = Record<string, AttributeValue>;
-
-/**
- * Merges streams that are each sorted by `key` into one sorted stream (ties keep the stream order).
- *
- * Pulls lazily: a stream's next item is requested only after its previous one was yielded, and the first items of
- * all streams are requested at once (so N Queries run in parallel, not one after another).
- *
- * @example
- * for await (const item of mergeSorted([a, b], (x) => x.sk.S)) …
- */
-export async function* mergeSorted<T>(sources: readonly AsyncIterator<T>[], key: (item: T) => string): AsyncGenerator<T> {
-  const heads: (IteratorResult<T> | undefined)[] = await Promise.all(sources.map((s) => s.next()));
-  try {
-    for (;;) {
-      let at = -1;
-      let best: string | undefined;
-      heads.forEach((h, i) => {
-        if (h === undefined || h.done) return;
-        const k = key(h.value);
-        if (best === undefined || k < best) {
-          best = k;
-          at = i;
-        }
-      });
-      if (at < 0) return;
-      yield (heads[at] as IteratorYieldResult<T>).value;
-      heads[at] = await sources[at]!.next();
-    }
-  } finally {
-    // A consumer that stops early (break) closes the generators it did not drain.
-    await Promise.all(sources.map((s, i) => (heads[i]?.done ? undefined : s.return?.(undefined))));
-  }
-}
 
 /**
  * Items of one Query per input (each input one bucket's key condition), merged by the string attribute `sortKey`.

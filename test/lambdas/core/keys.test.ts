@@ -18,7 +18,6 @@ import {
   pumpDayPk,
   pumpRegistryItem,
   pumpRegistryPartition,
-  pumpRegistryPartitions,
   readingFromItem,
   readingItem,
   readingKey,
@@ -234,9 +233,7 @@ describe('write-sharded fleet-wide keys', () => {
   });
 
   test('the pump registry is spread over FLEET_KEYS.buckets partitions by the same hash', () => {
-    const partitions = pumpRegistryPartitions();
-    expect(partitions).toHaveLength(FLEET_KEYS.buckets);
-    expect(partitions[0]).toBe('PUMPS#0');
+    const partitions = Array.from({ length: FLEET_KEYS.buckets }, (_, b) => `PUMPS#${b}`);
     for (const pump of pumps.slice(0, 200)) {
       expect(pumpRegistryPartition(pump)).toBe(`PUMPS#${pumpBucket(pump, FLEET_KEYS.buckets)}`);
       expect(pumpRegistryItem(pump)).toEqual({ pk: { S: pumpRegistryPartition(pump) }, sk: { S: pump }, pump: { S: pump } });

@@ -12,7 +12,7 @@ import { pumpBucket } from '../../../lambdas/core/buckets';
 import { rollupReadings } from '../../../lambdas/core/rollup';
 import type { DailyStats, EvaluatedReading } from '../../../lambdas/core/types';
 import { createCatalogStore, forgetWrittenMarkers } from '../../../lambdas/store/catalog-store';
-import { mergeSorted } from '../../../lambdas/store/fan-out';
+import { mergeSorted } from '../../../lambdas/store/merge-sorted';
 import { queryAlerts, queryStats } from '../../../lambdas/store/queries';
 import { createReadingStore } from '../../../lambdas/store/reading-store';
 import { ReadBudget, alertsOfDay, statsOfDay } from '../../../lambdas/store/serving-reads';
