@@ -8,16 +8,11 @@ import {
   catalogDayFromItem,
   catalogDayItem,
   catalogDaysItem,
-  dayBucketKey,
-  dayBucketKeys,
   parsePumpDayPk,
   pendingFromItem,
   pendingItem,
   pendingKey,
-  pumpDayBucketKey,
   pumpDayPk,
-  pumpRegistryItem,
-  pumpRegistryPartition,
   readingFromItem,
   readingItem,
   readingKey,
@@ -28,6 +23,7 @@ import {
   ttlFromItem,
   type Item,
 } from '../../../lambdas/core/keys';
+import { dayBucketKey, dayBucketKeys, pumpDayBucketKey, pumpRegistryItem, pumpRegistryPartition } from '../../../lambdas/core/keys';
 import type { DailyStats, EvaluatedReading } from '../../../lambdas/core/types';
 
 function evaluated(overrides: Partial<EvaluatedReading> = {}): EvaluatedReading {
