@@ -125,7 +125,9 @@ describe('a third-party client wired in from the README alone', () => {
   });
 
   it('indexes alerts by day and bucket with apk = <day>#<bucket>, ask = <ts>#<pump>, and by pump with psk = <ts>, projecting every attribute', async () => {
-    // A day's alerts are spread over 32 keys, `<day>#<FNV-1a(pump) mod 32>`: THIRD is in bucket 30, PARTY in 23.
+    // A day's alerts are spread over 32 keys, `<day>#<FNV-1a(pump) mod 32>`, computed here as the README states it.
+    const fnv1a = (id: string) => [...Buffer.from(id, 'ascii')].reduce((h, byte) => Math.imul(h ^ byte, 0x01000193) >>> 0, 0x811c9dc5);
+    expect([fnv1a('THIRD') % 32, fnv1a('PARTY') % 32, fnv1a('COHUTTA') % 32]).toEqual([30, 23, 3]);
     const byDay = async (bucket: number) =>
       dynamo.send(
         new QueryCommand({
