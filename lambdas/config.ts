@@ -81,9 +81,9 @@ export function deploymentNames(deployment?: string): DeploymentNames {
  * Key schema of every table and index. Attribute names are short because they are paid for on every item.
  *
  * - readings: `pk = PUMP#YYYY-MM-DD`, `sk = HH:MM:SS` (one partition per pump-day)
- * - readings GSI `alertsByDay` (sparse, only alerting rows): `apk = YYYY-MM-DD`, `ask = <ts>#<pump>`
+ * - readings GSI `alertsByDay` (sparse, only alerting rows): `apk = YYYY-MM-DD#<bucket>`, `ask = <ts>#<pump>`
  * - readings GSI `alertsByPump` (sparse): `ppk = PUMP`, `psk = <ts>`
- * - stats: `pk = PUMP`, `sk = YYYY-MM-DD`; GSI `statsByDate`: `date`, `pump`
+ * - stats: `pk = PUMP`, `sk = YYYY-MM-DD`; GSI `statsByDate`: `dpk = YYYY-MM-DD#<bucket>`, `pump`
  * - catalog: `pk = DAY#YYYY-MM-DD` / `sk = PUMP` (pump-days that exist) and `pk = PENDING` / `sk = YYYY-MM-DD#PUMP`
  *   (pump-days that received late data and need a re-rollup)
  */
@@ -92,6 +92,10 @@ export const KEYS = {
   sortKey: 'sk',
   separator: '#',
   readings: {
+    /**
+     * Alerts of all pumps by day: `apk = <day>#<bucket>`, bucket = `pumpBucket(pump, FLEET_KEYS.buckets)`, so an alert
+     * storm spreads over FLEET_KEYS.buckets index keys; readers Query every bucket and merge on `ask`.
+     */
     alertsByDay: { indexName: 'alertsByDay', partitionKey: 'apk', sortKey: 'ask' },
     alertsByPump: { indexName: 'alertsByPump', partitionKey: 'ppk', sortKey: 'psk' },
     /** Attribute group holding the six measures. */
@@ -100,7 +104,11 @@ export const KEYS = {
     alertAttribute: 'a',
   },
   stats: {
-    byDate: { indexName: 'statsByDate', partitionKey: 'date', sortKey: 'pump' },
+    /**
+     * Stats of all pumps by day. The partition attribute `dpk = <date>#<bucket>` (not `date` itself): a rollup
+     * writing a million rows of one day would otherwise send every one to a single index key.
+     */
+    byDate: { indexName: 'statsByDate', partitionKey: 'dpk', sortKey: 'pump' },
     /**
      * Input watermark of a stats row: when the rollup that wrote it started reading the pump-day's readings (ISO,
      * ms). A rollup writes only if its watermark is not older than the row's (see StatsStore.putIfNewer).
@@ -477,6 +485,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
  * GSIs (sparse): `openAlarms` `ob = O#<bucket>`, `os = <raised>#<pump>#<rule>` on state items with an open alarm or
  * pending side effects; `alarmHistory` `hb = H#<bucket>`, `hs = <raised>#<pump>#<rule>` on archived alarms.
  * `<bucket>` = FNV-1a(pump) mod `buckets`: no key is shared by all pumps, every reader fans out over the buckets.
+ * `buckets` defaults to FLEET_KEYS.buckets (32; it was 16): after a stall or a fleet's first start every pump's `ls`
+ * falls due in the same minute and stays aligned (one write per pump each interval, all within one reading
+ * interval), 16,667 writes/s at 1,000,000 pumps — 1,042/s per bucket over 16, above the 1,000 WCU/s a partition
+ * takes, 521/s over 32. The rates of every alarm key are in the README's data-model section.
  * ---------------------------------------------------------------------------------------------------------------
  */
 
@@ -514,8 +526,6 @@ export const ALARM_DEFAULTS = {
    * a pump silent since R is still raised at the first check after R + interval.
    */
   lastSeenRefreshShare: 1,
-  /** Write-sharding buckets of the per-pump items and both alarm indexes (see the block comment above). */
-  buckets: 16,
   /** Days a notification marker is kept (longer than any retry or replay of the same transition). */
   markerTtlDays: 30,
   /** The no-data check runs every 5 minutes (EventBridge rate; the local scheduler uses the same fields). */
@@ -548,7 +558,9 @@ function alarmSettings(overrides: Partial<AlarmSettings> | undefined, env: NodeJ
     ...(notifications ? { notifications } : {}),
     noDataMinutes: intSetting('noDataMinutes', overrides?.noDataMinutes ?? env[ENV.noDataMinutes], ALARM_DEFAULTS.noDataMinutes, 1, 10_080),
     lastSeenRefreshShare: share,
-    buckets: intSetting('alarmBuckets', overrides?.buckets ?? env[ENV.alarmBuckets], ALARM_DEFAULTS.buckets, 1, 1_000),
+    // Write-sharding buckets of the per-pump items and both alarm indexes: FLEET_KEYS.buckets unless set (issue 13:
+    // 16 put a per-pump `ls` burst over the partition limit at 1,000,000 pumps; the rates are worked out at FLEET_KEYS).
+    buckets: intSetting('alarmBuckets', overrides?.buckets ?? env[ENV.alarmBuckets], FLEET_KEYS.buckets, 1, 1_000),
   };
 }
 
@@ -710,16 +722,16 @@ export const SERIES_KEYS = {
 } as const;
 
 /**
- * The pump registry in the catalog: `pk = PUMPS#<n>`, `sk = PUMP`, one item per pump ever seen.
+ * The pump registry in the catalog: `pk = PUMPS#<bucket>`, `sk = PUMP`, one item per pump ever seen.
  *
  * Written by the catalog's `markTouched` (which the consumer already calls) once per pump per warm container, like
  * the day markers, so it costs a write per pump per cold start, not per reading. The items are spread over
- * `partitions` partitions by a hash of the pump id so a fleet of cold starts does not converge on one key; listing
- * every pump is one Query per partition, never a Scan.
+ * FLEET_KEYS.buckets partitions (`pumpBucket(pump, FLEET_KEYS.buckets)`, issue 13; 8 partitions before) so a fleet
+ * of cold starts — a million pumps within one reading interval — does not converge on a few keys; listing every
+ * pump is one Query per bucket, merged, never a Scan.
  */
 export const PUMP_REGISTRY = {
   partitionPrefix: 'PUMPS#',
-  partitions: 8,
 } as const;
 
 /**

@@ -9,7 +9,6 @@
  * shard-throughput.ts.
  */
 import {
-  ALARM_DEFAULTS,
   DEFAULT_EVENT_SOURCE,
   FLEET_KEYS,
   loadConfig,
@@ -43,7 +42,7 @@ export interface PlanInput {
   readonly producerRecordBytes?: number;
   /** Write-sharding buckets of the fleet-wide keys. @default FLEET_KEYS.buckets */
   readonly buckets?: number;
-  /** Buckets of the alarm table's per-pump items and indexes. @default ALARM_DEFAULTS.buckets */
+  /** Buckets of the alarm table's per-pump items and indexes. @default - the alarm settings' default (FLEET_KEYS.buckets) */
   readonly alarmBuckets?: number;
   /** Measured figures to plan with instead of SIZING's (the benchmark plans with its own measurements). @default SIZING */
   readonly assumptions?: Partial<Assumptions>;
@@ -179,7 +178,7 @@ export function planFleet(input: PlanInput): FleetPlan {
   const writeConcurrency = input.writeConcurrency ?? defaults.writeConcurrency;
   const recordBytes = input.producerRecordBytes ?? defaults.producerRecordBytes;
   const buckets = input.buckets ?? FLEET_KEYS.buckets;
-  const alarmBuckets = input.alarmBuckets ?? ALARM_DEFAULTS.buckets;
+  const alarmBuckets = input.alarmBuckets ?? defaults.alarms.buckets;
   const A: Assumptions = { ...SIZING, ...input.assumptions };
   check('pumps', pumps, 1, 100_000_000, true);
   check('interval (seconds)', interval, 1, DAY_SECONDS, false);

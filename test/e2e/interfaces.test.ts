@@ -4,7 +4,7 @@
  *
  * Each statement of the section has an assertion here: what a record may carry (CSV text with a BOM, a header,
  * CRLF and blank lines; KPL aggregates of such text; any partition keys), the timestamp format of `ask`/`psk`, the
- * indexes projecting every attribute, `date` being a reserved word in `statsByDate` queries, `local.json` naming
+ * indexes projecting every attribute, `statsByDate` keyed by `dpk = <date>#<bucket>`, `local.json` naming
  * the endpoints, `status --format json` telling a script when everything is processed, and `plan --json` sizing a
  * fleet without credentials or network.
  */
@@ -125,18 +125,23 @@ describe('a third-party client wired in from the README alone', () => {
     expect(fs.existsSync(path.join(dir, 'dead-letters.jsonl')) ? fs.readFileSync(path.join(dir, 'dead-letters.jsonl'), 'utf8') : '').toBe('');
   });
 
-  it('indexes alerts by day with ask = <ts>#<pump> and by pump with psk = <ts>, projecting every attribute', async () => {
-    const byDay = await dynamo.send(
-      new QueryCommand({
-        TableName: 'wellwatch-readings',
-        IndexName: 'alertsByDay',
-        KeyConditionExpression: 'apk = :day AND ask BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':day': { S: '2014-03-10' }, ':from': { S: '2014-03-10T00:00:00Z' }, ':to': { S: '2014-03-10T23:59:59Z#\uffff' } },
-      }),
-    );
-    expect(byDay.Items!.map((i) => i.ask!.S)).toEqual(['2014-03-10T01:02:00Z#THIRD', '2014-03-10T02:01:00Z#PARTY']);
+  it('indexes alerts by day and bucket with apk = <day>#<bucket>, ask = <ts>#<pump>, and by pump with psk = <ts>, projecting every attribute', async () => {
+    // A day's alerts are spread over 32 keys, `<day>#<FNV-1a(pump) mod 32>`, computed here as the README states it.
+    const fnv1a = (id: string) => [...Buffer.from(id, 'ascii')].reduce((h, byte) => Math.imul(h ^ byte, 0x01000193) >>> 0, 0x811c9dc5);
+    expect([fnv1a('THIRD') % 32, fnv1a('PARTY') % 32, fnv1a('COHUTTA') % 32]).toEqual([30, 23, 3]);
+    const byDay = async (bucket: number) =>
+      dynamo.send(
+        new QueryCommand({
+          TableName: 'wellwatch-readings',
+          IndexName: 'alertsByDay',
+          KeyConditionExpression: 'apk = :day AND ask BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':day': { S: `2014-03-10#${bucket}` }, ':from': { S: '2014-03-10T00:00:00Z' }, ':to': { S: '2014-03-10T23:59:59Z#\uffff' } },
+        }),
+      );
+    const [third, party, other] = await Promise.all([byDay(30), byDay(23), byDay(0)]);
+    expect([...third.Items!, ...party.Items!, ...other.Items!].map((i) => i.ask!.S)).toEqual(['2014-03-10T01:02:00Z#THIRD', '2014-03-10T02:01:00Z#PARTY']);
     // ALL projection: the measures and the alert group come with the index entry, no second read needed.
-    expect(byDay.Items![0]).toMatchObject({ pump: { S: 'THIRD' }, d: { M: expect.objectContaining({ psi: { N: '2' } }) }, a: { M: { rules: { L: [{ S: 'low-psi' }] } } } });
+    expect(third.Items![0]).toMatchObject({ pump: { S: 'THIRD' }, d: { M: expect.objectContaining({ psi: { N: '2' } }) }, a: { M: { rules: { L: [{ S: 'low-psi' }] } } } });
     const byPump = await dynamo.send(
       new QueryCommand({
         TableName: 'wellwatch-readings',
@@ -148,22 +153,15 @@ describe('a third-party client wired in from the README alone', () => {
     expect(byPump.Items!.map((i) => [i.psk!.S, i.d!.M!.psi])).toEqual([['2014-03-10T02:01:00Z', { N: '4' }]]);
   });
 
-  it('serves stats by date through statsByDate, whose key `date` must be named through ExpressionAttributeNames', async () => {
-    await expect(
-      dynamo.send(new QueryCommand({ TableName: 'wellwatch-stats', IndexName: 'statsByDate', KeyConditionExpression: 'date = :d', ExpressionAttributeValues: { ':d': { S: '2014-03-10' } } })),
-    ).rejects.toThrow(/reserved keyword/);
-    const out = await dynamo.send(
-      new QueryCommand({
-        TableName: 'wellwatch-stats',
-        IndexName: 'statsByDate',
-        KeyConditionExpression: '#date = :d',
-        ExpressionAttributeNames: { '#date': 'date' },
-        ExpressionAttributeValues: { ':d': { S: '2014-03-10' } },
-      }),
-    );
-    expect(out.Items!.map((i) => [i.pump!.S, i.count!.N, i.psi_min!.N])).toEqual([
-      ['PARTY', '3', '4'],
-      ['THIRD', '2', '2'],
+  it('serves stats by date through statsByDate, keyed dpk = <date>#<bucket> like the alerts', async () => {
+    const byDate = async (bucket: number) =>
+      dynamo.send(
+        new QueryCommand({ TableName: 'wellwatch-stats', IndexName: 'statsByDate', KeyConditionExpression: 'dpk = :d', ExpressionAttributeValues: { ':d': { S: `2014-03-10#${bucket}` } } }),
+      );
+    const [party, third] = await Promise.all([byDate(23), byDate(30)]);
+    expect([...party.Items!, ...third.Items!].map((i) => [i.pump!.S, i.date!.S, i.count!.N, i.psi_min!.N])).toEqual([
+      ['PARTY', '2014-03-10', '3', '4'],
+      ['THIRD', '2014-03-10', '2', '2'],
     ]);
   });
 });
