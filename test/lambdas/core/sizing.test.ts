@@ -122,6 +122,14 @@ describe('planFleet inputs', () => {
     expect(planFleet({ pumps: 1_000_000, assumptions: { readingItemBytes: 1_500 } }).dynamodb.tables[0]!.writeUnitsPerSecond).toBeCloseTo(2 * 16_666.667, 2);
   });
 
+  it('finds the alarm last-seen items over the limit with 16 buckets and under it with the default 32', () => {
+    // 16,667 / 16 = 1,041.7 + 3 × √(1,041.7 × 15/16) = 1,041.7 + 93.8 = 1,135.5
+    const sixteen = keyOf(planFleet({ pumps: 1_000_000, alarmBuckets: 16 }), 'B#');
+    expect(sixteen.unitsPerSecond).toBeCloseTo(1_135.5, 1);
+    expect(sixteen.utilisation).toBeGreaterThan(1);
+    expect(keyOf(planFleet({ pumps: 1_000_000 }), 'B#').utilisation).toBeCloseTo(0.588, 3);
+  });
+
   it('spreads a key over more buckets with more buckets', () => {
     expect(keyOf(planFleet({ pumps: 1_000_000, buckets: 64 }), 'DAY#').unitsPerSecond).toBeLessThan(keyOf(planFleet({ pumps: 1_000_000 }), 'DAY#').unitsPerSecond / 1.8);
   });
