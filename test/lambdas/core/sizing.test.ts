@@ -123,9 +123,9 @@ describe('planFleet inputs', () => {
   });
 
   it('finds the alarm last-seen items over the limit with 16 buckets and under it with the default 32', () => {
-    // 16,667 / 16 = 1,041.7 + 3 × √(1,041.7 × 15/16) = 1,041.7 + 93.8 = 1,135.5
+    // 16,666.7 / 16 = 1,041.67 + 3 × √(1,041.67 × 15/16) = 1,041.67 + 93.75 = 1,135.42
     const sixteen = keyOf(planFleet({ pumps: 1_000_000, alarmBuckets: 16 }), 'B#');
-    expect(sixteen.unitsPerSecond).toBeCloseTo(1_135.5, 1);
+    expect(sixteen.unitsPerSecond).toBeCloseTo(1_135.42, 2);
     expect(sixteen.utilisation).toBeGreaterThan(1);
     expect(keyOf(planFleet({ pumps: 1_000_000 }), 'B#').utilisation).toBeCloseTo(0.588, 3);
   });
