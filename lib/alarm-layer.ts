@@ -47,6 +47,12 @@ export interface AlarmLayerProps extends WellwatchFunctionSettings {
    */
   readonly buckets?: number;
   /**
+   * Warm throughput of the alarms table, e.g. `fleetSizing(pumps).warmThroughput.alarms`.
+   *
+   * @default - none: a new on-demand table starts at 4,000 write and 12,000 read units per second
+   */
+  readonly warmThroughput?: dynamodb.WarmThroughput;
+  /**
    * Maximum run time of one check, 1–900 seconds.
    *
    * @default Duration.minutes(4) - less than the 5-minute schedule, so runs do not pile up
@@ -95,6 +101,7 @@ export class AlarmLayer extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: KEYS.ttlAttribute,
+      warmThroughput: props.warmThroughput,
       removalPolicy,
     });
     // openAlarms is keys-only (each write of an open alarm's state writes it too: 1 unit, not the item's size again);

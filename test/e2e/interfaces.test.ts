@@ -5,7 +5,8 @@
  * Each statement of the section has an assertion here: what a record may carry (CSV text with a BOM, a header,
  * CRLF and blank lines; KPL aggregates of such text; any partition keys), the timestamp format of `ask`/`psk`, the
  * indexes projecting every attribute, `statsByDate` keyed by `dpk = <date>#<bucket>`, `local.json` naming
- * the endpoints, and `status --format json` telling a script when everything is processed.
+ * the endpoints, `status --format json` telling a script when everything is processed, and `plan --json` sizing a
+ * fleet without credentials or network.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -162,5 +163,32 @@ describe('a third-party client wired in from the README alone', () => {
       ['PARTY', '2014-03-10', '3', '4'],
       ['THIRD', '2014-03-10', '2', '2'],
     ]);
+  });
+});
+
+describe('sizing a fleet from a script (README "Sizing a fleet from a script")', () => {
+  const { execFileSync, spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const cli = path.resolve(__dirname, '../../bin/wellwatch.js');
+  // No endpoints, no credentials, no local mode: the command must not need them.
+  const env = { PATH: process.env.PATH ?? '', HOME: os.tmpdir() };
+
+  it('prints one JSON object with the fields the README names, and exits 0', () => {
+    const plan = JSON.parse(execFileSync(process.execPath, [cli, 'plan', '--pumps', '1000000', '--interval', '60s', '--json'], { env, encoding: 'utf8' }));
+    expect(plan.shards.needed).toBe(Math.max(plan.shards.byBytes, plan.shards.byRecords, plan.shards.byConsumer));
+    expect(plan.shards.parallelizationFactor.effective).toBe(1);
+    expect(plan.lambda.consumerConcurrency).toBe(plan.shards.needed);
+    const readings = plan.dynamodb.tables.find((t: { table: string; index?: string }) => t.table === 'readings' && t.index === undefined);
+    expect(Object.keys(readings).sort()).toEqual(['peakReadUnitsPerSecond', 'peakWriteUnitsPerSecond', 'peakWriteWhen', 'readUnitsPerSecond', 'storageGb', 'table', 'warmThroughput', 'writeUnitsPerSecond']);
+    expect(readings.warmThroughput.writeUnitsPerSecond).toBeGreaterThan(4_000);
+    expect(new Set(plan.dynamodb.tables.map((t: { table: string }) => t.table))).toEqual(new Set(['readings', 'stats', 'catalog', 'alarms']));
+    for (const k of plan.dynamodb.keys) expect(k.utilisation).toBeCloseTo(k.unitsPerSecond / k.limit, 9);
+    expect(plan.monthly.totalUsd).toBeCloseTo(plan.monthly.lines.reduce((n: number, l: { usd: number }) => n + l.usd, 0), 6);
+  });
+
+  it.each([['--pumps', '0'], ['--pumps', '10', '--interval', '2x'], ['--pumps', '10', '--alert-share', '2']])('refuses %s %s … with one line and exit code 2', (...args) => {
+    const r = spawnSync(process.execPath, [cli, 'plan', ...args], { env, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
