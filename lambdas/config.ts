@@ -939,12 +939,11 @@ export const SIZING = {
   /** Lambda memory of the functions, MB (= FUNCTION_DEFAULTS.memorySizeMb in lib/defaults.ts; a test keeps them equal). */
   functionMemoryMb: 512,
   /**
-   * Most rollup workers at once (the fan-out's ScalingConfig.MaximumConcurrency): the planning figure until the
-   * rollup fan-out's own setting lands in this file, which should then replace it. The plan runs the workers needed
-   * to finish within {@link SIZING.rollupWindowMinutes}, at most these; their write burst on the stats table is
-   * what its warm throughput is sized for.
+   * Most rollup workers at once: the fan-out's ScalingConfig.MaximumConcurrency ({@link ROLLUP_FANOUT}). The plan
+   * runs the workers needed to finish within {@link SIZING.rollupWindowMinutes}, at most these; their write burst
+   * on the stats table is what its warm throughput is sized for.
    */
-  rollupWorkers: 10,
+  rollupWorkers: ROLLUP_FANOUT.maxConcurrency,
   /** The daily rollup should finish within this many minutes; the plan says how many workers that takes. */
   rollupWindowMinutes: 60,
   /**
