@@ -1,5 +1,6 @@
 /**
- * The operators' managed policy: exactly what `wellwatch replay` and `wellwatch redrive` need, nothing more.
+ * The operators' managed policy: exactly what `wellwatch replay`, `wellwatch redrive` and `wellwatch rollup` need,
+ * nothing more.
  */
 import { CfnOutput } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -17,6 +18,11 @@ export interface OperatorPolicyProps {
   readonly readingsTable: dynamodb.ITable;
   /** The catalog table: `replay stream --rollup` marks the pump-days it touched (BatchWriteItem). */
   readonly catalogTable: dynamodb.ITable;
+  /**
+   * The rollup planner: `wellwatch rollup` invokes it, then follows the day's run records in the catalog
+   * (GetItem and Query, consistent reads) until every work item is done.
+   */
+  readonly rollupPlanner: lambda.IFunction;
   /** The consumer function, invoked with the replayed records. */
   readonly consumer: lambda.IFunction;
   /** Bad lines: received, deleted once redriven, their visibility reset when left alone. */
@@ -32,7 +38,7 @@ export interface OperatorPolicyProps {
 }
 
 /**
- * A customer managed policy for the people who run `wellwatch replay` and `wellwatch redrive`: attach it to their
+ * A customer managed policy for the people who run `wellwatch replay`, `redrive` and `rollup`: attach it to their
  * role or group. Least privilege, every statement on this deployment's resources only:
  *
  * | need | actions | resource |
@@ -43,12 +49,14 @@ export interface OperatorPolicyProps {
  * | work through the queues | `sqs:GetQueueUrl`, `ReceiveMessage`, `DeleteMessage`, `ChangeMessageVisibility` | the two queues |
  * | see that a redriven line was stored | `dynamodb:GetItem` | the readings table (no index) |
  * | `replay stream --rollup` | `dynamodb:BatchWriteItem` | the catalog table |
+ * | `rollup`: start a run | `lambda:InvokeFunction` | the rollup planner |
+ * | `rollup`: follow its progress | `dynamodb:GetItem`, `dynamodb:Query` | the catalog table (no index) |
  *
  * The stream is encrypted with the AWS managed key `alias/aws/kinesis` and the queues with SQS-managed keys, so no
  * KMS permission is needed. The policy's ARN is a stack output (`OperatorPolicyArn`).
  *
  * @example
- * new OperatorPolicy(this, 'Operators', { stream, readingsTable, catalogTable, consumer: consumer.fn, deadLetterQueue, failedBatchQueue });
+ * new OperatorPolicy(this, 'Operators', { stream, readingsTable, catalogTable, rollupPlanner: rollup.fn, consumer: consumer.fn, deadLetterQueue, failedBatchQueue });
  */
 export class OperatorPolicy extends Construct {
   /** The managed policy. */
@@ -58,7 +66,7 @@ export class OperatorPolicy extends Construct {
     super(scope, id);
     const queues = [props.deadLetterQueue.queueArn, props.failedBatchQueue.queueArn];
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
-      description: props.description ?? 'wellwatch operators: replay failed batches and the stream, redrive dead letters (wellwatch replay / redrive)',
+      description: props.description ?? 'wellwatch operators: replay failed batches and the stream, redrive dead letters, run rollups (wellwatch replay / redrive / rollup)',
       statements: [
         new iam.PolicyStatement({
           sid: 'ReadStreamRanges',
@@ -78,9 +86,11 @@ export class OperatorPolicy extends Construct {
         }),
         new iam.PolicyStatement({ sid: 'CheckRedrivenReadings', actions: ['dynamodb:GetItem'], resources: [props.readingsTable.tableArn] }),
         new iam.PolicyStatement({ sid: 'MarkForRollup', actions: ['dynamodb:BatchWriteItem'], resources: [props.catalogTable.tableArn] }),
+        new iam.PolicyStatement({ sid: 'StartRollup', actions: ['lambda:InvokeFunction'], resources: [props.rollupPlanner.functionArn] }),
+        new iam.PolicyStatement({ sid: 'FollowRollup', actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [props.catalogTable.tableArn] }),
       ],
     });
-    new CfnOutput(this, 'Arn', { value: this.policy.managedPolicyArn, description: 'Managed policy for operators running wellwatch replay / redrive' }).overrideLogicalId(
+    new CfnOutput(this, 'Arn', { value: this.policy.managedPolicyArn, description: 'Managed policy for operators running wellwatch replay / redrive / rollup' }).overrideLogicalId(
       'OperatorPolicyArn',
     );
   }

@@ -225,7 +225,6 @@ export class WellwatchStack extends Stack {
       retentionDays: props.retentionDays,
       ...functionSettings,
     });
-    new OperatorPolicy(this, 'Operators', { stream: this.sensors.stream, readingsTable, catalogTable, consumer: this.consumer.fn, deadLetterQueue: this.consumer.deadLetterQueue, failedBatchQueue: this.consumer.failedBatchQueue });
     this.rollupFanout = new RollupFanout(this, 'RollupFanout', {
       readingsTable,
       statsTable,
@@ -235,6 +234,15 @@ export class WellwatchStack extends Stack {
       ...functionSettings,
     });
     this.rollup = new RollupSchedule(this, 'Rollup', { catalogTable, workQueue: this.rollupFanout.queue, ...functionSettings });
+    new OperatorPolicy(this, 'Operators', {
+      stream: this.sensors.stream,
+      readingsTable,
+      catalogTable,
+      rollupPlanner: this.rollup.fn,
+      consumer: this.consumer.fn,
+      deadLetterQueue: this.consumer.deadLetterQueue,
+      failedBatchQueue: this.consumer.failedBatchQueue,
+    });
     const topic = this.notifications.topic;
     this.alarmLayer = new AlarmLayer(this, 'Alarms', { readingsTable, topic, warmThroughput: this.sizing?.warmThroughput.alarms, ...functionSettings });
     this.alarmLayer.grantEvaluate(this.consumer.function, topic, readingsTable);

@@ -1,5 +1,5 @@
 /**
- * The operators' managed policy in the stack: exactly the actions `wellwatch replay` and `redrive` call, each on
+ * The operators' managed policy in the stack: exactly the actions `wellwatch replay`, `redrive` and `rollup` call, each on
  * this deployment's resources only, and nothing cdk-nag objects to.
  */
 import * as fs from 'node:fs';
@@ -46,6 +46,7 @@ describe('OperatorPolicy', () => {
     failedBatches: `${id(stack.consumer.failedBatchQueue)}.Arn`,
     readings: `${id(stack.storage.readingsTable)}.Arn`,
     catalog: `${id(stack.storage.catalogTable)}.Arn`,
+    planner: `${id(stack.rollup.fn)}.Arn`,
   };
 
   it('grants exactly the replay and redrive calls, each on one resource of this deployment', () => {
@@ -61,17 +62,20 @@ describe('OperatorPolicy', () => {
       },
       { Sid: 'CheckRedrivenReadings', Effect: 'Allow', actions: ['dynamodb:GetItem'], resources: [ids.readings] },
       { Sid: 'MarkForRollup', Effect: 'Allow', actions: ['dynamodb:BatchWriteItem'], resources: [ids.catalog] },
+      { Sid: 'StartRollup', Effect: 'Allow', actions: ['lambda:InvokeFunction'], resources: [ids.planner] },
+      { Sid: 'FollowRollup', Effect: 'Allow', actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [ids.catalog] },
     ]);
   });
 
-  it('has no wildcard action or resource and no access to the stats table, the rollup or any write on readings', () => {
+  it('has no wildcard action or resource and no access to the stats table, the rollup workers or any write on readings', () => {
     for (const s of statements) {
       for (const a of s.actions) expect(a).not.toContain('*');
       for (const r of s.resources) expect(r).not.toContain('*');
     }
     const resources = statements.flatMap((s) => s.resources);
     expect(resources).not.toContain(`${id(stack.storage.statsTable)}.Arn`);
-    expect(resources).not.toContain(`${id(stack.rollup.fn)}.Arn`);
+    expect(resources).not.toContain(`${id(stack.rollupFanout.fn)}.Arn`);
+    expect(resources).not.toContain(`${id(stack.rollupFanout.queue)}.Arn`);
     const onReadings = statements.filter((s) => s.resources.includes(ids.readings)).flatMap((s) => s.actions);
     expect(onReadings).toEqual(['dynamodb:GetItem']);
   });
