@@ -48,7 +48,7 @@ export interface KeyStats {
   readonly limit: number;
   /** Units admitted. */
   readonly consumedUnits: number;
-  /** Requests (or batch entries) refused because of this key. */
+  /** Requests (or batch entries) refused because this key was over its limit (not those refused for another key). */
   readonly throttledRequests: number;
   readonly throttledUnits: number;
   /** Most units admitted in one wall-clock second. */
@@ -126,9 +126,12 @@ export class KeyMeter {
     b.peakDemand = Math.max(b.peakDemand, b.demandThisSecond);
   }
 
-  private refuse(b: Bucket, units: number): void {
-    b.throttledRequests++;
-    b.throttledUnits += units;
+  /** Counts a refused request's demand on `b`, and the refusal itself when `b` is one of the keys over its limit. */
+  private refuse(b: Bucket, units: number, short: boolean): void {
+    if (short) {
+      b.throttledRequests++;
+      b.throttledUnits += units;
+    }
     b.demandThisSecond += units;
     b.peakDemand = Math.max(b.peakDemand, b.demandThisSecond);
   }
@@ -148,7 +151,8 @@ export class KeyMeter {
       buckets.forEach((b, i) => this.admit(b, charges[i]!.units));
       return [];
     }
-    buckets.forEach((b, i) => this.refuse(b, charges[i]!.units));
+    const shortSet = new Set(short);
+    buckets.forEach((b, i) => this.refuse(b, charges[i]!.units, shortSet.has(charges[i]!)));
     return short;
   }
 
@@ -156,7 +160,7 @@ export class KeyMeter {
   mayRead(c: Pick<Charge, 'resource' | 'key'>): boolean {
     const b = this.bucket({ ...c, direction: 'read' }, this.now());
     if (b.tokens > 0) return true;
-    this.refuse(b, 0);
+    this.refuse(b, 0, true);
     return false;
   }
 

@@ -72,6 +72,11 @@ export interface PartitionLimitProxy {
   readonly counters: PartitionLimitCounters;
   /** Per-key statistics, most throttled first. */
   keyStats(): KeyStats[];
+  /**
+   * Turns enforcement on or off (on at start). Off, requests pass through unmetered and uncounted by the buckets —
+   * a scale run warms its consumers up that way, as a deployment that has been running has them warm.
+   */
+  enforce(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -118,6 +123,7 @@ export async function startPartitionLimitProxy(options: PartitionLimitProxyOptio
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const counters: PartitionLimitCounters = { requests: {}, throttledRequests: {}, unprocessedEntries: 0, unmetered: {} };
   const schemas = new Map<string, Promise<TableSchema | undefined>>();
+  let enforcing = true;
 
   /** One call to dynalite: status and parsed body. */
   const call = (operation: string, body: unknown, headers: http.IncomingHttpHeaders = {}): Promise<{ status: number; json: Record<string, unknown>; raw: Buffer; headers: http.IncomingHttpHeaders }> =>
@@ -313,7 +319,7 @@ export async function startPartitionLimitProxy(options: PartitionLimitProxyOptio
       // dynalite answers the malformed request itself
     }
     let answer: Answer | 'forward' | undefined;
-    switch (operation) {
+    switch (enforcing ? operation : 'unenforced') {
       case 'PutItem':
       case 'UpdateItem':
       case 'DeleteItem':
@@ -360,6 +366,9 @@ export async function startPartitionLimitProxy(options: PartitionLimitProxyOptio
     endpoint: `http://127.0.0.1:${port}`,
     counters,
     keyStats: () => meter.stats(),
+    enforce: (on) => {
+      enforcing = on;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

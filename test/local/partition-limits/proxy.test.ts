@@ -72,13 +72,18 @@ describe('partition-limit proxy', () => {
 
   test('charges an alerting reading on the alertsByDay index key, which throttles writes of different table keys', async () => {
     for (const pump of ['P1', 'P2', 'P3']) await put(reading(pump, '2026-12-01', '00:00:01', 2));
-    const error = await put(reading('P4', '2026-12-01', '00:00:01', 2)).catch((e: unknown) => e as { name: string; ThrottlingReasons: { reason: string; resource: string }[] });
+    const error = await put(reading('P4', '2026-12-01', '00:00:01', 2)).then(
+      () => undefined,
+      (e: unknown) => e as { name: string; ThrottlingReasons: { reason: string; resource: string }[] },
+    );
     expect(error).toMatchObject({ name: 'ProvisionedThroughputExceededException' });
     expect(error!.ThrottlingReasons).toEqual([{ reason: 'IndexWriteKeyRangeThroughputExceeded', resource: expect.stringMatching(/\/index\/alertsByDay$/) }]);
     // The same pump without an alert lands in no index: admitted.
     await expect(put(reading('P4', '2026-12-01', '00:00:02', 80))).resolves.toBeDefined();
     const byDay = proxy.keyStats().find((k) => k.resource === `${db.cfg.readingsTable}/${KEYS.readings.alertsByDay.indexName}`);
     expect(byDay).toMatchObject({ key: '2026-12-01', throttledRequests: 1, consumedUnits: 3 });
+    // The refused write's table key was within its limit: the refusal is the index key's, not its.
+    expect(proxy.keyStats().find((k) => k.key === 'P4#2026-12-01')).toMatchObject({ throttledRequests: 0 });
   });
 
   test('charges one write unit per started KB of the item', async () => {
@@ -104,6 +109,15 @@ describe('partition-limit proxy', () => {
     });
     await expect(client.send(batch)).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
     expect(proxy.counters.throttledRequests.BatchWriteItem).toBe(1);
+  });
+
+  test('passes everything through unmetered while enforcement is off', async () => {
+    proxy.enforce(false);
+    for (const t of ['00:00:01', '00:00:02', '00:00:03', '00:00:04', '00:00:05']) await put(reading('WARM', '2026-12-01', t, 80));
+    expect(proxy.keyStats()).toEqual([]);
+    proxy.enforce(true);
+    for (const t of ['00:00:06', '00:00:07', '00:00:08']) await put(reading('WARM', '2026-12-01', t, 80));
+    await expect(put(reading('WARM', '2026-12-01', '00:00:09', 80))).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
   });
 
   test('charges a Query on its partition key and refuses it once the key has spent its read units', async () => {
