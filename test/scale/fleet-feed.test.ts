@@ -91,8 +91,13 @@ describe('expectations', () => {
     expect(checkExpectations(report(sharded, { drainedAfterSeconds: undefined, recoveredAfterSeconds: undefined }), {})).toHaveLength(2);
   });
 
-  test('a run that never crossed midnight or saw no alert fails whatever the design', () => {
-    expect(checkExpectations(report([]), {})).toEqual(['no day marker was written: the run did not cross midnight', 'no alert reached the alertsByDay index: the storm did not happen']);
+  test('a run whose consumer never reached the midnight or the storm it was fed fails whatever the design', () => {
+    expect(checkExpectations(report([]), {})).toEqual([
+      "no day marker was written: the consumer never reached the new day's readings",
+      'no alert reached the alertsByDay index: the consumer never reached the storm',
+    ]);
+    const noonWithoutStorm = { ...report([]), scenario: { ...REDUCED_SCENARIO, simStart: '2026-12-02T12:00:00Z', storm: { from: 0, to: 0, share: 0.1 } } };
+    expect(checkExpectations(noonWithoutStorm, {})).toEqual([]);
   });
 
   test('WELLWATCH_SCALE_EXPECT overrides the design', () => {
