@@ -146,8 +146,8 @@ export interface ScaleReport {
   readonly topKeys: KeyStats[];
   readonly lag: {
     readonly maxIteratorAgeMs: number;
-    /** Max iterator age per phase: before midnight, the minute after it, the storm, after the feed. */
-    readonly byPhase: Record<'beforeMidnight' | 'midnightMinute' | 'between' | 'storm' | 'afterFeed', number>;
+    /** Max iterator age per phase: the minute after midnight, the storm, the rest of the feed, after the feed. */
+    readonly byPhase: Record<'midnightMinute' | 'storm' | 'quiet' | 'afterFeed', number>;
     /** Max iterator age per wall-clock second of the run. */
     readonly perSecond: number[];
     readonly putToStoredMs: { readonly p50: number; readonly p99: number; readonly max: number };
@@ -166,6 +166,7 @@ export function keyPattern(key: string): string {
     .replace(/^([A-Z]+#)\d+$/, '$1<n>')
     .replace(/^(DAY#<day>|<day>)#\d+$/, '$1#<b>')
     .replace(/^(?!DAY#)[A-Z][A-Z0-9]*#<day>$/, '<pump>#<day>')
+    .replace(/^([A-Z]+)#[A-Z][A-Z0-9]*$/, (k, prefix: string) => (prefix === 'PENDING' || prefix === 'PUMPS' ? k : `${prefix}#<pump>`))
     .replace(/^[A-Z][A-Z0-9]+$/, (k) => (k === 'DAYS' || k === 'PENDING' ? k : '<pump>'));
 }
 
@@ -289,8 +290,8 @@ export async function runScaleScenario(s: ScaleScenario, options: { log?: (line:
     }
     const midnight = crossesMidnight(s) ? Math.round((Math.ceil(simStartMs / 86_400_000) * 86_400_000 - simStartMs) / 1000) : s.feedSeconds;
     const phaseOf = (i: number): keyof ScaleReport['lag']['byPhase'] =>
-      i >= s.feedSeconds ? 'afterFeed' : i >= s.storm.from && i < s.storm.to ? 'storm' : i < midnight ? 'beforeMidnight' : i < midnight + s.intervalSeconds ? 'midnightMinute' : 'between';
-    const byPhase = { beforeMidnight: 0, midnightMinute: 0, between: 0, storm: 0, afterFeed: 0 };
+      i >= s.feedSeconds ? 'afterFeed' : i >= s.storm.from && i < s.storm.to ? 'storm' : i >= midnight && i < midnight + s.intervalSeconds ? 'midnightMinute' : 'quiet';
+    const byPhase = { midnightMinute: 0, storm: 0, quiet: 0, afterFeed: 0 };
     perSecond.forEach((v, i) => (byPhase[phaseOf(i)] = Math.max(byPhase[phaseOf(i)], v)));
     const loadEnd = Math.min(s.feedSeconds, Math.max(crossesMidnight(s) ? midnight + s.intervalSeconds : 0, s.storm.to));
     let lastHigh = -1;
@@ -338,7 +339,7 @@ export function formatReport(r: ScaleReport): string {
   const out = [
     `scale ${s.name}: ${s.pumps.toLocaleString('en-US')} pumps × limits/${+s.factor.toFixed(2)} ≙ ${r.equivalentPumps.toLocaleString('en-US')} pumps; ` +
       `${r.limits.writeUnitsPerSecond.toFixed(2)} WCU/s, ${r.limits.readUnitsPerSecond.toFixed(2)} RCU/s per key (burst ${s.burstSeconds} s); ${r.feed.lines} readings in ${s.feedSeconds} s`,
-    `throttled: ${r.throttledRequests} (${Object.entries(r.throttledByOperation).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+    `throttled: ${r.throttledRequests} requests and batch entries (${Object.entries(r.throttledByOperation).map(([k, v]) => `${k} ${v}`).join(', ')})`,
     'key family                                   keys  throttled  peak demand/s  peak admitted/s  limit/s',
   ];
   for (const f of r.families.filter((f) => f.throttledRequests > 0 || f.peakDemandPerSecond > f.limit / 2).slice(0, 12)) {
@@ -348,8 +349,8 @@ export function formatReport(r: ScaleReport): string {
   }
   const l = r.lag;
   out.push(
-    `lag: max iterator age ${(l.maxIteratorAgeMs / 1000).toFixed(1)} s (before midnight ${(l.byPhase.beforeMidnight / 1000).toFixed(1)}, midnight minute ${(l.byPhase.midnightMinute / 1000).toFixed(1)}, ` +
-      `between ${(l.byPhase.between / 1000).toFixed(1)}, storm ${(l.byPhase.storm / 1000).toFixed(1)}, after feed ${(l.byPhase.afterFeed / 1000).toFixed(1)}); ` +
+    `lag: max iterator age ${(l.maxIteratorAgeMs / 1000).toFixed(1)} s (midnight minute ${(l.byPhase.midnightMinute / 1000).toFixed(1)}, storm ${(l.byPhase.storm / 1000).toFixed(1)}, ` +
+      `rest of the feed ${(l.byPhase.quiet / 1000).toFixed(1)}, after the feed ${(l.byPhase.afterFeed / 1000).toFixed(1)}); ` +
       `put→stored p50 ${(l.putToStoredMs.p50 / 1000).toFixed(1)} s, p99 ${(l.putToStoredMs.p99 / 1000).toFixed(1)} s; ` +
       `recovered ${l.recoveredAfterSeconds === undefined ? 'not within the run' : `${l.recoveredAfterSeconds} s after the last load event`}; ` +
       `drained ${l.drainedAfterSeconds === undefined ? `not within ${s.drainTimeoutSeconds} s` : `${l.drainedAfterSeconds.toFixed(1)} s after the feed`}`,
