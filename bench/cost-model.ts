@@ -12,46 +12,12 @@
  * stream sized to it (never below the stack's default shard count). Not modelled: storage (DynamoDB GB-months,
  * Kinesis retention beyond 24 h), CloudWatch logs and metrics, data transfer, the dead-letter queue.
  */
-import { DEFAULT_EVENT_SOURCE } from '../lambdas/config';
+import { DEFAULT_EVENT_SOURCE, PRICES, SERVICE_LIMITS } from '../lambdas/config';
 import type { DeployDefaults } from './deploy-defaults';
 import { round } from './stats';
 
-/**
- * us-east-1 list prices used by the model, as looked up on 2026-11-24.
- *
- * - Kinesis Data Streams provisioned: $0.015 per shard-hour, $0.014 per million 25 KB PUT payload units
- *   (https://aws.amazon.com/kinesis/data-streams/pricing/).
- * - Kinesis on-demand (standard): $0.04 per stream-hour, $0.08 per GB ingested with every record rounded up to the
- *   next 1 KB, $0.04 per GB retrieved (same page; its prices are rendered dynamically, so the figures were
- *   cross-checked against the AWS Price List usage types OnDemand-StreamHour / OnDemand-BilledIncomingBytes /
- *   OnDemand-BilledOutgoingBytes).
- * - Lambda arm64: $0.20 per million requests, $0.0000133334 per GB-second (https://aws.amazon.com/lambda/pricing/).
- * - DynamoDB on-demand (standard table class): $0.625 per million write request units and $0.125 per million
- *   read request units, the prices since the 50 % on-demand cut of 1 November 2024
- *   (https://aws.amazon.com/dynamodb/pricing/on-demand/; AWS News Blog post on on-demand pricing, updated
- *   31 January 2025).
- */
-export const PRICES = {
-  asOf: '2026-11-24',
-  region: 'us-east-1',
-  kinesis: {
-    shardHour: 0.015,
-    putPayloadUnitsPerMillion: 0.014,
-    putPayloadUnitBytes: 25 * 1024,
-    onDemandStreamHour: 0.04,
-    onDemandIngestPerGb: 0.08,
-    onDemandRetrievalPerGb: 0.04,
-    onDemandRecordRoundingBytes: 1024,
-  },
-  lambda: {
-    requestsPerMillion: 0.2,
-    gbSecondArm64: 0.0000133334,
-  },
-  dynamodb: {
-    writeRequestUnitsPerMillion: 0.625,
-    readRequestUnitsPerMillion: 0.125,
-  },
-} as const;
+/** us-east-1 list prices: one set for the benchmark and the sizing model, with their sources, in lambdas/config.ts. */
+export { PRICES };
 
 /** Sustained load at which shard-hours are priced: the issue's load-test example (`--rate 20000`). */
 export const REFERENCE_LOAD_PER_SECOND = 20_000;
@@ -125,11 +91,11 @@ export interface CostModelResult {
 }
 
 /** Lambda's invocation payload limit (6 MB) and the base64 growth of record data. */
-const INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
-const EVENT_RECORD_OVERHEAD_BYTES = 400;
+const INVOKE_PAYLOAD_BYTES = SERVICE_LIMITS.lambdaInvokePayloadBytes;
+const EVENT_RECORD_OVERHEAD_BYTES = SERVICE_LIMITS.lambdaEventRecordOverheadBytes;
 
 /** Lambda polls each shard of a Kinesis stream at a base rate of once per second (standard iterators). */
-export const LAMBDA_BASE_POLL_SECONDS = 1;
+export const LAMBDA_BASE_POLL_SECONDS = SERVICE_LIMITS.lambdaBasePollSeconds;
 
 function priceScenario(s: ScenarioInput, common: CommonInput, memoryMb: number, minShards: number, windowSeconds: number): ScenarioCost {
   const M = 1e6;

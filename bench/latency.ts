@@ -98,7 +98,7 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-bench-latency-'));
   const localLog: string[] = [];
-  const runtime = await startLocal({ dataDir: dir, port: 0, schedule: false, log: (line) => localLog.push(line), emulatorPreload: [TAP_THREAD_MODULE] });
+  const runtime = await startLocal({ dataDir: dir, port: 0, schedule: false, log: (line) => localLog.push(line), notify: (line) => localLog.push(line), emulatorPreload: [TAP_THREAD_MODULE] });
   const kinesis = kinesisClient(runtime.config);
   try {
     // Wall-clock second of reading 0: the next whole second, at least 1 s from now (start-up settles first).

@@ -154,7 +154,7 @@ export async function runLocalE2e(options: { pumps?: number; log?: (line: string
   const log = options.log ?? (() => undefined);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-bench-e2e-'));
   const localLog: string[] = [];
-  const runtime = await startLocal({ dataDir: dir, port: 0, schedule: false, log: (line) => localLog.push(line), emulatorPreload: [TAP_THREAD_MODULE] });
+  const runtime = await startLocal({ dataDir: dir, port: 0, schedule: false, log: (line) => localLog.push(line), notify: (line) => localLog.push(line), emulatorPreload: [TAP_THREAD_MODULE] });
   const client = dynamoClient(runtime.config);
   try {
     const day = todayUtc();

@@ -17,16 +17,17 @@
  */
 import type { PutRecordsCommandInput, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { loadConfig } from '../lambdas/config';
+import { PRICES, SERVICE_LIMITS } from '../lambdas/config';
 import { produce, type PayloadFormat, type ProducerOptions } from '../cli/producer';
 import { blockLines, type Dataset } from './dataset';
 import { round } from './stats';
 
 /** Kinesis PUT payload unit: 25 KB chunks of a record's payload, counted per record (provisioned mode). */
-export const PUT_PAYLOAD_UNIT_BYTES = 25 * 1024;
+export const PUT_PAYLOAD_UNIT_BYTES = PRICES.kinesis.putPayloadUnitBytes;
 /** Kinesis on-demand bills each record's size rounded up to the nearest 1 KB (1,024 bytes). */
 export const ON_DEMAND_RECORD_ROUNDING_BYTES = 1024;
 /** Write limits of one shard. */
-export const SHARD_LIMITS = { recordsPerSecond: 1000, bytesPerSecond: 1024 * 1024 } as const;
+export const SHARD_LIMITS = { recordsPerSecond: SERVICE_LIMITS.kinesisShardRecordsPerSecond, bytesPerSecond: SERVICE_LIMITS.kinesisShardBytesPerSecond } as const;
 
 /** One producer mode's figures. */
 export interface ProducerModeResult {

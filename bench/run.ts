@@ -9,7 +9,7 @@
  *
  * Options: `--json`; `--quick` (small sizes, for trying changes — not comparable); `--no-save`;
  * `--out <file>`; `--load <readings/s>` (cost model load, default 20000); `--only early-warning` (section 6 alone,
- * see bench/early-warning.ts) or `--only api` (section 7 alone, see bench/query-api.ts): printed, not saved; both
+ * see bench/early-warning.ts), `--only api` (section 7 alone, see bench/query-api.ts) or `--only plan` (sections 2 and 3 on smaller sizes, then section 8, see bench/plan-check.ts): printed, not saved; all
  * also run in a full run.
  * See bench/README.md for what each section measures and how.
  */
@@ -25,6 +25,7 @@ import { runEarlyWarning, type EarlyWarningResult } from './early-warning';
 import { readDeployDefaults } from './deploy-defaults';
 import { runLatency, type LatencyResult } from './latency';
 import { runLocalE2e, type LocalE2eResult } from './local-e2e';
+import { runPlanCheck, type PlanCheckResult } from './plan-check';
 import { runQueryApi, type QueryApiResult } from './query-api';
 import { ON_DEMAND_RECORD_ROUNDING_BYTES, PUT_PAYLOAD_UNIT_BYTES, runProducerEfficiency, SHARD_LIMITS, type ProducerEfficiencyResult } from './producer-efficiency';
 import { fmtBytes, fmtInt, fmtMs, fmtNum, fmtUsd, round, table } from './stats';
@@ -65,6 +66,8 @@ export interface BenchReport {
   readonly earlyWarning?: EarlyWarningResult;
   /** Section 7 (issue 11): the query API. */
   readonly queryApi: QueryApiResult;
+  /** Section 8 (issue 13): the sizing model against this run's measurements. */
+  readonly planCheck?: PlanCheckResult;
   readonly targets: TargetCheck[];
 }
 
@@ -342,10 +345,21 @@ function render(r: BenchReport): string {
 
   if (r.earlyWarning !== undefined) out.push('', renderEarlyWarning(r.earlyWarning));
   out.push('', renderQueryApi(r.queryApi));
+  if (r.planCheck !== undefined) out.push('', renderPlanCheck(r.planCheck));
 
   out.push('', 'Targets of issue 3');
   out.push(table(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO'])));
   return out.join('\n');
+}
+
+/** Section 8 as two tables. */
+function renderPlanCheck(r: PlanCheckResult): string {
+  return [
+    `8. Sizing model (\`wellwatch plan\`) against this run — assumed figures (SIZING in lambdas/config.ts) vs measured`,
+    table(['figure', 'assumed', 'measured', 'measured ÷ assumed', 'from'], r.figures.map((f) => [f.figure, fmtNum(f.assumed, 4), fmtNum(f.measured, 4), fmtNum(f.ratio, 3), f.source])),
+    `plan of ${fmtInt(r.fleet.pumps)} pumps every ${r.fleet.intervalSeconds} s, with the assumed and with the measured figures`,
+    table(['figure', 'with assumed', 'with measured', 'ratio'], r.plan.map((p) => [p.figure, fmtNum(p.withAssumed, 1), fmtNum(p.withMeasured, 1), fmtNum(p.ratio, 3)])),
+  ].join('\n');
 }
 
 /** Section 7 as a table. */
@@ -380,12 +394,20 @@ async function main(): Promise<void> {
       const targets = earlyWarningTargets(e);
       if (values.json) process.stdout.write(JSON.stringify({ earlyWarning: e, targets }) + '\n');
       else process.stdout.write(`${renderEarlyWarning(e)}\n\nTargets of issue 10\n${table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO']))}\n`);
+    } else if (values.only === 'plan') {
+      // Sections 2 (on a smaller data set: the packing does not depend on its size) and 3, then section 8.
+      progress('2. producer efficiency (for section 8)…');
+      const producer = await runProducerEfficiency(buildDataset({ ...MAIN_DATASET, pumps: values.quick ? 42 : 210 }), { log: progress });
+      progress('3. local end to end (for section 8)…');
+      const localE2e = await runLocalE2e({ pumps: values.quick ? 12 : 55, log: progress });
+      const check = runPlanCheck(producer, localE2e);
+      process.stdout.write(values.json ? JSON.stringify({ planCheck: check }) + '\n' : renderPlanCheck(check) + '\n');
     } else if (values.only === 'api') {
       progress('7. query API…');
       const result = await runQueryApi({ days: values.quick ? 14 : 90, log: progress });
       process.stdout.write(values.json ? JSON.stringify({ queryApi: result }) + '\n' : renderQueryApi(result) + '\n');
     } else {
-      throw new Error(`--only supports early-warning or api, got ${values.only}`);
+      throw new Error(`--only supports early-warning, api or plan, got ${values.only}`);
     }
     return;
   }
@@ -447,6 +469,9 @@ async function main(): Promise<void> {
   progress('7. query API…');
   const queryApi = await runQueryApi({ days: quick ? 14 : 90, log: progress });
 
+  progress('8. sizing model against the measurements…');
+  const planCheck = runPlanCheck(producer, localE2e, latency);
+
   const base: Omit<BenchReport, 'targets'> = {
     meta: {
       startedAt: startedAt.toISOString(),
@@ -471,6 +496,7 @@ async function main(): Promise<void> {
     cost,
     earlyWarning,
     queryApi,
+    planCheck,
   };
   const report: BenchReport = { ...base, targets: [...checkTargets(base), ...earlyWarningTargets(earlyWarning)] };
 

@@ -1,7 +1,7 @@
 /**
  * CDK entry point: `npx cdk synth` / `npx cdk deploy` (see cdk.json).
  *
- * Settings come from CDK context (`-c wellwatch:shards=4`, `-c wellwatch:streamMode=on-demand`,
+ * Settings come from CDK context (`-c wellwatch:shards=4`, `-c wellwatch:pumps=1000000` (shards and warm throughput from the sizing model; `shards` still wins), `-c wellwatch:streamMode=on-demand`,
  * `-c wellwatch:retentionHours=48`, `-c wellwatch:alarmEmail=oncall@example.com`, `-c wellwatch:deployment=staging` for a
  * second deployment `Wellwatch-staging` beside the default one, `-c wellwatch:logRetentionDays=30`,
  * `-c wellwatch:vpc=vpc-ID:subnet-ID,subnet-ID`). The AwsSolutions cdk-nag checks and the AWS Control Tower proactive

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   local: { summary: 'local [--data-dir DIR] [--port N] [--kinesis-port N] [--dynamodb-port N] — run local mode until Ctrl-C', load: () => require('../cli/local').localCommand },
   generate: { summary: 'generate --pumps N --days D --seed S — deterministic sample readings', load: () => require('../cli/generate').generateCommand },
   explain: { summary: 'explain <pump> [--from T --to T] — early-warning detectors over stored readings (csv or json)', load: () => require('../cli/explain').explainCommand },
+  plan: { summary: 'plan --pumps N [--interval 60s] [--alert-share X] [--retention-days D] [--json] — size shards, Lambda, DynamoDB and cost for a fleet', load: () => require('../cli/plan').planCommand },
   demo: { summary: 'demo [--once] — local pipeline on sample-data, prints a summary', load: () => require('../cli/demo').demoCommand },
 };
 

@@ -6,7 +6,7 @@
  * dead-letters them). See cli/producer/ for packing, ordering and retries.
  */
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
-import { LIMITS } from '../lambdas/config';
+import { LIMITS, PRODUCER_LINGER_MS } from '../lambdas/config';
 import { isWellwatchError, WellwatchError } from '../lambdas/core/errors';
 import { parseUtcOffset } from '../lambdas/core/parse-reading';
 import { kinesisClient } from '../lambdas/store/clients';
@@ -41,7 +41,7 @@ Sends sensor CSV lines (files, .gz files, or - for stdin) into the Kinesis strea
   --pack shard|pump      share records among the pumps of a shard (default; reads the shard map with ListShards,
                          falls back to pump when it cannot) or one pump per record (partition key = pump)
   --record-bytes N       byte budget of one Kinesis record incl. partition key (default 65536, max ${LIMITS.kinesisMaxRecordBytes})
-  --linger MS            send a partly filled record this long after its first line (default 200)
+  --linger MS            send a partly filled record this long after its first line (default ${PRODUCER_LINGER_MS})
   --concurrency N        PutRecords calls in flight (default 4); a shard's (or pump's) records are never in two
                          calls at once, so each pump's readings arrive in order
   --rate N               pace to N readings per second
@@ -139,7 +139,7 @@ export function sendSettings(values: Record<string, unknown>): SendSettings {
   const pack = (values.pack as string | undefined) ?? 'shard';
   if (pack !== 'shard' && pack !== 'pump') throw new UsageError(`--pack must be shard or pump, got "${pack}"`);
   const recordBytesRaw = values['record-bytes'] as string | undefined;
-  const lingerMs = intOption('linger', values.linger as string | undefined, 200, 0, 60_000);
+  const lingerMs = intOption('linger', values.linger as string | undefined, PRODUCER_LINGER_MS, 0, 60_000);
   const concurrency = intOption('concurrency', values.concurrency as string | undefined, 4, 1, 64);
   const rate = numberOption('rate', values.rate as string | undefined, undefined, 0.001, 1e9);
   const maxAttempts = intOption('max-attempts', values['max-attempts'] as string | undefined, 8, 1, 30);

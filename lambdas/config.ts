@@ -81,9 +81,9 @@ export function deploymentNames(deployment?: string): DeploymentNames {
  * Key schema of every table and index. Attribute names are short because they are paid for on every item.
  *
  * - readings: `pk = PUMP#YYYY-MM-DD`, `sk = HH:MM:SS` (one partition per pump-day)
- * - readings GSI `alertsByDay` (sparse, only alerting rows): `apk = YYYY-MM-DD`, `ask = <ts>#<pump>`
+ * - readings GSI `alertsByDay` (sparse, only alerting rows): `apk = YYYY-MM-DD#<bucket>`, `ask = <ts>#<pump>`
  * - readings GSI `alertsByPump` (sparse): `ppk = PUMP`, `psk = <ts>`
- * - stats: `pk = PUMP`, `sk = YYYY-MM-DD`; GSI `statsByDate`: `date`, `pump`
+ * - stats: `pk = PUMP`, `sk = YYYY-MM-DD`; GSI `statsByDate`: `dpk = YYYY-MM-DD#<bucket>`, `pump`
  * - catalog: `pk = DAY#YYYY-MM-DD` / `sk = PUMP` (pump-days that exist) and `pk = PENDING` / `sk = YYYY-MM-DD#PUMP`
  *   (pump-days that received late data and need a re-rollup)
  */
@@ -92,6 +92,10 @@ export const KEYS = {
   sortKey: 'sk',
   separator: '#',
   readings: {
+    /**
+     * Alerts of all pumps by day: `apk = <day>#<bucket>`, bucket = `pumpBucket(pump, FLEET_KEYS.buckets)`, so an alert
+     * storm spreads over FLEET_KEYS.buckets index keys; readers Query every bucket and merge on `ask`.
+     */
     alertsByDay: { indexName: 'alertsByDay', partitionKey: 'apk', sortKey: 'ask' },
     alertsByPump: { indexName: 'alertsByPump', partitionKey: 'ppk', sortKey: 'psk' },
     /** Attribute group holding the six measures. */
@@ -100,7 +104,11 @@ export const KEYS = {
     alertAttribute: 'a',
   },
   stats: {
-    byDate: { indexName: 'statsByDate', partitionKey: 'date', sortKey: 'pump' },
+    /**
+     * Stats of all pumps by day. The partition attribute `dpk = <date>#<bucket>` (not `date` itself): a rollup
+     * writing a million rows of one day would otherwise send every one to a single index key.
+     */
+    byDate: { indexName: 'statsByDate', partitionKey: 'dpk', sortKey: 'pump' },
     /**
      * Input watermark of a stats row: when the rollup that wrote it started reading the pump-day's readings (ISO,
      * ms). A rollup writes only if its watermark is not older than the row's (see StatsStore.putIfNewer).
@@ -477,6 +485,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
  * GSIs (sparse): `openAlarms` `ob = O#<bucket>`, `os = <raised>#<pump>#<rule>` on state items with an open alarm or
  * pending side effects; `alarmHistory` `hb = H#<bucket>`, `hs = <raised>#<pump>#<rule>` on archived alarms.
  * `<bucket>` = FNV-1a(pump) mod `buckets`: no key is shared by all pumps, every reader fans out over the buckets.
+ * `buckets` defaults to FLEET_KEYS.buckets (32; it was 16): after a stall or a fleet's first start every pump's `ls`
+ * falls due in the same minute and stays aligned (one write per pump each interval, all within one reading
+ * interval), 16,667 writes/s at 1,000,000 pumps — 1,042/s per bucket over 16, above the 1,000 WCU/s a partition
+ * takes, 521/s over 32. The rates of every alarm key are in the README's data-model section.
  * ---------------------------------------------------------------------------------------------------------------
  */
 
@@ -514,8 +526,6 @@ export const ALARM_DEFAULTS = {
    * a pump silent since R is still raised at the first check after R + interval.
    */
   lastSeenRefreshShare: 1,
-  /** Write-sharding buckets of the per-pump items and both alarm indexes (see the block comment above). */
-  buckets: 16,
   /** Days a notification marker is kept (longer than any retry or replay of the same transition). */
   markerTtlDays: 30,
   /** The no-data check runs every 5 minutes (EventBridge rate; the local scheduler uses the same fields). */
@@ -548,7 +558,9 @@ function alarmSettings(overrides: Partial<AlarmSettings> | undefined, env: NodeJ
     ...(notifications ? { notifications } : {}),
     noDataMinutes: intSetting('noDataMinutes', overrides?.noDataMinutes ?? env[ENV.noDataMinutes], ALARM_DEFAULTS.noDataMinutes, 1, 10_080),
     lastSeenRefreshShare: share,
-    buckets: intSetting('alarmBuckets', overrides?.buckets ?? env[ENV.alarmBuckets], ALARM_DEFAULTS.buckets, 1, 1_000),
+    // Write-sharding buckets of the per-pump items and both alarm indexes: FLEET_KEYS.buckets unless set (issue 13:
+    // 16 put a per-pump `ls` burst over the partition limit at 1,000,000 pumps; the rates are worked out at FLEET_KEYS).
+    buckets: intSetting('alarmBuckets', overrides?.buckets ?? env[ENV.alarmBuckets], FLEET_KEYS.buckets, 1, 1_000),
   };
 }
 
@@ -710,16 +722,16 @@ export const SERIES_KEYS = {
 } as const;
 
 /**
- * The pump registry in the catalog: `pk = PUMPS#<n>`, `sk = PUMP`, one item per pump ever seen.
+ * The pump registry in the catalog: `pk = PUMPS#<bucket>`, `sk = PUMP`, one item per pump ever seen.
  *
  * Written by the catalog's `markTouched` (which the consumer already calls) once per pump per warm container, like
  * the day markers, so it costs a write per pump per cold start, not per reading. The items are spread over
- * `partitions` partitions by a hash of the pump id so a fleet of cold starts does not converge on one key; listing
- * every pump is one Query per partition, never a Scan.
+ * FLEET_KEYS.buckets partitions (`pumpBucket(pump, FLEET_KEYS.buckets)`, issue 13; 8 partitions before) so a fleet
+ * of cold starts — a million pumps within one reading interval — does not converge on a few keys; listing every
+ * pump is one Query per bucket, merged, never a Scan.
  */
 export const PUMP_REGISTRY = {
   partitionPrefix: 'PUMPS#',
-  partitions: 8,
 } as const;
 
 /**
@@ -796,6 +808,162 @@ export function loadPartitionLimits(
     readUnitsPerSecond: FLEET_KEYS.partitionReadUnitsPerSecond / factor,
   };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sizing (issue 13): `wellwatch plan` and `cdk synth -c wellwatch:pumps=N` size a deployment from one model
+// (lambdas/core/sizing.ts). Its prices, the service limits it sizes against and the figures it assumes live here;
+// the benchmark measures the assumed figures again and reports measured ÷ assumed (`npm run bench -- --only plan`).
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * us-east-1 list prices, as looked up on 2026-11-24. The benchmark's cost model (bench/cost-model.ts) and the
+ * sizing model price with these same constants.
+ *
+ * - Kinesis Data Streams provisioned: $0.015 per shard-hour, $0.014 per million 25 KB PUT payload units
+ *   (https://aws.amazon.com/kinesis/data-streams/pricing/).
+ * - Kinesis on-demand (standard): $0.04 per stream-hour, $0.08 per GB ingested with every record rounded up to the
+ *   next 1 KB, $0.04 per GB retrieved (same page; its prices are rendered dynamically, so the figures were
+ *   cross-checked against the AWS Price List usage types OnDemand-StreamHour / OnDemand-BilledIncomingBytes /
+ *   OnDemand-BilledOutgoingBytes).
+ * - Lambda arm64: $0.20 per million requests, $0.0000133334 per GB-second (https://aws.amazon.com/lambda/pricing/).
+ * - DynamoDB on-demand (standard table class): $0.625 per million write request units and $0.125 per million
+ *   read request units, the prices since the 50 % on-demand cut of 1 November 2024
+ *   (https://aws.amazon.com/dynamodb/pricing/on-demand/; AWS News Blog post on on-demand pricing, updated
+ *   31 January 2025); storage $0.25 per GB-month beyond the first 25 GB (same page, "Data storage").
+ */
+export const PRICES = {
+  asOf: '2026-11-24',
+  region: 'us-east-1',
+  kinesis: {
+    shardHour: 0.015,
+    putPayloadUnitsPerMillion: 0.014,
+    putPayloadUnitBytes: 25 * 1024,
+    onDemandStreamHour: 0.04,
+    onDemandIngestPerGb: 0.08,
+    onDemandRetrievalPerGb: 0.04,
+    onDemandRecordRoundingBytes: 1024,
+  },
+  lambda: {
+    requestsPerMillion: 0.2,
+    gbSecondArm64: 0.0000133334,
+  },
+  dynamodb: {
+    writeRequestUnitsPerMillion: 0.625,
+    readRequestUnitsPerMillion: 0.125,
+    storagePerGbMonth: 0.25,
+  },
+} as const;
+
+/** Service limits the sizing model (and the benchmark) size against. */
+export const SERVICE_LIMITS = {
+  /** Kinesis: a shard takes up to 1,000 records/s and 1 MiB/s of writes (Kinesis Data Streams Developer Guide, "Quotas and limits"). */
+  kinesisShardRecordsPerSecond: 1_000,
+  kinesisShardBytesPerSecond: 1024 * 1024,
+  /** Lambda's invocation payload limit (6 MB, synchronous), which bounds the records of one Kinesis batch. */
+  lambdaInvokePayloadBytes: 6 * 1024 * 1024,
+  /** Bytes an event record adds around its data (ids, ARNs, timestamps); the data itself grows by 4/3 (base64). */
+  lambdaEventRecordOverheadBytes: 400,
+  /** Lambda polls each shard of a Kinesis stream at a base rate of once per second (standard iterators). */
+  lambdaBasePollSeconds: 1,
+  /**
+   * "New on-demand tables start with a warm throughput of 12,000 read units per second and 4,000 write units per
+   * second" (DynamoDB Developer Guide, "Understanding DynamoDB warm throughput in different scenarios"; AWS shows
+   * the same for a new on-demand GSI). Above these a new table throttles until it has scaled, unless its
+   * WarmThroughput is raised ("pre-warming").
+   */
+  dynamoWarmWriteUnitsPerSecond: 4_000,
+  dynamoWarmReadUnitsPerSecond: 12_000,
+  /** "Every item in DynamoDB requires 100 bytes of storage overhead for indexing" (Developer Guide, "DynamoDB item sizes and formats"). */
+  dynamoItemOverheadBytes: 100,
+  /** One write unit per started KB; one read unit per started 4 KB read strongly consistent (half eventually consistent). */
+  dynamoWriteUnitBytes: 1024,
+  dynamoReadUnitBytes: 4096,
+} as const;
+
+/**
+ * What the sizing model assumes, with where each figure comes from. The measured ones are re-measured by the
+ * benchmark (`npm run bench -- --only plan` reports measured ÷ assumed); update them from its results.
+ */
+export const SIZING = {
+  /** Report interval of a pump when none is given, seconds (the issue's scale numbers: 1 reading / 60 s). */
+  defaultIntervalSeconds: 60,
+  /**
+   * Bytes a reading takes in the producer's KPL records, framing and partition keys included: 50.3 measured by
+   * bench section 2 (kpl, 2026-11-30, `producer.modes[kpl].bytesPerReading`).
+   */
+  bytesPerReading: 50.3,
+  /**
+   * Consumer wall time per reading, ms: 0.262 measured by bench section 3 (`localE2e.handlerMsPerReading`, 2026-11-30).
+   * Measured in local mode, so it includes dynalite's own write time on a shared 2-core machine: an upper bound for
+   * Lambda, where the model adds DynamoDB's latency on top ({@link SIZING.dynamoBatchWriteLatencyMs}).
+   */
+  consumerMsPerReading: 0.262,
+  /** Rollup wall time per reading, ms: 0.0286 measured by bench section 3 (`localE2e.rollupMsPerReading`). */
+  rollupMsPerReading: 0.0286,
+  /**
+   * Stated latency of one DynamoDB BatchWriteItem of 25 small items from Lambda in the same region, ms (DynamoDB
+   * answers single-item requests in single-digit milliseconds; a 25-item batch is taken as 10 ms). The consumer
+   * runs `writeConcurrency` such calls at once, so a batch of R readings waits ⌈R / (25 × writeConcurrency)⌉ times.
+   */
+  dynamoBatchWriteLatencyMs: 10,
+  /** Mean readings-table item, bytes: 117.7 measured by bench section 3 (`localE2e.readingItemBytes`) → 1 WRU. */
+  readingItemBytes: 118,
+  /** Mean stats item (daily row or hourly row), bytes: 299 measured by bench section 3 (411,415 B / 1,375 items). */
+  statsItemBytes: 300,
+  /** Stats items a rollup writes per pump-day: one daily row and 24 hourly rows (bench section 3: 1,375 for 55). */
+  statsItemsPerPumpDay: 25,
+  /** Catalog items written per pump-day: the day marker and the registry item (bench section 3: 111 for 55). */
+  catalogWritesPerPumpDay: 2,
+  /** Mean catalog item, bytes (bench section 3: 4,489 B / 111 items). */
+  catalogItemBytes: 40,
+  /**
+   * Share of readings that alert in steady state (each writes both sparse alert indexes): 3.1 % measured on the
+   * generator's data by bench section 3 (`localE2e.alertingShare`). `--alert-share` overrides it.
+   */
+  alertShare: 0.031,
+  /** Share of the fleet below the alert threshold in an alert storm (the issue's field-wide power cut). */
+  alertStormShare: 0.1,
+  /**
+   * The alarm layer's writes and reads per reading: 96,200 WRU and 10,217 RRU per million readings measured by
+   * `npm run bench:alarms -- --only cost` (2026-11-30, live feed of 10,000 pumps at 1/min; README "Alarm cost").
+   */
+  alarmWruPerReading: 0.0962,
+  alarmRruPerReading: 0.0102,
+  /**
+   * Write units of one alarm raised (alert storm): the state item (≤ 2 KB, 2 WRU), its keys-only `openAlarms`
+   * index entry (1) and the notification marker (1).
+   */
+  alarmWruPerRaise: 4,
+  /** Largest items a query API request reads (API_LIMITS.maxItemsRead), at the stage's steady request rate. */
+  apiRequestsPerSecond: 50,
+  /** Query API wall time per request, ms: the 90-day hourly chart's p50 in bench section 7 is ~100 ms; 1 s is the planning figure for a 25,000-item page. */
+  apiMsPerRequest: 1_000,
+  /** Lambda memory of the functions, MB (= FUNCTION_DEFAULTS.memorySizeMb in lib/defaults.ts; a test keeps them equal). */
+  functionMemoryMb: 512,
+  /**
+   * Most rollup workers at once (the fan-out's ScalingConfig.MaximumConcurrency): the planning figure until the
+   * rollup fan-out's own setting lands in this file, which should then replace it. The plan runs the workers needed
+   * to finish within {@link SIZING.rollupWindowMinutes}, at most these; their write burst on the stats table is
+   * what its warm throughput is sized for.
+   */
+  rollupWorkers: 10,
+  /** The daily rollup should finish within this many minutes; the plan says how many workers that takes. */
+  rollupWindowMinutes: 60,
+  /**
+   * Highest share of a shard's consumer capacity the live feed may use: the rest is how fast a backlog drains
+   * (at 0.7 a one-hour outage is caught up in ~2.3 hours).
+   */
+  consumerUtilisation: 0.7,
+  /** Warm throughput is set to the modelled peak × this, rounded up to 1,000 units, when the peak exceeds the default. */
+  warmHeadroom: 1.2,
+  /** Storage and monthly cost of a deployment that keeps everything (retention 0) are shown after this many days. */
+  unboundedRetentionDays: 365,
+  /** Hours in a month, as AWS prices monthly figures. */
+  hoursPerMonth: 730,
+} as const;
+
+/** Milliseconds the producer keeps a record open for more lines (`wellwatch push --linger`'s default). */
+export const PRODUCER_LINGER_MS = 200;
 
 /** Query API limits and defaults: what one request may ask for and read. */
 export const API_LIMITS = {

@@ -10,7 +10,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ALARM_DEFAULTS, ALARM_KEYS, ENV, KEYS, deploymentNames, loadConfig } from '../lambdas/config';
+import { ALARM_DEFAULTS, ALARM_KEYS, ENV, FLEET_KEYS, KEYS, deploymentNames, loadConfig } from '../lambdas/config';
 import { STORAGE_DEFAULTS } from './defaults';
 import { acknowledgeTableIndexGrant } from './nag';
 import { checkIntRange } from './validate';
@@ -40,11 +40,18 @@ export interface AlarmLayerProps extends WellwatchFunctionSettings {
    */
   readonly noDataMinutes?: number;
   /**
-   * Write-sharding buckets of the per-pump items and the alarm indexes (`WELLWATCH_ALARM_BUCKETS`), 1–1000.
+   * Write-sharding buckets of the per-pump items and the alarm indexes (`WELLWATCH_ALARM_BUCKETS`), 1–1000. Fixed
+   * for the life of a table: a deployment made with 16 (the default before issue 13) keeps 16.
    *
-   * @default 16
+   * @default FLEET_KEYS.buckets (32)
    */
   readonly buckets?: number;
+  /**
+   * Warm throughput of the alarms table, e.g. `fleetSizing(pumps).warmThroughput.alarms`.
+   *
+   * @default - none: a new on-demand table starts at 4,000 write and 12,000 read units per second
+   */
+  readonly warmThroughput?: dynamodb.WarmThroughput;
   /**
    * Maximum run time of one check, 1–900 seconds.
    *
@@ -94,6 +101,7 @@ export class AlarmLayer extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: KEYS.ttlAttribute,
+      warmThroughput: props.warmThroughput,
       removalPolicy,
     });
     // openAlarms is keys-only (each write of an open alarm's state writes it too: 1 unit, not the item's size again);
@@ -114,7 +122,7 @@ export class AlarmLayer extends Construct {
       [ENV.alarmsTable]: this.table.tableName,
       [ENV.alarmNotifications]: props.topic.topicArn,
       [ENV.noDataMinutes]: String(props.noDataMinutes ?? ALARM_DEFAULTS.noDataMinutes),
-      [ENV.alarmBuckets]: String(props.buckets ?? ALARM_DEFAULTS.buckets),
+      [ENV.alarmBuckets]: String(props.buckets ?? FLEET_KEYS.buckets),
     };
     const environment = { ...this.environment, [ENV.readingsTable]: props.readingsTable.tableName };
     loadConfig({}, environment);

@@ -100,6 +100,8 @@ export { METRIC_NAMES } from '../lambdas/config';
 export const CONTEXT_KEYS = {
   deployment: 'wellwatch:deployment',
   shards: 'wellwatch:shards',
+  /** Pumps in the fleet: shards and warm throughput from the sizing model (lambdas/core/sizing.ts). */
+  pumps: 'wellwatch:pumps',
   streamMode: 'wellwatch:streamMode',
   retentionHours: 'wellwatch:retentionHours',
   alarmEmail: 'wellwatch:alarmEmail',

@@ -6,6 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { KEYS, NAMES } from '../lambdas/config';
 import { STORAGE_DEFAULTS } from './defaults';
+import type { WarmThroughputByName } from './fleet-sizing';
 
 /** Properties of {@link ReadingStorage}. */
 export interface ReadingStorageProps {
@@ -33,6 +34,13 @@ export interface ReadingStorageProps {
    * @default NAMES.catalogTable (`wellwatch-catalog`)
    */
   readonly catalogTableName?: string;
+  /**
+   * Warm throughput per table (`readings`, `stats`, `catalog`) and index (`alertsByDay`, `alertsByPump`,
+   * `statsByDate`), e.g. from `fleetSizing(pumps).warmThroughput`.
+   *
+   * @default - none: a new on-demand table or index starts at 4,000 write and 12,000 read units per second
+   */
+  readonly warmThroughput?: WarmThroughputByName;
 }
 
 /**
@@ -72,6 +80,7 @@ export class ReadingStorage extends Construct {
       ...common,
       tableName: props.readingsTableName ?? NAMES.readingsTable,
       timeToLiveAttribute: KEYS.ttlAttribute,
+      warmThroughput: props.warmThroughput?.readings,
     });
     for (const index of [KEYS.readings.alertsByDay, KEYS.readings.alertsByPump]) {
       this.readingsTable.addGlobalSecondaryIndex({
@@ -79,6 +88,7 @@ export class ReadingStorage extends Construct {
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
         projectionType: dynamodb.ProjectionType.ALL,
+        warmThroughput: props.warmThroughput?.[index.indexName],
       });
     }
 
@@ -86,17 +96,20 @@ export class ReadingStorage extends Construct {
       ...common,
       tableName: props.statsTableName ?? NAMES.statsTable,
       timeToLiveAttribute: KEYS.ttlAttribute,
+      warmThroughput: props.warmThroughput?.stats,
     });
     this.statsTable.addGlobalSecondaryIndex({
       indexName: KEYS.stats.byDate.indexName,
       partitionKey: { name: KEYS.stats.byDate.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: KEYS.stats.byDate.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
+      warmThroughput: props.warmThroughput?.[KEYS.stats.byDate.indexName],
     });
 
     this.catalogTable = new dynamodb.Table(this, 'Catalog', {
       ...common,
       tableName: props.catalogTableName ?? NAMES.catalogTable,
+      warmThroughput: props.warmThroughput?.catalog,
     });
   }
 }

@@ -6,11 +6,12 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type Node } from 'constructs';
-import { ConfigError, deploymentNames, type EventSourceSettings } from '../lambdas/config';
+import { ConfigError, DEFAULT_EVENT_SOURCE, deploymentNames, type EventSourceSettings } from '../lambdas/config';
 import type { AlertRule } from '../lambdas/core/types';
 import { AlarmLayer } from './alarm-layer';
-import { CONTEXT_KEYS, LOG_DEFAULTS, STREAM_MODES, type StreamModeName, VPC_DEFAULTS } from './defaults';
+import { CONTEXT_KEYS, LOG_DEFAULTS, STREAM_DEFAULTS, STREAM_MODES, type StreamModeName, VPC_DEFAULTS } from './defaults';
 import { logsEncryptionKey } from './encryption-key';
+import { fleetSizing, type FleetSizing } from './fleet-sizing';
 import { FunctionNetwork } from './function-network';
 import { Notifications } from './notifications';
 import { Observability } from './observability';
@@ -44,6 +45,13 @@ export interface WellwatchStackProps extends StackProps {
    * @default 2 (when provisioned)
    */
   readonly shardCount?: number;
+  /**
+   * Pumps in the fleet: sizes the stream's shards (unless `shardCount` is given) and the tables' warm throughput
+   * from the sizing model (`fleetSizing`, the model `wellwatch plan` prints), at the default report interval.
+   *
+   * @default - no sizing: `shardCount` or its default, tables at a new on-demand table's warm throughput
+   */
+  readonly pumps?: number;
   /**
    * Hours the stream keeps a record, 24–8760.
    *
@@ -135,6 +143,8 @@ export class WellwatchStack extends Stack {
   public readonly notifications: Notifications;
   /** The alarms table and the scheduled alarm check. */
   public readonly alarmLayer: AlarmLayer;
+  /** The fleet sizing the stream and tables were sized with, when `pumps` is set. */
+  public readonly sizing?: FleetSizing;
   /** Subnets and security group of the functions, when `vpc` is set. */
   public readonly network?: FunctionNetwork;
   /**
@@ -172,10 +182,23 @@ export class WellwatchStack extends Stack {
       removalPolicy,
     };
 
+    if (props.pumps !== undefined) {
+      this.sizing = fleetSizing(props.pumps, {
+        retentionDays: props.retentionDays,
+        eventSource: { ...DEFAULT_EVENT_SOURCE, ...props.eventSource },
+      });
+    }
+    const onDemand = props.streamMode === STREAM_MODES.onDemand;
+    if (this.sizing && !onDemand && props.shardCount === undefined && this.sizing.shardCount > STREAM_DEFAULTS.maxShards) {
+      throw new ConfigError(
+        `pumps ${props.pumps} need ${this.sizing.shardCount} shards, more than a stream's ${STREAM_DEFAULTS.maxShards} (the default quota): use streamMode on-demand or split the fleet over deployments`,
+      );
+    }
     this.sensors = new SensorStream(this, 'Sensors', {
       streamName: names.streamName,
       mode: props.streamMode,
-      shardCount: props.shardCount,
+      // An explicit shard count wins over the plan's; an on-demand stream scales by itself.
+      shardCount: props.shardCount ?? (onDemand ? undefined : this.sizing?.shardCount),
       retentionHours: props.retentionHours,
       removalPolicy,
     });
@@ -183,6 +206,7 @@ export class WellwatchStack extends Stack {
       readingsTableName: names.readingsTable,
       statsTableName: names.statsTable,
       catalogTableName: names.catalogTable,
+      warmThroughput: this.sizing?.warmThroughput,
       removalPolicy,
     });
     const { readingsTable, statsTable, catalogTable } = this.storage;
@@ -207,7 +231,7 @@ export class WellwatchStack extends Stack {
       ...functionSettings,
     });
     const topic = this.notifications.topic;
-    this.alarmLayer = new AlarmLayer(this, 'Alarms', { readingsTable, topic, ...functionSettings });
+    this.alarmLayer = new AlarmLayer(this, 'Alarms', { readingsTable, topic, warmThroughput: this.sizing?.warmThroughput.alarms, ...functionSettings });
     this.alarmLayer.grantEvaluate(this.consumer.function, topic, readingsTable);
 
     this.observability = new Observability(this, 'Observability', {
@@ -256,7 +280,7 @@ export class WellwatchStack extends Stack {
  * Context given on the command line arrives as strings; numbers are parsed and checked here so a typo fails with
  * the key's name instead of deploying a default.
  *
- * Keys: `wellwatch:shards`, `wellwatch:streamMode` (`provisioned` | `on-demand`), `wellwatch:retentionHours`,
+ * Keys: `wellwatch:shards`, `wellwatch:pumps` (sizes shards and warm throughput; `shards` still wins), `wellwatch:streamMode` (`provisioned` | `on-demand`), `wellwatch:retentionHours`,
  * `wellwatch:alarmEmail`, `wellwatch:logRetentionDays` (one of the periods CloudWatch Logs accepts),
  * `wellwatch:vpc` (`vpc-ID:subnet-ID,subnet-ID` or `{"vpcId": …, "subnetIds": […]}`).
  *
@@ -291,6 +315,7 @@ export function stackPropsFromContext(node: Node): WellwatchStackProps {
     deployment: str(CONTEXT_KEYS.deployment),
     streamMode: mode,
     shardCount: int(CONTEXT_KEYS.shards),
+    pumps: int(CONTEXT_KEYS.pumps),
     retentionHours: int(CONTEXT_KEYS.retentionHours),
     alarmEmail: str(CONTEXT_KEYS.alarmEmail),
   };

@@ -2,7 +2,9 @@
  * The list routes of the query API: `GET /pumps`, `GET /alerts`, `GET /stats`.
  *
  * Each reads through a {@link ReadBudget} and pages with a signed cursor whose position is the next item's sort key
- * (pump id; `ts` or `ts#pump`; `date` or `date#pump`), so a page is one or a few Queries starting exactly there.
+ * (pump id; `ts` or `ts#pump`; `date` or `date#pump`), so a page is one or a few Queries starting exactly there — per
+ * bucket for the all-pump lists, whose keys are write-sharded (one Query per bucket, merged; see
+ * ReadBudget.queryMerged): the merged order is total, so the next item's key is an exact start in every bucket.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { API_LIMITS, KEYS } from '../config';

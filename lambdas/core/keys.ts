@@ -7,7 +7,8 @@
  * come from {@link KEYS}; every `…Item` has a matching decoder that round-trips it exactly. Numbers are written as
  * `String(n)` would write them (shortest round-trip text, via {@link formatNumber}).
  */
-import { KEYS, PUMP_REGISTRY, SERIES_KEYS } from '../config';
+import { FLEET_KEYS, KEYS, PUMP_REGISTRY, SERIES_KEYS } from '../config';
+import { pumpBucket } from './buckets';
 import { WellwatchError } from './errors';
 import { STAT_KINDS, formatNumber, statColumn } from './format';
 import { MEASURES, type DailyStats, type EvaluatedReading, type Measure, type MeasureStats, type PumpDay } from './types';
@@ -40,8 +41,43 @@ const DATA = KEYS.readings.dataAttribute;
 const ALERT = KEYS.readings.alertAttribute;
 const BY_DAY = KEYS.readings.alertsByDay;
 const BY_PUMP = KEYS.readings.alertsByPump;
+const STATS_BY_DATE = KEYS.stats.byDate;
 const TTL = KEYS.ttlAttribute;
 const SECONDS_PER_DAY = 86_400;
+
+/**
+ * Partition key of a fleet-wide index or catalog key for one day and bucket: `<day>#<bucket>`.
+ *
+ * Used by the `alertsByDay` (`apk`) and `statsByDate` (`dpk`) indexes, whose items of one day would otherwise all
+ * share one key; the bucket is the pump's (see {@link pumpBucket}), so one pump's items of a day share a bucket.
+ *
+ * @example
+ * dayBucketKey('2014-03-10', 7); // → '2014-03-10#7'
+ */
+export function dayBucketKey(day: string, bucket: number): string {
+  return day + SEP + String(bucket);
+}
+
+/**
+ * The `<day>#<bucket>` key of a pump's items of a day (bucket over FLEET_KEYS.buckets).
+ *
+ * @example
+ * pumpDayBucketKey('COHUTTA', '2014-03-10'); // → '2014-03-10#<pumpBucket('COHUTTA', 32)>'
+ */
+export function pumpDayBucketKey(pump: string, day: string): string {
+  return dayBucketKey(day, pumpBucket(pump, FLEET_KEYS.buckets));
+}
+
+/**
+ * Every `<day>#<bucket>` key of a day, bucket 0 first: what a fan-out reader of `alertsByDay` or `statsByDate`
+ * queries (one Query per key, results merged).
+ *
+ * @example
+ * dayBucketKeys('2014-03-10'); // → ['2014-03-10#0', …, '2014-03-10#31']
+ */
+export function dayBucketKeys(day: string): string[] {
+  return Array.from({ length: FLEET_KEYS.buckets }, (_, b) => dayBucketKey(day, b));
+}
 
 /**
  * Partition key of one pump-day of readings.
@@ -81,7 +117,9 @@ export function readingKey(pump: string, day: string, time: string): Item {
  * The readings-table item of one evaluated reading.
  *
  * Measures live in the map `d`; an alerting reading also gets `a.rules` (the triggered rule names) and the keys of
- * the two sparse alert indexes, so only alerting rows are indexed. `expiresAt` is set when a TTL is given.
+ * the two sparse alert indexes, so only alerting rows are indexed: `apk = <day>#<bucket>` (a day's alerts spread
+ * over FLEET_KEYS.buckets keys), `ask = <ts>#<pump>`, `ppk = <pump>`, `psk = <ts>`. `expiresAt` is set when a TTL
+ * is given.
  *
  * @example
  * readingItem({ ...reading, alerts: ['low-psi'] }, ttlFor(reading.ts, 90));
@@ -106,7 +144,7 @@ export function readingItem(r: EvaluatedReading, ttlEpochSeconds?: number): Item
   };
   if (r.alerts.length > 0) {
     item[ALERT] = { M: { rules: { L: r.alerts.map((name) => ({ S: name })) } } };
-    item[BY_DAY.partitionKey] = { S: r.day };
+    item[BY_DAY.partitionKey] = { S: pumpDayBucketKey(r.pump, r.day) };
     item[BY_DAY.sortKey] = { S: r.ts + SEP + r.pump };
     item[BY_PUMP.partitionKey] = { S: r.pump };
     item[BY_PUMP.sortKey] = { S: r.ts };
@@ -153,8 +191,8 @@ export function statsKey(pump: string, date: string): Item {
 }
 
 /**
- * The stats-table item of one pump-day: keys, `pump`, `date`, `count` and one flat number per aggregate, named like
- * the stats CSV columns (`hz_min` … `chlPPM_avg`).
+ * The stats-table item of one pump-day: keys, `pump`, `date`, the `statsByDate` key `dpk = <date>#<bucket>`,
+ * `count` and one flat number per aggregate, named like the stats CSV columns (`hz_min` … `chlPPM_avg`).
  *
  * @example
  * statsItem(rollupReadings('COHUTTA', '2014-03-10', values), ttlFor('2014-03-10T00:00:00Z', 365));
@@ -165,6 +203,7 @@ export function statsItem(s: DailyStats, ttlEpochSeconds?: number): Item {
     [SK]: { S: s.date },
     pump: { S: s.pump },
     date: { S: s.date },
+    [STATS_BY_DATE.partitionKey]: { S: pumpDayBucketKey(s.pump, s.date) },
     count: { N: String(s.count) },
   };
   for (const m of MEASURES) {
@@ -324,7 +363,7 @@ export function hourlyPk(pump: string): string {
 
 /**
  * The stats-table item of one pump-hour: `pk = PUMP#1h`, `sk = YYYY-MM-DDTHH`, `pump`, `count` and the flat
- * aggregates of a daily row. No `date` attribute, so the `statsByDate` index stays daily-only.
+ * aggregates of a daily row. No `date` or `dpk` attribute, so the `statsByDate` index stays daily-only.
  *
  * @example
  * hourlyItem({ ...rollupReadings('COHUTTA', '2014-03-10T05', values) });
@@ -359,19 +398,17 @@ export function hourlyFromItem(item: ItemLike): DailyStats {
 }
 
 /**
- * The registry partition a pump belongs to (FNV-1a of the id, modulo the partition count).
+ * The registry partition a pump belongs to: `PUMPS#<pumpBucket(pump, FLEET_KEYS.buckets)>`.
  *
  * @example
  * pumpRegistryPartition('COHUTTA'); // → 'PUMPS#3' (stable for a pump id)
  */
 export function pumpRegistryPartition(pump: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < pump.length; i++) h = Math.imul(h ^ pump.charCodeAt(i), 0x01000193);
-  return PUMP_REGISTRY.partitionPrefix + String((h >>> 0) % PUMP_REGISTRY.partitions);
+  return PUMP_REGISTRY.partitionPrefix + String(pumpBucket(pump, FLEET_KEYS.buckets));
 }
 
 /**
- * Catalog entry saying that a pump has been seen: `{ pk: 'PUMPS#<n>', sk: pump, pump }`.
+ * Catalog entry saying that a pump has been seen: `{ pk: 'PUMPS#<bucket>', sk: pump, pump }`.
  *
  * @example
  * pumpRegistryItem('COHUTTA');

@@ -14,7 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KEYS, PUMP_REGISTRY, type WellwatchConfig } from '../config';
+import { FLEET_KEYS, KEYS, PUMP_REGISTRY, type WellwatchConfig } from '../config';
+import { allBuckets } from '../core/buckets';
 import {
   CATALOG_DAYS_PARTITION,
   catalogDayFromItem,
@@ -29,6 +30,7 @@ import {
 } from '../core/keys';
 import type { PumpDay } from '../core/types';
 import { writeItems, writeOptionsFrom, type WriteItemsOptions } from './batch-writer';
+import { mergeSorted } from './merge-sorted';
 import { queryAll } from './paginate';
 
 /** A pending marker as read back: the pump-day and the touch it records. */
@@ -227,29 +229,30 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
     },
 
     async listRegisteredPumps(after, limit = Infinity) {
-      const partitions = Array.from({ length: PUMP_REGISTRY.partitions }, (_, n) => PUMP_REGISTRY.partitionPrefix + String(n));
-      const lists = await Promise.all(
-        partitions.map(async (pk) => {
-          const out: string[] = [];
-          const names: Record<string, string> = { '#pk': PK };
-          const values: Record<string, { S: string }> = { ':pk': { S: pk } };
-          let condition = '#pk = :pk';
-          if (after !== undefined) {
-            condition += ' AND #sk > :after';
-            names['#sk'] = SK;
-            values[':after'] = { S: after };
-          }
-          const input = { TableName: table, KeyConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
-          // Each partition is sorted, so its first `limit` pumps are the only ones that can make the merged page.
-          for await (const item of queryAll(client, Number.isFinite(limit) ? { ...input, Limit: limit } : input)) {
-            out.push((item[SK] as { S: string }).S);
-            if (out.length >= limit) break;
-          }
-          return out;
-        }),
-      );
-      const all = lists.flat().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      return Number.isFinite(limit) ? all.slice(0, limit) : all;
+      // One Query per registry bucket, merged on the pump id (each bucket is sorted by it). Pages of about the share
+      // one bucket holds keep the read near `limit` items instead of `limit` per bucket; the merge pulls more only
+      // from the buckets that run out.
+      const partitions = allBuckets(FLEET_KEYS.buckets).map((b) => PUMP_REGISTRY.partitionPrefix + String(b));
+      const pageSize = Number.isFinite(limit) ? Math.ceil(limit / partitions.length) + 1 : undefined;
+      const sources = partitions.map((pk) => {
+        const names: Record<string, string> = { '#pk': PK };
+        const values: Record<string, { S: string }> = { ':pk': { S: pk } };
+        let condition = '#pk = :pk';
+        if (after !== undefined) {
+          condition += ' AND #sk > :after';
+          names['#sk'] = SK;
+          values[':after'] = { S: after };
+        }
+        return queryAll(client, { TableName: table, KeyConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values, ...(pageSize ? { Limit: pageSize } : {}) });
+      });
+      const out: string[] = [];
+      for await (const item of mergeSorted(sources, (i) => (i[SK] as { S: string }).S)) {
+        if (out.length >= limit) break;
+        const pump = (item[SK] as { S: string }).S;
+        // A pump registered under an older bucket count sits in two buckets: list it once.
+        if (out[out.length - 1] !== pump) out.push(pump);
+      }
+      return out;
     },
 
     async isRegistered(pump) {

@@ -8,10 +8,11 @@
 import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { KEYS, type WellwatchConfig } from '../config';
 import { ParseError } from '../core/errors';
-import { pumpDayPk, readingFromItem, statsFromItem } from '../core/keys';
+import { dayBucketKeys, pumpDayPk, readingFromItem, statsFromItem } from '../core/keys';
 import type { DailyStats, EvaluatedReading } from '../core/types';
 import { createCatalogStore, type PendingMarker } from './catalog-store';
 import { daySpan, eachDay, timeBound, type TimeBound } from './days';
+import { queryBuckets } from './fan-out';
 import { queryAll } from './paginate';
 
 /** A time range: each bound a day `YYYY-MM-DD` (whole day, inclusive) or an ISO timestamp; absent = open. */
@@ -111,7 +112,7 @@ export async function* queryReadings(client: DynamoDBClient, cfg: WellwatchConfi
 
 /**
  * Alerting readings over a time range, oldest first: of one pump (index `alertsByPump`) or of all pumps (index
- * `alertsByDay`, one Query per day, ordered by time then pump).
+ * `alertsByDay`, ordered by time then pump: per day one Query per bucket `<day>#<b>`, merged on `ask`).
  *
  * @throws ParseError for a malformed bound or `from` after `to`.
  * @example
@@ -129,14 +130,15 @@ export async function* queryAlerts(client: DynamoDBClient, cfg: WellwatchConfig,
   for await (const day of daysOf(client, cfg, b)) {
     const low = b.from && day === b.from.day ? b.from.ts : undefined;
     const high = b.to && day === b.to.day ? b.to.ts + AFTER_ANY_PUMP : undefined;
-    const input = withRange(partition(cfg.readingsTable, indexName, partitionKey, day), sortKey, low, high);
-    for await (const item of queryAll(client, input)) yield readingFromItem(item);
+    const inputs = dayBucketKeys(day).map((key) => withRange(partition(cfg.readingsTable, indexName, partitionKey, key), sortKey, low, high));
+    for await (const item of queryBuckets(client, inputs, sortKey)) yield readingFromItem(item);
   }
 }
 
 /**
  * Daily statistics over a day range (bounds may be timestamps; only their day counts): of one pump by date, or
- * of all pumps (index `statsByDate`, one Query per day, ordered by date then pump).
+ * of all pumps (index `statsByDate`, ordered by date then pump: per day one Query per bucket `<day>#<b>`, merged on
+ * the pump).
  *
  * @throws ParseError for a malformed bound or `from` after `to`.
  * @example
@@ -149,9 +151,10 @@ export async function* queryStats(client: DynamoDBClient, cfg: WellwatchConfig, 
     for await (const item of queryAll(client, input)) yield statsFromItem(item);
     return;
   }
-  const { indexName, partitionKey } = KEYS.stats.byDate;
+  const { indexName, partitionKey, sortKey } = KEYS.stats.byDate;
   for await (const day of daysOf(client, cfg, b)) {
-    for await (const item of queryAll(client, partition(cfg.statsTable, indexName, partitionKey, day))) yield statsFromItem(item);
+    const inputs = dayBucketKeys(day).map((key) => partition(cfg.statsTable, indexName, partitionKey, key));
+    for await (const item of queryBuckets(client, inputs, sortKey)) yield statsFromItem(item);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { KEYS, type WellwatchConfig } from '../config';
-import { hourlyFromItem, hourlyPk, pumpDayPk, readingFromItem, statsFromItem } from '../core/keys';
+import { dayBucketKeys, hourlyFromItem, hourlyPk, pumpDayPk, readingFromItem, statsFromItem } from '../core/keys';
 import type { DailyStats, EvaluatedReading, MeasureValues } from '../core/types';
 import { addDays } from './days';
 import { valuesFromDataAttribute } from './reading-store';
@@ -17,12 +17,16 @@ type RawItem = Record<string, AttributeValue>;
 /**
  * Items one request may still read.
  *
+ * Every Query page reserves its `Limit` before it is sent and settles to what DynamoDB counted after, so Queries
+ * running in parallel (a fan-out over buckets) together never read more than {@link max}.
+ *
  * @example
  * const budget = new ReadBudget(25_000);
  * for await (const item of budget.query(ddb, input, 100)) …; if (budget.exhausted) …
  */
 export class ReadBudget {
   private used_ = 0;
+  private reserved = 0;
   private complete = true;
 
   constructor(readonly max: number) {}
@@ -32,14 +36,34 @@ export class ReadBudget {
     return this.used_;
   }
 
-  /** Whether the last {@link query} read its whole result (it was not cut by `want` or by the budget). */
+  /** Whether the last {@link query} or {@link queryMerged} read its whole result (not cut by `want` or the budget). */
   get lastComplete(): boolean {
     return this.complete;
   }
 
   /** Whether nothing more may be read. */
   get exhausted(): boolean {
-    return this.used_ >= this.max;
+    return this.used_ + this.reserved >= this.max;
+  }
+
+  /**
+   * One Query page of at most `limit` items (capped by what is left); undefined when the budget is spent.
+   *
+   * An empty page still costs one unit (DynamoDB bills it, and it bounds the requests a long empty range can make).
+   */
+  private async page(client: DynamoDBClient, input: QueryCommandInput, limit: number, startKey: RawItem | undefined): Promise<{ items: RawItem[]; next?: RawItem } | undefined> {
+    const cap = Math.min(limit, this.max - this.used_ - this.reserved);
+    if (cap <= 0) return undefined;
+    this.reserved += cap;
+    try {
+      const out = await client.send(new QueryCommand({ ...input, Limit: cap, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+      const items = out.Items ?? [];
+      this.used_ += Math.max(1, out.ScannedCount ?? items.length);
+      const next = out.LastEvaluatedKey !== undefined && Object.keys(out.LastEvaluatedKey).length > 0 ? out.LastEvaluatedKey : undefined;
+      return next ? { items, next } : { items };
+    } finally {
+      this.reserved -= cap;
+    }
   }
 
   /**
@@ -52,17 +76,78 @@ export class ReadBudget {
     let left = want;
     this.complete = false;
     do {
-      if (left <= 0 || this.exhausted) return;
-      const limit = Math.min(left, this.max - this.used_);
-      const page = await client.send(new QueryCommand({ ...input, Limit: limit, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
-      const items = page.Items ?? [];
-      this.used_ += Math.max(1, page.ScannedCount ?? items.length);
-      for (const item of items) {
+      if (left <= 0) return;
+      const page = await this.page(client, input, left, startKey);
+      if (!page) return;
+      for (const item of page.items) {
         left--;
         yield item;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined && Object.keys(startKey).length > 0);
+      startKey = page.next;
+    } while (startKey !== undefined);
+    this.complete = true;
+  }
+
+  /**
+   * Yields up to `want` items of several Queries (one per bucket of a write-sharded key), merged in ascending order
+   * of the string attribute `sortKey`, reading no more than the merge needs.
+   *
+   * Each bucket is read in pages: the first of `ceil(want / buckets) + 1` items (all buckets in parallel, the share
+   * each holds when the items spread evenly), then doubling, never more than the items still wanted nor more than
+   * an even share of the budget left — so one request reads at most `want` items per bucket however the items are
+   * spread, and about `want + buckets` when they are spread evenly. Each bucket costs at least one unit (an empty
+   * Query), so a fan-out over B buckets needs a budget of at least B.
+   *
+   * An item is yielded only once every bucket's next item is known (or the bucket is done), so when the budget runs
+   * out the items yielded are exactly the first ones of the merged order: a page cut there resumes just after the
+   * last one with nothing skipped. Sort keys must be unique across the inputs (true of the
+   * sharded indexes: `<ts>#<pump>`, a pump id) and ASCII (pump ids are `[A-Za-z0-9_-]`), where JavaScript's string
+   * order is DynamoDB's byte order.
+   *
+   * @example
+   * for await (const item of budget.queryMerged(ddb, dayBucketKeys(day).map(inputOf), 'ask', 101)) …
+   */
+  async *queryMerged(client: DynamoDBClient, inputs: readonly QueryCommandInput[], sortKey: string, want = Infinity): AsyncGenerator<RawItem> {
+    interface Source {
+      readonly input: QueryCommandInput;
+      buffer: RawItem[];
+      startKey?: RawItem;
+      done: boolean;
+      size: number;
+    }
+    const first = Math.max(1, Math.ceil(Math.min(want, 1_000_000) / Math.max(1, inputs.length)) + 1);
+    const sources: Source[] = inputs.map((input) => ({ input, buffer: [], done: false, size: first }));
+    const keyOf = (item: RawItem) => (item[sortKey] as { S: string }).S;
+    let left = want;
+    this.complete = false;
+    // Buckets filled together share what is left of the budget, so one bucket's page cannot starve the others (the
+    // merge needs every bucket's next item before it can yield anything).
+    const fill = async (src: Source, share: number): Promise<void> => {
+      const page = await this.page(client, src.input, Math.min(src.size, left, share), src.startKey);
+      if (!page) return;
+      src.buffer = page.items;
+      src.startKey = page.next;
+      src.done = page.next === undefined;
+      src.size = Math.min(src.size * 2, 1_000_000);
+    };
+    for (;;) {
+      if (left <= 0) return;
+      const empty = sources.filter((src) => src.buffer.length === 0 && !src.done);
+      if (empty.length > 0) {
+        const share = Math.max(1, Math.floor((this.max - this.used_) / empty.length));
+        await Promise.all(empty.map((src) => fill(src, share)));
+        // A bucket whose next item is still unknown (budget spent) blocks the merge: stop before guessing.
+        if (sources.some((src) => src.buffer.length === 0 && !src.done)) {
+          if (this.exhausted) return;
+          continue; // an empty page with more to come (DynamoDB may end a page early): ask again
+        }
+      }
+      let best: Source | undefined;
+      for (const src of sources) if (src.buffer.length > 0 && (best === undefined || keyOf(src.buffer[0]!) < keyOf(best.buffer[0]!))) best = src;
+      if (!best) break;
+      left--;
+      yield best.buffer.shift()!;
+    }
     this.complete = true;
   }
 }
@@ -210,7 +295,8 @@ export async function* hourlyRows(
 }
 
 /**
- * Stats rows of all pumps on one day (index `statsByDate`), from pump `afterPump` on (inclusive), at most `want`.
+ * Stats rows of all pumps on one day (index `statsByDate`, one Query per bucket `<day>#<b>`, merged by pump), from
+ * pump `fromPump` on (inclusive), at most `want`.
  *
  * @example
  * for await (const s of statsOfDay(ddb, cfg, budget, '2014-03-10', undefined, 100)) …
@@ -224,8 +310,8 @@ export async function* statsOfDay(
   want: number,
 ): AsyncGenerator<DailyStats> {
   const { indexName, partitionKey, sortKey } = KEYS.stats.byDate;
-  const input = keyCondition(cfg.statsTable, day, fromPump, undefined, indexName, { pk: partitionKey, sk: sortKey });
-  for await (const item of budget.query(client, input, want)) yield statsFromItem(item);
+  const inputs = dayBucketKeys(day).map((key) => keyCondition(cfg.statsTable, key, fromPump, undefined, indexName, { pk: partitionKey, sk: sortKey }));
+  for await (const item of budget.queryMerged(client, inputs, sortKey, want)) yield statsFromItem(item);
 }
 
 /**
@@ -249,8 +335,8 @@ export async function* alertsOfPump(
 }
 
 /**
- * Alerting readings of all pumps on one day (index `alertsByDay`, ordered by time then pump), from sort key `fromKey`
- * (`<ts>#<pump>`, inclusive) to `toKey`, at most `want`.
+ * Alerting readings of all pumps on one day (index `alertsByDay`, one Query per bucket `<day>#<b>`, merged by time
+ * then pump), from sort key `fromKey` (`<ts>#<pump>`, inclusive) to `toKey`, at most `want`.
  *
  * @example
  * for await (const a of alertsOfDay(ddb, cfg, budget, '2014-03-10', '2014-03-10T00:00:00Z', '2014-03-10T23:59:59Z#~', 101)) …
@@ -265,8 +351,8 @@ export async function* alertsOfDay(
   want: number,
 ): AsyncGenerator<EvaluatedReading> {
   const { indexName, partitionKey, sortKey } = KEYS.readings.alertsByDay;
-  const input = keyCondition(cfg.readingsTable, day, fromKey, toKey, indexName, { pk: partitionKey, sk: sortKey });
-  for await (const item of budget.query(client, input, want)) yield readingFromItem(item);
+  const inputs = dayBucketKeys(day).map((key) => keyCondition(cfg.readingsTable, key, fromKey, toKey, indexName, { pk: partitionKey, sk: sortKey }));
+  for await (const item of budget.queryMerged(client, inputs, sortKey, want)) yield readingFromItem(item);
 }
 
 /**

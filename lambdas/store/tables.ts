@@ -100,10 +100,33 @@ async function status(client: DynamoDBClient, table: string): Promise<string | u
 }
 
 /**
+ * Throws when an existing table's secondary indexes are not keyed as `def` says.
+ *
+ * Local data outlives releases (LevelDB under the data dir), and a key layout change — issue 13 moved `statsByDate`
+ * from `date` to `dpk = <date>#<bucket>` — would otherwise surface later as a ValidationException on the first
+ * Query. DynamoDB cannot change an index's key schema in place ("You can create or delete only one global secondary
+ * index per UpdateTable operation", UpdateTable API reference), so the remedy is a fresh table.
+ */
+async function checkIndexes(client: DynamoDBClient, def: CreateTableCommandInput): Promise<void> {
+  const out = await client.send(new DescribeTableCommand({ TableName: def.TableName }));
+  const shape = (indexes: readonly { IndexName?: string; KeySchema?: readonly { AttributeName?: string }[] }[] | undefined) =>
+    (indexes ?? []).map((i) => `${i.IndexName}(${(i.KeySchema ?? []).map((k) => k.AttributeName).join('/')})`).sort().join(', ');
+  const want = shape(def.GlobalSecondaryIndexes);
+  const have = shape(out.Table?.GlobalSecondaryIndexes);
+  if (want !== have) {
+    throw new WellwatchError(
+      `table ${def.TableName} has indexes ${have || 'none'}, this release needs ${want || 'none'} (a key layout from an older release): delete the table (locally: the data dir) and start again`,
+    );
+  }
+}
+
+/**
  * Creates the tables that do not exist yet and waits until all are ACTIVE; returns the names it created.
  *
- * Existing tables are left as they are (their schema is not compared). Safe to call concurrently: a table created
- * by someone else in between counts as existing.
+ * Existing tables are kept, but their secondary indexes must be keyed as this release defines them (see
+ * {@link checkIndexes}). Safe to call concurrently: a table created by someone else in between counts as existing.
+ *
+ * @throws WellwatchError when an existing table's indexes have another key layout.
  *
  * @throws WellwatchError when a table does not become ACTIVE in time.
  * @example
@@ -113,7 +136,10 @@ export async function ensureTables(client: DynamoDBClient, cfg: WellwatchConfig,
   const created: string[] = [];
   const defs = tableDefinitions(cfg);
   for (const def of defs) {
-    if ((await status(client, def.TableName!)) !== undefined) continue;
+    if ((await status(client, def.TableName!)) !== undefined) {
+      await checkIndexes(client, def);
+      continue;
+    }
     try {
       await client.send(new CreateTableCommand(def));
       created.push(def.TableName!);

@@ -4,8 +4,9 @@
  *
  * Each statement of the section has an assertion here: what a record may carry (CSV text with a BOM, a header,
  * CRLF and blank lines; KPL aggregates of such text; any partition keys), the timestamp format of `ask`/`psk`, the
- * indexes projecting every attribute, `date` being a reserved word in `statsByDate` queries, `local.json` naming
- * the endpoints, and `status --format json` telling a script when everything is processed.
+ * indexes projecting every attribute, `statsByDate` keyed by `dpk = <date>#<bucket>`, `local.json` naming
+ * the endpoints, `status --format json` telling a script when everything is processed, and `plan --json` sizing a
+ * fleet without credentials or network.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -124,18 +125,23 @@ describe('a third-party client wired in from the README alone', () => {
     expect(fs.existsSync(path.join(dir, 'dead-letters.jsonl')) ? fs.readFileSync(path.join(dir, 'dead-letters.jsonl'), 'utf8') : '').toBe('');
   });
 
-  it('indexes alerts by day with ask = <ts>#<pump> and by pump with psk = <ts>, projecting every attribute', async () => {
-    const byDay = await dynamo.send(
-      new QueryCommand({
-        TableName: 'wellwatch-readings',
-        IndexName: 'alertsByDay',
-        KeyConditionExpression: 'apk = :day AND ask BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':day': { S: '2014-03-10' }, ':from': { S: '2014-03-10T00:00:00Z' }, ':to': { S: '2014-03-10T23:59:59Z#\uffff' } },
-      }),
-    );
-    expect(byDay.Items!.map((i) => i.ask!.S)).toEqual(['2014-03-10T01:02:00Z#THIRD', '2014-03-10T02:01:00Z#PARTY']);
+  it('indexes alerts by day and bucket with apk = <day>#<bucket>, ask = <ts>#<pump>, and by pump with psk = <ts>, projecting every attribute', async () => {
+    // A day's alerts are spread over 32 keys, `<day>#<FNV-1a(pump) mod 32>`, computed here as the README states it.
+    const fnv1a = (id: string) => [...Buffer.from(id, 'ascii')].reduce((h, byte) => Math.imul(h ^ byte, 0x01000193) >>> 0, 0x811c9dc5);
+    expect([fnv1a('THIRD') % 32, fnv1a('PARTY') % 32, fnv1a('COHUTTA') % 32]).toEqual([30, 23, 3]);
+    const byDay = async (bucket: number) =>
+      dynamo.send(
+        new QueryCommand({
+          TableName: 'wellwatch-readings',
+          IndexName: 'alertsByDay',
+          KeyConditionExpression: 'apk = :day AND ask BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':day': { S: `2014-03-10#${bucket}` }, ':from': { S: '2014-03-10T00:00:00Z' }, ':to': { S: '2014-03-10T23:59:59Z#\uffff' } },
+        }),
+      );
+    const [third, party, other] = await Promise.all([byDay(30), byDay(23), byDay(0)]);
+    expect([...third.Items!, ...party.Items!, ...other.Items!].map((i) => i.ask!.S)).toEqual(['2014-03-10T01:02:00Z#THIRD', '2014-03-10T02:01:00Z#PARTY']);
     // ALL projection: the measures and the alert group come with the index entry, no second read needed.
-    expect(byDay.Items![0]).toMatchObject({ pump: { S: 'THIRD' }, d: { M: expect.objectContaining({ psi: { N: '2' } }) }, a: { M: { rules: { L: [{ S: 'low-psi' }] } } } });
+    expect(third.Items![0]).toMatchObject({ pump: { S: 'THIRD' }, d: { M: expect.objectContaining({ psi: { N: '2' } }) }, a: { M: { rules: { L: [{ S: 'low-psi' }] } } } });
     const byPump = await dynamo.send(
       new QueryCommand({
         TableName: 'wellwatch-readings',
@@ -147,22 +153,42 @@ describe('a third-party client wired in from the README alone', () => {
     expect(byPump.Items!.map((i) => [i.psk!.S, i.d!.M!.psi])).toEqual([['2014-03-10T02:01:00Z', { N: '4' }]]);
   });
 
-  it('serves stats by date through statsByDate, whose key `date` must be named through ExpressionAttributeNames', async () => {
-    await expect(
-      dynamo.send(new QueryCommand({ TableName: 'wellwatch-stats', IndexName: 'statsByDate', KeyConditionExpression: 'date = :d', ExpressionAttributeValues: { ':d': { S: '2014-03-10' } } })),
-    ).rejects.toThrow(/reserved keyword/);
-    const out = await dynamo.send(
-      new QueryCommand({
-        TableName: 'wellwatch-stats',
-        IndexName: 'statsByDate',
-        KeyConditionExpression: '#date = :d',
-        ExpressionAttributeNames: { '#date': 'date' },
-        ExpressionAttributeValues: { ':d': { S: '2014-03-10' } },
-      }),
-    );
-    expect(out.Items!.map((i) => [i.pump!.S, i.count!.N, i.psi_min!.N])).toEqual([
-      ['PARTY', '3', '4'],
-      ['THIRD', '2', '2'],
+  it('serves stats by date through statsByDate, keyed dpk = <date>#<bucket> like the alerts', async () => {
+    const byDate = async (bucket: number) =>
+      dynamo.send(
+        new QueryCommand({ TableName: 'wellwatch-stats', IndexName: 'statsByDate', KeyConditionExpression: 'dpk = :d', ExpressionAttributeValues: { ':d': { S: `2014-03-10#${bucket}` } } }),
+      );
+    const [party, third] = await Promise.all([byDate(23), byDate(30)]);
+    expect([...party.Items!, ...third.Items!].map((i) => [i.pump!.S, i.date!.S, i.count!.N, i.psi_min!.N])).toEqual([
+      ['PARTY', '2014-03-10', '3', '4'],
+      ['THIRD', '2014-03-10', '2', '2'],
     ]);
+  });
+});
+
+describe('sizing a fleet from a script (README "Sizing a fleet from a script")', () => {
+  const { execFileSync, spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const cli = path.resolve(__dirname, '../../bin/wellwatch.js');
+  // No endpoints, no credentials, no local mode: the command must not need them.
+  const env = { PATH: process.env.PATH ?? '', HOME: os.tmpdir() };
+
+  it('prints one JSON object with the fields the README names, and exits 0', () => {
+    const plan = JSON.parse(execFileSync(process.execPath, [cli, 'plan', '--pumps', '1000000', '--interval', '60s', '--json'], { env, encoding: 'utf8' }));
+    expect(plan.shards.needed).toBe(Math.max(plan.shards.byBytes, plan.shards.byRecords, plan.shards.byConsumer));
+    expect(plan.shards.parallelizationFactor.effective).toBe(1);
+    expect(plan.lambda.consumerConcurrency).toBe(plan.shards.needed);
+    const readings = plan.dynamodb.tables.find((t: { table: string; index?: string }) => t.table === 'readings' && t.index === undefined);
+    expect(Object.keys(readings).sort()).toEqual(['peakReadUnitsPerSecond', 'peakWriteUnitsPerSecond', 'peakWriteWhen', 'readUnitsPerSecond', 'storageGb', 'table', 'warmThroughput', 'writeUnitsPerSecond']);
+    expect(readings.warmThroughput.writeUnitsPerSecond).toBeGreaterThan(4_000);
+    expect(new Set(plan.dynamodb.tables.map((t: { table: string }) => t.table))).toEqual(new Set(['readings', 'stats', 'catalog', 'alarms']));
+    for (const k of plan.dynamodb.keys) expect(k.utilisation).toBeCloseTo(k.unitsPerSecond / k.limit, 9);
+    expect(plan.monthly.totalUsd).toBeCloseTo(plan.monthly.lines.reduce((n: number, l: { usd: number }) => n + l.usd, 0), 6);
+  });
+
+  it.each([['--pumps', '0'], ['--pumps', '10', '--interval', '2x'], ['--pumps', '10', '--alert-share', '2']])('refuses %s %s … with one line and exit code 2', (...args) => {
+    const r = spawnSync(process.execPath, [cli, 'plan', ...args], { env, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

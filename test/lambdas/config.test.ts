@@ -1,7 +1,7 @@
 /**
  * lambdas/config.ts: deployment names, and how loadConfig derives every resource name from them.
  */
-import { ConfigError, deploymentNames, ENV, loadConfig, NAMES } from '../../lambdas/config';
+import { ConfigError, deploymentNames, ENV, FLEET_KEYS, loadConfig, NAMES } from '../../lambdas/config';
 import { DEFAULT_DETECTORS, DETECTOR_DEFAULTS, parseDetectorSpecs } from '../../lambdas/config';
 
 describe('deploymentNames', () => {
@@ -72,8 +72,8 @@ describe('loadConfig names', () => {
 });
 
 describe('alarm settings', () => {
-  it('defaults to a 30-minute no-data interval and 16 buckets, read from the environment when set', () => {
-    expect(loadConfig({}, {}).alarms).toMatchObject({ enabled: true, table: 'wellwatch-alarms', noDataMinutes: 30, buckets: 16, lastSeenRefreshShare: 1 });
+  it('defaults to a 30-minute no-data interval and FLEET_KEYS.buckets buckets, read from the environment when set', () => {
+    expect(loadConfig({}, {}).alarms).toMatchObject({ enabled: true, table: 'wellwatch-alarms', noDataMinutes: 30, buckets: FLEET_KEYS.buckets, lastSeenRefreshShare: 1 });
     expect(loadConfig({}, { WELLWATCH_NO_DATA_MINUTES: '45', WELLWATCH_ALARM_BUCKETS: '64', WELLWATCH_ALARMS: 'off' }).alarms).toMatchObject({ enabled: false, noDataMinutes: 45, buckets: 64 });
   });
 

@@ -56,12 +56,12 @@ describe('ReadingStorage', () => {
     });
   });
 
-  it('gives the stats table the statsByDate GSI (date/pump) and the TTL attribute', () => {
+  it('gives the stats table the statsByDate GSI (dpk/pump, dpk = <date>#<bucket>) and the TTL attribute', () => {
     const { byDate } = KEYS.stats;
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       TableName: NAMES.statsTable,
       GlobalSecondaryIndexes: [
-        { IndexName: byDate.indexName, KeySchema: stringKeys(byDate.partitionKey, byDate.sortKey), Projection: { ProjectionType: 'ALL' } },
+        { IndexName: byDate.indexName, KeySchema: stringKeys('dpk', 'pump'), Projection: { ProjectionType: 'ALL' } },
       ],
       TimeToLiveSpecification: { AttributeName: KEYS.ttlAttribute, Enabled: true },
     });

@@ -96,7 +96,7 @@ describe('startLocal (in memory, real consumer)', () => {
       expect(items[0].d.M).toMatchObject({ hz: { N: '10.27' }, psi: { N: '85' }, chlPPM: { N: '1.94' } });
       expect(items[0].a).toBeUndefined();
       expect(items[1].a.M!.rules.L).toEqual([{ S: 'low-psi' }]);
-      expect(items[1]).toMatchObject({ apk: { S: '2014-03-10' }, ppk: { S: 'COHUTTA' }, psk: { S: '2014-03-10T01:02:00Z' } });
+      expect(items[1]).toMatchObject({ apk: { S: '2014-03-10#3' } /* COHUTTA's bucket of 32 */, ppk: { S: 'COHUTTA' }, psk: { S: '2014-03-10T01:02:00Z' } });
     } finally {
       ddb.destroy();
     }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { KEYS } from '../../../lambdas/config';
+import { FLEET_KEYS, KEYS } from '../../../lambdas/config';
+import { pumpBucket } from '../../../lambdas/core/buckets';
 import { WellwatchError } from '../../../lambdas/core/errors';
 import { STATS_CSV_COLUMNS } from '../../../lambdas/core/format';
 import {
@@ -22,6 +23,7 @@ import {
   ttlFromItem,
   type Item,
 } from '../../../lambdas/core/keys';
+import { dayBucketKey, dayBucketKeys, pumpDayBucketKey, pumpRegistryItem, pumpRegistryPartition } from '../../../lambdas/core/keys';
 import type { DailyStats, EvaluatedReading } from '../../../lambdas/core/types';
 
 function evaluated(overrides: Partial<EvaluatedReading> = {}): EvaluatedReading {
@@ -36,7 +38,7 @@ function evaluated(overrides: Partial<EvaluatedReading> = {}): EvaluatedReading 
   };
 }
 
-function stats(): DailyStats {
+function stats(overrides: Partial<DailyStats> = {}): DailyStats {
   return {
     pump: 'COHUTTA',
     date: '2014-03-10',
@@ -49,6 +51,7 @@ function stats(): DailyStats {
       psi: { min: 0, max: 100, avg: 77.1 },
       chlPPM: { min: 0.5, max: 2, avg: 1.9 },
     },
+    ...overrides,
   };
 }
 
@@ -75,7 +78,7 @@ describe('reading items', () => {
   test('an alerting reading carries the rules and the keys of both sparse alert indexes', () => {
     const item = readingItem(evaluated({ alerts: ['low-psi', 'stopped'], values: { ...evaluated().values, psi: 0 } }), 1394499660);
     expect(item.a).toEqual({ M: { rules: { L: [{ S: 'low-psi' }, { S: 'stopped' }] } } });
-    expect(item[KEYS.readings.alertsByDay.partitionKey]).toEqual({ S: '2014-03-10' });
+    expect(item[KEYS.readings.alertsByDay.partitionKey]).toEqual({ S: `2014-03-10#${pumpBucket('COHUTTA', FLEET_KEYS.buckets)}` });
     expect(item[KEYS.readings.alertsByDay.sortKey]).toEqual({ S: '2014-03-10T01:01:00Z#COHUTTA' });
     expect(item[KEYS.readings.alertsByPump.partitionKey]).toEqual({ S: 'COHUTTA' });
     expect(item[KEYS.readings.alertsByPump.sortKey]).toEqual({ S: '2014-03-10T01:01:00Z' });
@@ -165,7 +168,8 @@ describe('reading items', () => {
 describe('stats items', () => {
   test('holds one flat number per stats CSV column, named like the column', () => {
     const item = statsItem(stats());
-    expect(Object.keys(item).sort()).toEqual(['pk', 'sk', ...STATS_CSV_COLUMNS].sort());
+    expect(Object.keys(item).sort()).toEqual(['pk', 'sk', KEYS.stats.byDate.partitionKey, ...STATS_CSV_COLUMNS].sort());
+    expect(item[KEYS.stats.byDate.partitionKey]).toEqual({ S: `2014-03-10#${pumpBucket('COHUTTA', FLEET_KEYS.buckets)}` });
     expect(item.pk).toEqual({ S: 'COHUTTA' });
     expect(item.sk).toEqual({ S: '2014-03-10' });
     expect(item.date).toEqual({ S: '2014-03-10' });
@@ -189,6 +193,48 @@ describe('stats items', () => {
     const item: Record<string, unknown> = statsItem(stats());
     delete item.psi_avg;
     expect(() => statsFromItem(item)).toThrow(/malformed stats item: attribute psi_avg must be a number/);
+  });
+});
+
+describe('write-sharded fleet-wide keys', () => {
+  const pumps = Array.from({ length: 2_000 }, (_, i) => `P${i}`);
+
+  test('a day of the alertsByDay and statsByDate indexes is one key per FLEET_KEYS bucket, bucket 0 first', () => {
+    const keys = dayBucketKeys('2014-03-10');
+    expect(keys).toHaveLength(FLEET_KEYS.buckets);
+    expect(keys[0]).toBe('2014-03-10#0');
+    expect(keys[keys.length - 1]).toBe(`2014-03-10#${FLEET_KEYS.buckets - 1}`);
+    expect(dayBucketKey('2014-03-10', 7)).toBe('2014-03-10#7');
+  });
+
+  test("a pump's alert and stats rows of a day land in its bucket, one of the day's keys, and pumps use every bucket", () => {
+    const keys = new Set(dayBucketKeys('2014-03-10'));
+    const used = new Set<string>();
+    for (const pump of pumps) {
+      const key = pumpDayBucketKey(pump, '2014-03-10');
+      expect(keys.has(key)).toBe(true);
+      const alert = readingItem(evaluated({ pump, alerts: ['low-psi'] }));
+      expect(alert[KEYS.readings.alertsByDay.partitionKey]).toEqual({ S: key });
+      expect(statsItem(stats({ pump }))[KEYS.stats.byDate.partitionKey]).toEqual({ S: key });
+      used.add(key);
+    }
+    expect(used).toEqual(keys);
+  });
+
+  test('no bucket holds much more than its share of a fleet (the worst per-key rate the README states)', () => {
+    const counts = new Map<string, number>();
+    for (const pump of pumps) counts.set(pumpDayBucketKey(pump, '2014-03-10'), (counts.get(pumpDayBucketKey(pump, '2014-03-10')) ?? 0) + 1);
+    const share = pumps.length / FLEET_KEYS.buckets;
+    expect(Math.max(...counts.values())).toBeLessThan(share * 1.5);
+  });
+
+  test('the pump registry is spread over FLEET_KEYS.buckets partitions by the same hash', () => {
+    const partitions = Array.from({ length: FLEET_KEYS.buckets }, (_, b) => `PUMPS#${b}`);
+    for (const pump of pumps.slice(0, 200)) {
+      expect(pumpRegistryPartition(pump)).toBe(`PUMPS#${pumpBucket(pump, FLEET_KEYS.buckets)}`);
+      expect(pumpRegistryItem(pump)).toEqual({ pk: { S: pumpRegistryPartition(pump) }, sk: { S: pump }, pump: { S: pump } });
+    }
+    expect(new Set(pumps.map(pumpRegistryPartition))).toEqual(new Set(partitions));
   });
 });
 

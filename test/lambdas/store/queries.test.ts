@@ -1,6 +1,6 @@
 import { GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
-import { readingKey, statsFromItem, statsKey, ttlFor } from '../../../lambdas/core/keys';
+import { DEFAULT_ALERT_RULES, FLEET_KEYS } from '../../../lambdas/config';
+import { dayBucketKeys, readingKey, statsFromItem, statsKey, ttlFor } from '../../../lambdas/core/keys';
 import { rollupReadings } from '../../../lambdas/core/rollup';
 import { compileRules } from '../../../lambdas/core/rules';
 import type { EvaluatedReading } from '../../../lambdas/core/types';
@@ -99,14 +99,16 @@ describe('queries', () => {
     expect(sent.filter((c) => c instanceof QueryCommand).map((q) => q.input.IndexName)).toEqual(['alertsByPump']);
   });
 
-  it('finds the alerts of all pumps day by day through alertsByDay, by time then pump', async () => {
+  it('finds the alerts of all pumps day by day through alertsByDay, one Query per bucket, by time then pump', async () => {
     const sent = spy(db.client);
     const from = '2014-03-10T12:00:00Z';
     const to = '2014-03-11T12:00:00Z';
     const got = await collect(queryAlerts(db.client, db.cfg, { from, to }));
     const expected = readings.filter((r) => r.alerts.length > 0 && r.ts >= from && r.ts <= to).sort(byTs);
     expect(got).toEqual(expected);
-    expect(sent.filter((c) => c instanceof QueryCommand).map((q) => q.input.IndexName)).toEqual(['alertsByDay', 'alertsByDay']);
+    const queries: QueryCommand[] = sent.filter((c) => c instanceof QueryCommand);
+    expect(queries.every((q) => q.input.IndexName === 'alertsByDay')).toBe(true);
+    expect(queries.map((q) => q.input.ExpressionAttributeValues![':hk']!.S)).toEqual([...dayBucketKeys('2014-03-10'), ...dayBucketKeys('2014-03-11')]);
   });
 
   it('takes the days of an open range from the catalog, never scanning', async () => {
@@ -115,7 +117,7 @@ describe('queries', () => {
     expect(got).toEqual(readings.filter((r) => r.alerts.length > 0).sort(byTs));
     const queries = sent.filter((c) => c instanceof QueryCommand);
     expect(queries[0].input.TableName).toBe(db.cfg.catalogTable);
-    expect(queries).toHaveLength(1 + DAYS.length);
+    expect(queries).toHaveLength(1 + DAYS.length * FLEET_KEYS.buckets);
     expect(sent.some((c) => c instanceof ScanCommand)).toBe(false);
   });
 

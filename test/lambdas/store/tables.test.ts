@@ -1,4 +1,4 @@
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { KEYS, loadConfig } from '../../../lambdas/config';
 import { ensureTables, tableDefinitions } from '../../../lambdas/store/tables';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
@@ -26,7 +26,7 @@ describe('tableDefinitions', () => {
       ['alertsByDay', 'apk/ask', 'ALL'],
       ['alertsByPump', 'ppk/psk', 'ALL'],
     ]);
-    expect(shape(stats)).toEqual([['statsByDate', 'date/pump', 'ALL']]);
+    expect(shape(stats)).toEqual([['statsByDate', 'dpk/pump', 'ALL']]);
     expect(catalog!.GlobalSecondaryIndexes).toBeUndefined();
   });
 
@@ -54,5 +54,18 @@ describe('ensureTables', () => {
     expect(described.Table?.TableStatus).toBe('ACTIVE');
     expect(described.Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName).sort()).toEqual(['alertsByDay', 'alertsByPump']);
     expect(await ensureTables(db.client, db.cfg)).toEqual([]);
+  });
+
+  it('refuses a stats table left by a release whose statsByDate was keyed by date, naming both layouts', async () => {
+    const stats = tableDefinitions(db.cfg)[1]!;
+    const old = {
+      ...stats,
+      AttributeDefinitions: ['pk', 'sk', 'date', 'pump'].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+      GlobalSecondaryIndexes: [{ ...stats.GlobalSecondaryIndexes![0]!, KeySchema: [{ AttributeName: 'date', KeyType: 'HASH' as const }, { AttributeName: 'pump', KeyType: 'RANGE' as const }] }],
+    };
+    await db.client.send(new CreateTableCommand(old));
+    await expect(ensureTables(db.client, db.cfg)).rejects.toThrow(
+      `table ${db.cfg.statsTable} has indexes statsByDate(date/pump), this release needs statsByDate(dpk/pump) (a key layout from an older release): delete the table (locally: the data dir) and start again`,
+    );
   });
 });
