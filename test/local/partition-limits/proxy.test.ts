@@ -70,20 +70,21 @@ describe('partition-limit proxy', () => {
     await expect(put(reading('A', '2026-12-01', '00:00:04', 80))).resolves.toBeDefined();
   });
 
-  test('charges an alerting reading on the alertsByDay index key, which throttles writes of different table keys', async () => {
-    for (const pump of ['P1', 'P2', 'P3']) await put(reading(pump, '2026-12-01', '00:00:01', 2));
-    const error = await put(reading('P4', '2026-12-01', '00:00:01', 2)).then(
+  test('charges an alerting reading on its index keys, which throttle writes of different table keys', async () => {
+    // One pump's alerts on three days: three table keys (pump#day), one alertsByPump key (the pump).
+    for (const day of ['2026-12-01', '2026-12-02', '2026-12-03']) await put(reading('P1', day, '00:00:01', 2));
+    const error = await put(reading('P1', '2026-12-04', '00:00:01', 2)).then(
       () => undefined,
       (e: unknown) => e as { name: string; ThrottlingReasons: { reason: string; resource: string }[] },
     );
     expect(error).toMatchObject({ name: 'ProvisionedThroughputExceededException' });
-    expect(error!.ThrottlingReasons).toEqual([{ reason: 'IndexWriteKeyRangeThroughputExceeded', resource: expect.stringMatching(/\/index\/alertsByDay$/) }]);
+    expect(error!.ThrottlingReasons).toEqual([{ reason: 'IndexWriteKeyRangeThroughputExceeded', resource: expect.stringMatching(/\/index\/alertsByPump$/) }]);
     // The same pump without an alert lands in no index: admitted.
-    await expect(put(reading('P4', '2026-12-01', '00:00:02', 80))).resolves.toBeDefined();
-    const byDay = proxy.keyStats().find((k) => k.resource === `${db.cfg.readingsTable}/${KEYS.readings.alertsByDay.indexName}`);
-    expect(byDay).toMatchObject({ key: '2026-12-01', throttledRequests: 1, consumedUnits: 3 });
+    await expect(put(reading('P1', '2026-12-04', '00:00:02', 80))).resolves.toBeDefined();
+    const byPump = proxy.keyStats().find((k) => k.resource === `${db.cfg.readingsTable}/${KEYS.readings.alertsByPump.indexName}`);
+    expect(byPump).toMatchObject({ key: 'P1', throttledRequests: 1, consumedUnits: 3 });
     // The refused write's table key was within its limit: the refusal is the index key's, not its.
-    expect(proxy.keyStats().find((k) => k.key === 'P4#2026-12-01')).toMatchObject({ throttledRequests: 0 });
+    expect(proxy.keyStats().find((k) => k.key === 'P1#2026-12-04')).toMatchObject({ throttledRequests: 0 });
   });
 
   test('charges one write unit per started KB of the item', async () => {
