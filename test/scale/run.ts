@@ -60,7 +60,7 @@ async function main(): Promise<number> {
   }
   if (!values['no-save']) {
     const sharded = runs.every((r) => r.design.dayMarkers !== 'single' && r.design.alertsByDay !== 'single');
-    const name = `scale-${values.reduced ? 'reduced' : 'full'}-${sharded ? 'sharded' : 'today'}-${new Date().toISOString().slice(0, 10)}.json`;
+    const name = `scale-${values.only ?? (values.reduced ? 'reduced' : 'full')}-${sharded ? 'sharded' : 'today'}-${new Date().toISOString().slice(0, 10)}.json`;
     const file = path.join(__dirname, '..', '..', 'bench', 'results', name);
     fs.writeFileSync(file, `${JSON.stringify({ machine: `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}`, loadAverage: os.loadavg(), runs }, null, 1)}\n`);
     console.log(`saved ${path.relative(process.cwd(), file)}`);
