@@ -58,7 +58,7 @@ const report = (families: KeyFamily[], lag: Partial<ScaleReport['lag']> = {}): S
 
 describe('expectations', () => {
   test('names key families by pattern: days, buckets and pumps replaced', () => {
-    expect(['DAY#2026-12-01', 'DAY#2026-12-01#7', 'PUMPS#3', 'COHUTTA12#2026-12-01', '2026-12-01', '2026-12-01#5', 'PENDING', 'COHUTTA', 'P#COHUTTA2', 'B#3'].map(keyPattern)).toEqual([
+    expect(['DAY#2026-12-01', 'DAY#2026-12-01#7', 'PUMPS#3', 'COHUTTA12#2026-12-01', '2026-12-01', '2026-12-01#5', 'PENDING', 'COHUTTA', 'P#COHUTTA2', 'B#3', 'N#COFFEE.low-psi.20261201T235920Z/1'].map(keyPattern)).toEqual([
       'DAY#<day>',
       'DAY#<day>#<b>',
       'PUMPS#<n>',
@@ -69,6 +69,7 @@ describe('expectations', () => {
       '<pump>',
       'P#<pump>',
       'B#<n>',
+      'N#<transition>',
     ]);
   });
 
