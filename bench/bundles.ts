@@ -39,7 +39,8 @@ export interface BundlesResult {
 
 const FUNCTIONS = [
   { name: 'consumer', entry: 'lambdas/consumer/handler.ts' },
-  { name: 'rollup', entry: 'lambdas/rollup/handler.ts' },
+  { name: 'rollup-planner', entry: 'lambdas/rollup/planner.ts' },
+  { name: 'rollup-worker', entry: 'lambdas/rollup/worker.ts' },
   { name: 'api', entry: 'lambdas/api/handler.ts' },
 ] as const;
 

@@ -12,12 +12,23 @@
  * stream sized to it (never below the stack's default shard count). Not modelled: storage (DynamoDB GB-months,
  * Kinesis retention beyond 24 h), CloudWatch logs and metrics, data transfer, the dead-letter queue.
  */
-import { DEFAULT_EVENT_SOURCE, PRICES, SERVICE_LIMITS } from '../lambdas/config';
+import { DEFAULT_EVENT_SOURCE, PRICES, ROLLUP_FANOUT, SERVICE_LIMITS } from '../lambdas/config';
 import type { DeployDefaults } from './deploy-defaults';
 import { round } from './stats';
 
 /** us-east-1 list prices: one set for the benchmark and the sizing model, with their sources, in lambdas/config.ts. */
 export { PRICES };
+
+/** Readings of one pump-day at the issue's reporting rate (one reading per 60 s): what a rollup work item multiplies. */
+export const READINGS_PER_PUMP_DAY = 1_440;
+
+/**
+ * The rollup fan-out's requests per work item (ROLLUP_FANOUT, lambdas/rollup/planner.ts and worker.ts): the planner
+ * sends it in a SendMessageBatch of 10 (0.1 request), Lambda's poller receives it and deletes it (2; empty long polls
+ * between runs are not counted); the task record is put by the planner and updated by the worker (2 WRU, a day item's
+ * record being under 1 KB), and the worker reads it and its pump range back (2 strongly consistent reads of ≤ 4 KB).
+ */
+export const FANOUT_PER_WORK_ITEM = { sqsRequests: 0.1 + 2, taskRecordWru: 2, taskRecordRru: 2 } as const;
 
 /** Sustained load at which shard-hours are priced: the issue's load-test example (`--rate 20000`). */
 export const REFERENCE_LOAD_PER_SECOND = 20_000;
@@ -49,6 +60,8 @@ export interface CommonInput {
   readonly readingItemBytes: number;
   /** Measured rollup wall time per reading, ms. */
   readonly rollupMsPerReading: number;
+  /** Readings per pump-day, for the rollup fan-out's per-work-item costs. @default READINGS_PER_PUMP_DAY */
+  readonly readingsPerPumpDay?: number;
 }
 
 /** One priced line. */
@@ -115,7 +128,10 @@ function priceScenario(s: ScenarioInput, common: CommonInput, memoryMb: number, 
   const rollupGbSeconds = ((common.rollupMsPerReading * M) / 1000) * gb;
   const w = common.wruPerReading;
   const rru = (common.readingItemBytes * M) / 4096; // strongly consistent Query: 4 KB per unit of data read
-  const { kinesis, lambda, dynamodb } = PRICES;
+  // The rollup fan-out: a million readings are this many pump-days, cut into work items of taskPumpDays.
+  const workItems = M / (common.readingsPerPumpDay ?? READINGS_PER_PUMP_DAY) / ROLLUP_FANOUT.taskPumpDays;
+  const workerInvocations = workItems / ROLLUP_FANOUT.batchSize;
+  const { kinesis, lambda, dynamodb, sqs } = PRICES;
   const lines: CostLine[] = [
     { item: 'Kinesis shard-hours (provisioned)', quantity: shards * hoursPerMillion, unit: 'shard-h', usd: shards * hoursPerMillion * kinesis.shardHour },
     { item: 'Kinesis PUT payload units', quantity: s.putPayloadUnitsPerMillion, unit: 'units', usd: (s.putPayloadUnitsPerMillion / M) * kinesis.putPayloadUnitsPerMillion },
@@ -126,6 +142,14 @@ function priceScenario(s: ScenarioInput, common: CommonInput, memoryMb: number, 
     { item: 'DynamoDB writes: alert indexes', quantity: w.alertIndexes * M, unit: 'WRU', usd: w.alertIndexes * dynamodb.writeRequestUnitsPerMillion },
     { item: 'DynamoDB writes: catalog + stats', quantity: (w.catalog + w.stats) * M, unit: 'WRU', usd: (w.catalog + w.stats) * dynamodb.writeRequestUnitsPerMillion },
     { item: 'DynamoDB reads: rollup', quantity: rru, unit: 'RRU', usd: (rru / M) * dynamodb.readRequestUnitsPerMillion },
+    { item: 'SQS requests: rollup work items', quantity: workItems * FANOUT_PER_WORK_ITEM.sqsRequests, unit: 'requests', usd: ((workItems * FANOUT_PER_WORK_ITEM.sqsRequests) / M) * sqs.requestsPerMillion },
+    { item: 'Lambda rollup worker requests', quantity: workerInvocations, unit: 'requests', usd: (workerInvocations / M) * lambda.requestsPerMillion },
+    {
+      item: 'DynamoDB: rollup task records',
+      quantity: workItems * (FANOUT_PER_WORK_ITEM.taskRecordWru + FANOUT_PER_WORK_ITEM.taskRecordRru),
+      unit: 'WRU+RRU',
+      usd: ((workItems * FANOUT_PER_WORK_ITEM.taskRecordWru) / M) * dynamodb.writeRequestUnitsPerMillion + ((workItems * FANOUT_PER_WORK_ITEM.taskRecordRru) / M) * dynamodb.readRequestUnitsPerMillion,
+    },
   ].map((l) => ({ ...l, quantity: round(l.quantity), usd: round(l.usd, 4) }));
   const total = lines.reduce((n, l) => n + l.usd, 0);
   const provisionedKinesis = lines[0]!.usd + lines[1]!.usd;

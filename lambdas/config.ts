@@ -84,8 +84,10 @@ export function deploymentNames(deployment?: string): DeploymentNames {
  * - readings GSI `alertsByDay` (sparse, only alerting rows): `apk = YYYY-MM-DD#<bucket>`, `ask = <ts>#<pump>`
  * - readings GSI `alertsByPump` (sparse): `ppk = PUMP`, `psk = <ts>`
  * - stats: `pk = PUMP`, `sk = YYYY-MM-DD`; GSI `statsByDate`: `dpk = YYYY-MM-DD#<bucket>`, `pump`
- * - catalog: `pk = DAY#YYYY-MM-DD` / `sk = PUMP` (pump-days that exist) and `pk = PENDING` / `sk = YYYY-MM-DD#PUMP`
- *   (pump-days that received late data and need a re-rollup)
+ * - catalog: `pk = DAY#YYYY-MM-DD#<b>` / `sk = PUMP` (pump-days that exist) and `pk = PENDING#<b>` /
+ *   `sk = YYYY-MM-DD#PUMP` (pump-days that received late data and need a re-rollup), where
+ *   `b = pumpBucket(PUMP, FLEET_KEYS.buckets)`: write-sharded, readers Query every bucket and merge; and
+ *   `pk = ROLLUP#<scope>` (rollup run records, see ROLLUP_FANOUT)
  */
 export const KEYS = {
   partitionKey: 'pk',
@@ -809,6 +811,52 @@ export function loadPartitionLimits(
   };
 }
 
+/**
+ * The rollup's fan-out (issue 13): a planner lists a day's pump-days per bucket and enqueues work items on an SQS
+ * queue; a worker Lambda rolls up each item's pump-days. Read by the planner, the worker, the CDK construct
+ * (lib/rollup-fanout.ts) and the local queue (local/work-queue.ts), so AWS and local mode run with the same numbers.
+ *
+ * Chosen over a Step Functions distributed map because the same queue semantics (at-least-once delivery, visibility
+ * timeout, receive count and dead-letter queue, partial batch failure, bounded concurrency) can be run locally, and
+ * there is no Step Functions emulator here.
+ */
+export const ROLLUP_FANOUT = {
+  /**
+   * Pump-days per work item, at most. At 1,000,000 pumps: ~5,000 items a day over 32 buckets. An item of 200
+   * pump-days × 1,440 readings reads ~290,000 readings, well inside one worker invocation; a pending item carries its
+   * markers in the message (~80 bytes each, 16 KB), far below SQS's message size limit.
+   */
+  taskPumpDays: 200,
+  /** Messages per worker invocation (SQS event source BatchSize): one item already bounds the work. */
+  batchSize: 1,
+  /**
+   * Concurrent worker invocations (the SQS event source's ScalingConfig.MaximumConcurrency, 2–1000; the local queue's
+   * concurrent handler calls). 10 workers × the worker's own write concurrency stays far below the tables' limits.
+   */
+  maxConcurrency: 10,
+  /** Worker timeout, seconds; the queue's visibility timeout is {@link visibilityTimeoutFactor} times it. */
+  workerTimeoutSeconds: 300,
+  /**
+   * "set the source queue's visibility timeout to at least six times the configuration timeout on your function"
+   * (AWS Lambda Developer Guide, "Creating and configuring an Amazon SQS event source mapping").
+   */
+  visibilityTimeoutFactor: 6,
+  /** Receives of one message before SQS moves it to the dead-letter queue (maxReceiveCount). */
+  maxReceiveCount: 5,
+  /** Catalog partition prefix of the run records: `ROLLUP#<day>` and `ROLLUP#pending` (see core/rollup-tasks.ts). */
+  runPrefix: 'ROLLUP#',
+  /** Scope of the pending (late data) runs. */
+  pendingScope: 'pending',
+  /** Work queue name suffix (`wellwatch-rollup-work`, its dead-letter queue `wellwatch-rollup-work-dlq`). */
+  queueName: 'wellwatch-rollup-work',
+  /** Environment variable holding the work queue URL (planner) in AWS. */
+  queueUrlEnv: 'WELLWATCH_ROLLUP_QUEUE_URL',
+  /** Environment variable of the CLI naming the planner function (AWS mode). @default - from the deployment name */
+  plannerFunctionEnv: 'WELLWATCH_ROLLUP_PLANNER',
+  /** Planner function name suffix (`wellwatch-rollup-planner`). */
+  plannerFunction: 'wellwatch-rollup-planner',
+} as const;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Sizing (issue 13): `wellwatch plan` and `cdk synth -c wellwatch:pumps=N` size a deployment from one model
 // (lambdas/core/sizing.ts). Its prices, the service limits it sizes against and the figures it assumes live here;
@@ -830,6 +878,8 @@ export function loadPartitionLimits(
  *   read request units, the prices since the 50 % on-demand cut of 1 November 2024
  *   (https://aws.amazon.com/dynamodb/pricing/on-demand/; AWS News Blog post on on-demand pricing, updated
  *   31 January 2025); storage $0.25 per GB-month beyond the first 25 GB (same page, "Data storage").
+ * - SQS standard queue: $0.40 per million requests beyond the free tier, each 64 KB chunk of a payload one request
+ *   (https://aws.amazon.com/sqs/pricing/); the rollup fan-out's work queue.
  */
 export const PRICES = {
   asOf: '2026-11-24',
@@ -851,6 +901,9 @@ export const PRICES = {
     writeRequestUnitsPerMillion: 0.625,
     readRequestUnitsPerMillion: 0.125,
     storagePerGbMonth: 0.25,
+  },
+  sqs: {
+    requestsPerMillion: 0.4,
   },
 } as const;
 
@@ -941,12 +994,11 @@ export const SIZING = {
   /** Lambda memory of the functions, MB (= FUNCTION_DEFAULTS.memorySizeMb in lib/defaults.ts; a test keeps them equal). */
   functionMemoryMb: 512,
   /**
-   * Most rollup workers at once (the fan-out's ScalingConfig.MaximumConcurrency): the planning figure until the
-   * rollup fan-out's own setting lands in this file, which should then replace it. The plan runs the workers needed
-   * to finish within {@link SIZING.rollupWindowMinutes}, at most these; their write burst on the stats table is
-   * what its warm throughput is sized for.
+   * Most rollup workers at once: the fan-out's ScalingConfig.MaximumConcurrency ({@link ROLLUP_FANOUT}). The plan
+   * runs the workers needed to finish within {@link SIZING.rollupWindowMinutes}, at most these; their write burst
+   * on the stats table is what its warm throughput is sized for.
    */
-  rollupWorkers: 10,
+  rollupWorkers: ROLLUP_FANOUT.maxConcurrency,
   /** The daily rollup should finish within this many minutes; the plan says how many workers that takes. */
   rollupWindowMinutes: 60,
   /**

@@ -1,16 +1,16 @@
 /**
- * The rollup: a Lambda function turning a day of readings into per-pump daily statistics, run on a schedule.
+ * The rollup's planner: a Lambda function run on a schedule that cuts a day (or the pending markers) into work items
+ * on the fan-out's work queue (see rollup-fanout.ts for the workers).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV, loadConfig, SCHEDULE } from '../lambdas/config';
+import { ENV, ROLLUP_FANOUT, deploymentNames, loadConfig, SCHEDULE } from '../lambdas/config';
 import { ROLLUP_DEFAULTS } from './defaults';
-import { acknowledgeTableIndexGrant } from './nag';
-import { checkIntRange } from './validate';
 import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-function';
 
 /**
@@ -25,20 +25,13 @@ export const ROLLUP_INPUTS = {
 
 /** Properties of {@link RollupSchedule}. */
 export interface RollupScheduleProps extends WellwatchFunctionSettings {
-  /** Readings table; the rollup gets read access. */
-  readonly readingsTable: dynamodb.ITable;
-  /** Stats table; the rollup gets write access. */
-  readonly statsTable: dynamodb.ITable;
-  /** Catalog table; the rollup gets read and write access (it deletes the pending markers it handled). */
+  /** Catalog table; the planner reads the day and pending markers and reads/writes the run records. */
   readonly catalogTable: dynamodb.ITable;
+  /** The fan-out's work queue (RollupFanout.queue); the planner may send to it. */
+  readonly workQueue: sqs.IQueue;
   /**
-   * Days to keep stats rows (TTL), 0–36500; 0 keeps them forever.
-   *
-   * @default 0
-   */
-  readonly retentionDays?: number;
-  /**
-   * Maximum run time of one rollup, 1–900 seconds.
+   * Maximum run time of one planner call, 1–900 seconds. Planning lists every bucket of a day and writes a task
+   * record per work item (~5,000 at 1,000,000 pumps).
    *
    * @default Duration.minutes(5)
    */
@@ -46,7 +39,7 @@ export interface RollupScheduleProps extends WellwatchFunctionSettings {
 }
 
 /**
- * Rollup function with two EventBridge schedules (UTC, from `SCHEDULE` in `lambdas/config.ts`).
+ * Rollup planner function with two EventBridge schedules (UTC, from `SCHEDULE` in `lambdas/config.ts`).
  *
  * - daily (`SCHEDULE.daily`, 00:15): rolls up the UTC day before the event's time, input
  *   `{"mode":"daily","time":<the scheduled event's time>}` — a run delayed or retried past midnight (Lambda retries
@@ -54,14 +47,16 @@ export interface RollupScheduleProps extends WellwatchFunctionSettings {
  * - pending (`SCHEDULE.pending`, every hour at :30): re-rolls pump-days that received late data, input
  *   `{"mode":"pending"}`.
  *
- * Both runs are idempotent (a pump-day's stats row is overwritten), so EventBridge's at-least-once delivery and
- * Lambda's async retries are harmless. Permissions: read on readings, read/write on the catalog, write on stats.
+ * Both runs are idempotent: a repeated daily event finds its day's run complete (or finishes it), and a pending run
+ * lists the markers that are left, so EventBridge's at-least-once delivery and Lambda's async retries are harmless.
+ * Permissions: read/write on the catalog, send on the work queue; the workers hold the rest. Named
+ * (`<service>-rollup-planner`) so `wellwatch rollup` can invoke it.
  *
  * @example
- * const rollup = new RollupSchedule(this, 'Rollup', { ...storage, retentionDays: 365 });
+ * const rollup = new RollupSchedule(this, 'Rollup', { catalogTable, workQueue: fanout.queue });
  */
 export class RollupSchedule extends Construct {
-  /** The rollup function. */
+  /** The planner function. */
   public readonly fn: lambda.IFunction;
   /** Function, role and log group. */
   public readonly function: WellwatchFunction;
@@ -72,19 +67,18 @@ export class RollupSchedule extends Construct {
 
   constructor(scope: Construct, id: string, props: RollupScheduleProps) {
     super(scope, id);
-    checkIntRange('retentionDays', props.retentionDays, 0, 36_500);
     const environment: Record<string, string> = {
-      [ENV.readingsTable]: props.readingsTable.tableName,
-      [ENV.statsTable]: props.statsTable.tableName,
       [ENV.catalogTable]: props.catalogTable.tableName,
-      [ENV.retentionDays]: String(props.retentionDays ?? 0),
+      [ROLLUP_FANOUT.queueUrlEnv]: props.workQueue.queueUrl,
     };
     loadConfig({}, environment);
+    const names = deploymentNames(props.deployment);
 
     this.function = new WellwatchFunction(this, 'Rollup', {
       name: 'rollup',
-      entry: 'lambdas/rollup/handler.ts',
-      description: 'wellwatch: daily per-pump statistics from readings',
+      entry: 'lambdas/rollup/planner.ts',
+      description: 'wellwatch: plans the daily rollup into work items for the rollup workers',
+      functionName: names.serviceName + ROLLUP_FANOUT.plannerFunction.slice('wellwatch'.length),
       environment,
       memorySize: props.memorySize,
       timeout: props.timeout ?? ROLLUP_DEFAULTS.timeout,
@@ -96,12 +90,8 @@ export class RollupSchedule extends Construct {
     });
     this.fn = this.function.fn;
 
-    props.readingsTable.grantReadData(this.fn);
     props.catalogTable.grantReadWriteData(this.fn);
-    props.statsTable.grantWriteData(this.fn);
-    const role = this.function.role;
-    acknowledgeTableIndexGrant(role, props.readingsTable, 'grantReadData adds them; reading its own indexes is harmless');
-    acknowledgeTableIndexGrant(role, props.statsTable, 'grantWriteData adds them; writes never target an index');
+    props.workQueue.grantSendMessages(this.fn);
 
     this.dailyRule = new events.Rule(this, 'Daily', {
       description: 'wellwatch: roll up the previous UTC day',

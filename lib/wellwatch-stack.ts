@@ -19,6 +19,7 @@ import { OperatorPolicy } from './operator-policy';
 import { QueryApi } from './query-api';
 import { ReadingConsumer } from './reading-consumer';
 import { ReadingStorage } from './reading-storage';
+import { RollupFanout } from './rollup-fanout';
 import { RollupSchedule } from './rollup-schedule';
 import { SensorStream } from './sensor-stream';
 import { checkOneOf, parseVpcPlacement, type VpcPlacement } from './validate';
@@ -133,8 +134,10 @@ export class WellwatchStack extends Stack {
   public readonly storage: ReadingStorage;
   /** The Kinesis consumer and its queues. */
   public readonly consumer: ReadingConsumer;
-  /** The scheduled rollup. */
+  /** The scheduled rollup planner. */
   public readonly rollup: RollupSchedule;
+  /** The rollup's work queue and workers. */
+  public readonly rollupFanout: RollupFanout;
   /** Dashboard and alarms. */
   public readonly observability: Observability;
   /** The query API (HTTP API, IAM authorisation). */
@@ -223,13 +226,15 @@ export class WellwatchStack extends Stack {
       ...functionSettings,
     });
     new OperatorPolicy(this, 'Operators', { stream: this.sensors.stream, readingsTable, catalogTable, consumer: this.consumer.fn, deadLetterQueue: this.consumer.deadLetterQueue, failedBatchQueue: this.consumer.failedBatchQueue });
-    this.rollup = new RollupSchedule(this, 'Rollup', {
+    this.rollupFanout = new RollupFanout(this, 'RollupFanout', {
       readingsTable,
       statsTable,
       catalogTable,
       retentionDays: props.retentionDays,
+      ...(props.alarms === false ? {} : { alarmAction: new actions.SnsAction(this.notifications.topic) }),
       ...functionSettings,
     });
+    this.rollup = new RollupSchedule(this, 'Rollup', { catalogTable, workQueue: this.rollupFanout.queue, ...functionSettings });
     const topic = this.notifications.topic;
     this.alarmLayer = new AlarmLayer(this, 'Alarms', { readingsTable, topic, warmThroughput: this.sizing?.warmThroughput.alarms, ...functionSettings });
     this.alarmLayer.grantEvaluate(this.consumer.function, topic, readingsTable);

@@ -3,7 +3,8 @@
  *
  * `startLocal` starts kinesalite and dynalite on 127.0.0.1 (LevelDB under the data dir), creates the stream and
  * the tables when missing, feeds the real consumer handler through a Lambda-like event-source runner, runs the
- * real rollup handler on the EventBridge schedule, and serves the API and dashboard. Files in the data dir:
+ * rollup planner on the EventBridge schedule (its work items go through a local queue to the rollup worker handler,
+ * see rollup-fanout.ts), and serves the API and dashboard. Files in the data dir:
  *
  * | file | content |
  * |---|---|
@@ -32,7 +33,8 @@ import { createAlarmCheckHandler, type AlarmCheckResult } from '../lambdas/alarm
 import { ALARM_DEFAULTS } from '../lambdas/config';
 import { createNotifier, type AlarmNotification } from '../lambdas/store/notifier';
 import type { AlertRule } from '../lambdas/core/types';
-import { createRollupHandler, type RollupEvent, type RollupResult } from '../lambdas/rollup/handler';
+import type { RollupEvent, RollupResult } from '../lambdas/rollup/handler';
+import { createLocalRollup } from './rollup-fanout';
 import { dynamoClient, kinesisClient } from '../lambdas/store/clients';
 import { ensureTables } from '../lambdas/store/tables';
 import { CheckpointStore } from './checkpoints';
@@ -306,7 +308,10 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       return handler(event, context);
     };
     const check = createAlarmCheckHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('alarm-check'), ...(clock ? { clock } : {}) });
-    const rollup = createRollupHandler(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
+    // The rollup as deployed: the scheduler runs the planner, whose work items a local queue hands to the worker
+    // handler with the configured concurrency (local/rollup-fanout.ts).
+    const rollup = createLocalRollup(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
+    cleanups.push(() => rollup.stop());
 
     const checkpoints = new CheckpointStore({ file: opts.memory ? undefined : file(LOCAL_FILES.checkpoints), log });
     const runner = new EventSourceRunner({
@@ -324,7 +329,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     await runner.start();
 
     const scheduler = new Scheduler<RollupEvent, RollupResult>({
-      handler: (event) => rollup(event),
+      handler: (event) => rollup.run(event),
       rules: ROLLUP_SCHEDULE,
       log,
     });

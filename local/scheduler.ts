@@ -1,5 +1,6 @@
 /**
- * Runs the rollup handler on the EventBridge schedule, locally.
+ * Runs the rollup planner on the EventBridge schedule, locally (local/rollup-fanout.ts hands its work items to the
+ * worker handler through the local work queue).
  *
  * The rules come from `SCHEDULE` in the shared config (the CDK stack builds its EventBridge rules from the same
  * fields): the daily run at 00:15 UTC with `{ mode: 'daily' }` and the hourly run for late data with
@@ -118,7 +119,7 @@ export interface RunRecord<E, R> {
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions<E, R> {
-  /** The function the rules invoke, e.g. `createRollupHandler(cfg)`. */
+  /** The function the rules invoke, e.g. `(event) => localRollup.run(event)`. */
   readonly handler: (event: E) => Promise<R>;
   /**
    * The rules.
@@ -138,7 +139,7 @@ export interface SchedulerOptions<E, R> {
  * Fires the rules' events at their cron times and on demand, one run at a time.
  *
  * @example
- * const scheduler = new Scheduler({ handler: createRollupHandler(cfg) });
+ * const scheduler = new Scheduler({ handler: (event) => localRollup.run(event) });
  * scheduler.start();
  * await scheduler.runNow({ mode: 'pending' });
  * await scheduler.stop();

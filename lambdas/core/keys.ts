@@ -245,13 +245,26 @@ export function catalogDaysItem(day: string): Item {
 }
 
 /**
- * Catalog entry saying that a pump has data on a day: `{ pk: 'DAY#' + day, sk: pump, pump, day }`.
+ * Partition of a day's pump-day markers in one write-sharding bucket: `DAY#<day>#<bucket>`.
+ *
+ * Every pump's first reading of a day writes one marker, and at midnight the whole fleet does so within one
+ * reporting interval; over FLEET_KEYS.buckets partitions instead of one, each takes `1 / buckets` of that rate.
+ *
+ * @example
+ * catalogDayPartition('2014-03-10', 7); // → 'DAY#2014-03-10#7'
+ */
+export function catalogDayPartition(day: string, bucket: number): string {
+  return KEYS.catalog.dayPrefix + day + SEP + String(bucket);
+}
+
+/**
+ * Catalog entry saying that a pump has data on a day: `{ pk: 'DAY#' + day + '#' + bucket(pump), sk: pump, pump, day }`.
  *
  * @example
  * catalogDayItem('COHUTTA', '2014-03-10');
  */
 export function catalogDayItem(pump: string, day: string): Item {
-  return { [PK]: { S: KEYS.catalog.dayPrefix + day }, [SK]: { S: pump }, pump: { S: pump }, day: { S: day } };
+  return { [PK]: { S: catalogDayPartition(day, pumpBucket(pump, FLEET_KEYS.buckets)) }, [SK]: { S: pump }, pump: { S: pump }, day: { S: day } };
 }
 
 /**
@@ -265,18 +278,30 @@ export function catalogDayFromItem(item: ItemLike): PumpDay {
 }
 
 /**
+ * Partition of the pending markers in one write-sharding bucket: `PENDING#<bucket>`.
+ *
+ * A backfill touches many pumps' past days at once; sharded like the day markers, it spreads over the buckets.
+ *
+ * @example
+ * pendingPartition(7); // → 'PENDING#7'
+ */
+export function pendingPartition(bucket: number): string {
+  return KEYS.catalog.pendingPartition + SEP + String(bucket);
+}
+
+/**
  * Primary key of a pending (needs re-rollup) marker.
  *
  * @example
- * pendingKey('COHUTTA', '2014-03-10'); // → { pk: { S: 'PENDING' }, sk: { S: '2014-03-10#COHUTTA' } }
+ * pendingKey('COHUTTA', '2014-03-10'); // → { pk: { S: 'PENDING#<bucket of COHUTTA>' }, sk: { S: '2014-03-10#COHUTTA' } }
  */
 export function pendingKey(pump: string, day: string): Item {
-  return { [PK]: { S: KEYS.catalog.pendingPartition }, [SK]: { S: day + SEP + pump } };
+  return { [PK]: { S: pendingPartition(pumpBucket(pump, FLEET_KEYS.buckets)) }, [SK]: { S: day + SEP + pump } };
 }
 
 /**
  * Catalog marker saying that a pump-day received data after its rollup and must be rolled up again:
- * `{ pk: 'PENDING', sk: day + '#' + pump, pump, day, touchedAt }`.
+ * `{ pk: 'PENDING#' + bucket(pump), sk: day + '#' + pump, pump, day, touchedAt }`.
  *
  * @example
  * pendingItem('COHUTTA', '2014-03-10', new Date().toISOString());

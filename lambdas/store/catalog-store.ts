@@ -2,12 +2,16 @@
  * The catalog table: which days and pump-days have data, and which pump-days need a re-rollup.
  *
  * - `{pk: 'DAYS', sk: day}` — a day with data (lets queries and the CLI enumerate days without a Scan);
- * - `{pk: 'DAY#' + day, sk: pump}` — a pump with data on that day (what the rollup iterates);
- * - `{pk: 'PENDING', sk: day + '#' + pump, touchedAt}` — the pump-day received data after its day ended, so its
+ * - `{pk: 'DAY#' + day + '#' + b, sk: pump}` — a pump with data on that day (what the rollup iterates);
+ * - `{pk: 'PENDING#' + b, sk: day + '#' + pump, touchedAt}` — the pump-day received data after its day ended, so its
  *   stats may be stale. `touchedAt` is new on every touch (time plus a random suffix), which lets the rollup delete
  *   a marker only if nobody touched it again while the rollup was reading (conditional delete);
  * - `{pk: 'PUMPS#<n>', sk: pump}` — the pump registry (see PUMP_REGISTRY in config.ts): every pump seen, spread over
  *   a few partitions by a hash of its id, which the query API lists for `/pumps`.
+ *
+ * `b = pumpBucket(pump, FLEET_KEYS.buckets)`: the day and pending markers are write-sharded (at midnight every pump
+ * writes its day marker within one reporting interval), and their readers Query every bucket and merge the sorted
+ * results, so callers see the order one partition gave.
  *
  * Registry, day and pump-day markers never change once written, so a warm Lambda container remembers the ones it wrote
  * (module-level set) and writes each at most once; pending markers are written on every late touch.
@@ -20,10 +24,12 @@ import {
   CATALOG_DAYS_PARTITION,
   catalogDayFromItem,
   catalogDayItem,
+  catalogDayPartition,
   catalogDaysItem,
   pendingFromItem,
   pendingItem,
   pendingKey,
+  pendingPartition,
   pumpRegistryItem,
   pumpRegistryPartition,
   type Item,
@@ -70,6 +76,12 @@ export interface DayRange {
   readonly to?: string;
 }
 
+/** Inclusive range of pump ids; an absent bound is open. */
+export interface PumpRange {
+  readonly from?: string;
+  readonly to?: string;
+}
+
 /** Reads and writes the catalog. */
 export interface CatalogStore {
   readonly table: string;
@@ -80,10 +92,17 @@ export interface CatalogStore {
   markTouched(pumpDays: readonly PumpDay[], today: string, now?: Date, options?: MarkTouchedOptions): Promise<MarkTouchedResult>;
   /** Days with data, ascending, optionally within an inclusive range. */
   listDays(range?: DayRange): AsyncGenerator<string>;
-  /** Pumps with data on `day`, ascending. */
+  /** Pumps with data on `day`, ascending (one Query per bucket, merged). */
   listPumps(day: string): AsyncGenerator<string>;
-  /** Pending markers, ordered by day then pump. */
+  /**
+   * Pumps with data on `day` in one write-sharding bucket, ascending, optionally within an inclusive pump range: what
+   * the rollup planner chunks and a rollup worker reads back.
+   */
+  listPumpsInBucket(day: string, bucket: number, range?: PumpRange): AsyncGenerator<string>;
+  /** Pending markers, ordered by day then pump (one Query per bucket, merged). */
   listPending(): AsyncGenerator<PendingMarker>;
+  /** Pending markers of one write-sharding bucket, ordered by day then pump. */
+  listPendingInBucket(bucket: number): AsyncGenerator<PendingMarker>;
   /**
    * Deletes a pending marker if it still carries the touch that was read; `false` when it was touched again
    * meanwhile (or is gone), so the newer touch survives for the next run.
@@ -170,6 +189,13 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
     });
   };
 
+  async function* pumpsInBucket(day: string, bucket: number, range?: PumpRange): AsyncGenerator<string> {
+    for await (const item of partition(catalogDayPartition(day, bucket), range)) yield catalogDayFromItem(item).pump;
+  }
+  async function* pendingInBucket(bucket: number): AsyncGenerator<PendingMarker> {
+    for await (const item of partition(pendingPartition(bucket))) yield pendingFromItem(item);
+  }
+
   return {
     table,
 
@@ -220,13 +246,18 @@ export function createCatalogStore(client: DynamoDBClient, cfg: WellwatchConfig,
       for await (const item of partition(CATALOG_DAYS_PARTITION, range)) yield (item[SK] as { S: string }).S;
     },
 
-    async *listPumps(day) {
-      for await (const item of partition(KEYS.catalog.dayPrefix + day)) yield catalogDayFromItem(item).pump;
-    },
-
-    async *listPending() {
-      for await (const item of partition(KEYS.catalog.pendingPartition)) yield pendingFromItem(item);
-    },
+    listPumps: (day) =>
+      mergeSorted(
+        allBuckets(FLEET_KEYS.buckets).map((b) => pumpsInBucket(day, b)),
+        (pump) => pump,
+      ),
+    listPumpsInBucket: pumpsInBucket,
+    listPending: () =>
+      mergeSorted(
+        allBuckets(FLEET_KEYS.buckets).map((b) => pendingInBucket(b)),
+        (m) => m.day + KEYS.separator + m.pump,
+      ),
+    listPendingInBucket: pendingInBucket,
 
     async listRegisteredPumps(after, limit = Infinity) {
       // One Query per registry bucket, merged on the pump id (each bucket is sorted by it). Pages of about the share

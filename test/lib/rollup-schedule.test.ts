@@ -1,27 +1,30 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { ENV, SCHEDULE } from '../../lambdas/config';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { ENV, ROLLUP_FANOUT, SCHEDULE } from '../../lambdas/config';
 import { ReadingStorage } from '../../lib/reading-storage';
 import { ROLLUP_INPUTS, RollupSchedule, type RollupScheduleProps } from '../../lib/rollup-schedule';
 
 function fixture(app: App, id: string) {
   const stack = new Stack(app, id);
   const storage = new ReadingStorage(stack, 'Storage');
-  const base = { readingsTable: storage.readingsTable, statsTable: storage.statsTable, catalogTable: storage.catalogTable };
-  return { stack, storage, base };
+  const queue = new sqs.Queue(stack, 'Work', { enforceSSL: true });
+  const base = { catalogTable: storage.catalogTable, workQueue: queue };
+  return { stack, storage, queue, base };
 }
 
 const app = new App();
 const f = fixture(app, 'Rollup');
-const rollup = new RollupSchedule(f.stack, 'Rollup', { ...f.base, retentionDays: 400 });
+const rollup = new RollupSchedule(f.stack, 'Rollup', f.base);
 const template = Template.fromStack(f.stack);
 const ref = (construct: { node: { defaultChild?: unknown } }) => f.stack.getLogicalId(construct.node.defaultChild as never);
 const fnId = ref(rollup.fn);
 
 describe('RollupSchedule function', () => {
-  it('runs the rollup handler on nodejs22.x / arm64 with 512 MB and 5 minutes', () => {
+  it('runs the planner on nodejs22.x / arm64 with 512 MB and 5 minutes, named for the CLI, told the work queue', () => {
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'wellwatch-rollup-planner',
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
@@ -29,14 +32,22 @@ describe('RollupSchedule function', () => {
       Timeout: 300,
       Environment: {
         Variables: {
-          [ENV.readingsTable]: { Ref: ref(f.storage.readingsTable) },
-          [ENV.statsTable]: { Ref: ref(f.storage.statsTable) },
           [ENV.catalogTable]: { Ref: ref(f.storage.catalogTable) },
-          [ENV.retentionDays]: '400',
+          [ROLLUP_FANOUT.queueUrlEnv]: { Ref: ref(f.queue) },
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
     });
+  });
+
+  it('may send to the work queue and use the catalog, and nothing on the readings or stats tables', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const text = JSON.stringify(statements);
+    expect(text).toContain('sqs:SendMessage');
+    expect(text).toContain(ref(f.storage.catalogTable));
+    expect(text).not.toContain(ref(f.storage.readingsTable));
+    expect(text).not.toContain(ref(f.storage.statsTable));
   });
 
   it('logs to its own encrypted log group /wellwatch/rollup, kept a year', () => {
@@ -87,8 +98,6 @@ describe('RollupSchedule validation', () => {
   };
 
   it.each<[string, Partial<RollupScheduleProps>, string]>([
-    ['retention -1', { retentionDays: -1 }, 'retentionDays must be 0–36500, got -1'],
-    ['retention 1.5', { retentionDays: 1.5 }, 'retentionDays must be 0–36500, got 1.5'],
     ['memory 20000 MB', { memorySize: 20_000 }, 'memorySize must be 128–10240, got 20000'],
     ['timeout 0 s', { timeout: Duration.seconds(0) }, 'timeout must be 1–900 seconds, got 0'],
   ])('rejects %s', (_, props, message) => {

@@ -74,6 +74,9 @@ const ids = {
   consumerLogs: logicalId(stack.consumer.function.logGroup),
   rollupRole: logicalId(stack.rollup.function.role),
   rollupLogs: logicalId(stack.rollup.function.logGroup),
+  workerRole: logicalId(stack.rollupFanout.function.role),
+  workerLogs: logicalId(stack.rollupFanout.function.logGroup),
+  workQueue: logicalId(stack.rollupFanout.queue),
   alarms: logicalId(stack.alarmLayer.table),
   checkRole: logicalId(stack.alarmLayer.function.role),
   checkLogs: logicalId(stack.alarmLayer.function.logGroup),
@@ -134,17 +137,17 @@ describe('WellwatchStack composition', () => {
   it('creates one of each core resource', () => {
     template.resourceCountIs('AWS::Kinesis::Stream', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', 4);
-    template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::Lambda::Function', 4);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 4); // dead letters, failed batches, rollup work + its DLQ
+    template.resourceCountIs('AWS::Lambda::Function', 5);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2); // stream → consumer, work queue → rollup worker
     template.resourceCountIs('AWS::Events::Rule', 3);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8); // 6 pipeline + 2 query API
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10); // 6 pipeline + 2 query API + 2 rollup fan-out
     // The alarm topic always exists, and every CloudWatch alarm notifies it.
     template.resourceCountIs('AWS::SNS::Topic', 1);
     for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.AlarmActions).toEqual([{ Ref: ids.topic }]);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    template.resourceCountIs('AWS::Logs::LogGroup', 5); // consumer, rollup, alarm check, API function, API access logs
+    template.resourceCountIs('AWS::Logs::LogGroup', 6); // consumer, rollup planner and worker, alarm check, API function, API access logs
     template.resourceCountIs('AWS::KMS::Key', 2);
     template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
@@ -193,10 +196,10 @@ describe('WellwatchStack composition', () => {
     expect(tables.sort()).toEqual(['wellwatch-staging-alarms', 'wellwatch-staging-catalog', 'wellwatch-staging-readings', 'wellwatch-staging-stats']);
     variantTemplate.hasResourceProperties('AWS::SNS::Topic', { TopicName: staging.alarmTopic });
     const queues = Object.values(variantTemplate.findResources('AWS::SQS::Queue')).map((q) => q.Properties.QueueName);
-    expect(queues.sort()).toEqual([staging.deadLetterQueue, staging.failedBatchQueue].sort());
+    expect(queues.sort()).toEqual([staging.deadLetterQueue, staging.failedBatchQueue, 'wellwatch-staging-rollup-work', 'wellwatch-staging-rollup-work-dlq'].sort());
     variantTemplate.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'wellwatch-staging' });
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
-    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging', 'staging', 'staging']);
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual(['staging', 'staging', 'staging', 'staging', 'staging']);
     // No physical name is shared with the default deployment.
     const physical = (t: Template): string[] =>
       Object.values(t.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap((r) =>
@@ -205,6 +208,7 @@ describe('WellwatchStack composition', () => {
     expect(physical(variantTemplate).filter((n) => physical(template).includes(n))).toEqual([]);
     // The default deployment's functions carry no deployment variable (their names are NAMES').
     expect(Object.values(template.findResources('AWS::Lambda::Function')).map((l) => l.Properties.Environment.Variables.WELLWATCH_DEPLOYMENT)).toEqual([
+      undefined,
       undefined,
       undefined,
       undefined,
@@ -223,13 +227,15 @@ describe('WellwatchStack composition', () => {
     variantTemplate.resourceCountIs('AWS::SNS::Subscription', 1);
     variantTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     const lambdas = Object.values(variantTemplate.findResources('AWS::Lambda::Function'));
-    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_RETENTION_DAYS)).toEqual(['365', '365', undefined]);
+    // consumer and rollup worker write with a TTL; the planner, the alarm check and the API do not.
+    expect(lambdas.map((l) => l.Properties.Environment.Variables.WELLWATCH_RETENTION_DAYS)).toEqual(['365', '365', undefined, undefined, undefined]);
   });
 });
 
 describe('WellwatchStack least privilege', () => {
   const consumer = grantsOf(template, ids.consumerRole);
-  const rollup = grantsOf(template, ids.rollupRole);
+  const planner = grantsOf(template, ids.rollupRole);
+  const rollup = grantsOf(template, ids.workerRole);
   const arn = (id: string) => `${id}.Arn`;
   const index = (id: string) => `${id}.Arn/index/*`;
 
@@ -242,8 +248,8 @@ describe('WellwatchStack least privilege', () => {
 
   it('grants no action or resource wildcard in any IAM policy of the stack', () => {
     const all = Object.values(template.findResources('AWS::IAM::Role')).length;
-    expect(all).toBe(4);
-    for (const roleId of [ids.consumerRole, ids.rollupRole, ids.checkRole, ids.apiRole]) {
+    expect(all).toBe(5);
+    for (const roleId of [ids.consumerRole, ids.rollupRole, ids.workerRole, ids.checkRole, ids.apiRole]) {
       for (const g of grantsOf(template, roleId)) {
         // The one action wildcard: kms:GenerateDataKey* on the alarm topic's own key (topic.grantPublish).
         if (g.action.includes('*')) expect(g).toEqual({ action: 'kms:GenerateDataKey*', resource: arn(ids.topicKey) });
@@ -252,7 +258,7 @@ describe('WellwatchStack least privilege', () => {
         if (g.resource.includes('*')) expect(g.resource).toMatch(/^[A-Za-z0-9]+\.Arn\/index\/\*$/);
       }
     }
-    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(4);
+    expect(Object.keys(template.findResources('AWS::IAM::Policy'))).toHaveLength(5);
   });
 
   it('attaches no managed policy to either function role', () => {
@@ -321,23 +327,31 @@ describe('WellwatchStack least privilege', () => {
     expect(api.filter((g) => !allowed.has(g.resource))).toEqual([]);
   });
 
-  it('lets the rollup read readings, never write them', () => {
+  it('lets the rollup planner use the catalog and send to the work queue, nothing else', () => {
+    expect(actionsOn(planner, arn(ids.catalog))).toEqual(READ_WRITE);
+    expect(planner.filter((g) => g.resource === arn(ids.workQueue)).map((g) => g.action)).toContain('sqs:SendMessage');
+    const allowed = new Set([ids.catalog, ids.workQueue, ids.rollupLogs].map(arn));
+    expect(planner.filter((g) => !allowed.has(g.resource))).toEqual([]);
+  });
+
+  it('lets the rollup worker read readings, never write them', () => {
     expect(actionsOn(rollup, arn(ids.readings))).toEqual(READ);
     expect(actionsOn(rollup, index(ids.readings))).toEqual(READ);
     expect(rollup.filter((g) => g.resource.startsWith(ids.readings) && WRITE.includes(g.action) && !READ.includes(g.action))).toEqual([]);
   });
 
-  it('lets the rollup read and write the catalog (it deletes pending markers) and write stats', () => {
+  it('lets the rollup worker read and write the catalog (task records, pending markers) and write stats', () => {
     expect(actionsOn(rollup, arn(ids.catalog))).toEqual(READ_WRITE);
     expect(actionsOn(rollup, arn(ids.catalog))).toContain('dynamodb:DeleteItem');
     expect(actionsOn(rollup, arn(ids.stats))).toEqual(WRITE);
   });
 
-  it('gives the rollup nothing on the stream or the queues', () => {
-    const allowed = new Set([ids.readings, ids.stats, ids.catalog, ids.rollupLogs].map(arn));
+  it('gives the rollup worker nothing on the stream, and on the queues only receiving from its work queue', () => {
+    const allowed = new Set([ids.readings, ids.stats, ids.catalog, ids.workerLogs, ids.workQueue].map(arn));
     allowed.add(index(ids.readings)).add(index(ids.stats));
     expect(rollup.filter((g) => !allowed.has(g.resource))).toEqual([]);
-    expect(rollup.filter((g) => /^(sqs|kinesis):/.test(g.action))).toEqual([]);
+    expect(rollup.filter((g) => /^kinesis:/.test(g.action))).toEqual([]);
+    expect(rollup.filter((g) => /^sqs:/.test(g.action)).map((g) => g.action).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']);
   });
 });
 
@@ -363,7 +377,7 @@ describe('WellwatchStack cdk-nag (AwsSolutions)', () => {
       if (!id.startsWith('AwsSolutions-IAM5')) continue;
       // The table-index suffix of CDK's grants; kms:GenerateDataKey* of topic.grantPublish on the alarm topic's key;
       // and, only for the VPC placement, Lambda's network-interface actions.
-      if (id === 'AwsSolutions-IAM5[Resource::*]') expect(at).toMatch(/^Wellwatch-vpc\/(Consumer|Rollup|Alarms|QueryApi)\/\w+\/Role$/);
+      if (id === 'AwsSolutions-IAM5[Resource::*]') expect(at).toMatch(/^Wellwatch-vpc\/(Consumer|Rollup|RollupFanout|Alarms|QueryApi)\/\w+\/Role$/);
       else expect(id).toMatch(/^AwsSolutions-IAM5\[(Resource::<[A-Za-z0-9]+\.Arn>\/index\/\*|Action::kms:GenerateDataKey\*)\]$/);
     }
   });
@@ -474,13 +488,14 @@ describe('WellwatchStack Control Tower controls (template)', () => {
   it('gives every alarm of every deployment the ops topic as its action (CT.CLOUDWATCH.PR.1)', () => {
     for (const [s, t] of [[stack, template], [variant, variantTemplate], [vpcVariant, vpcTemplate]] as const) {
       const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(8); // 6 pipeline + 2 query API
+      expect(alarms).toHaveLength(10); // 6 pipeline + 2 query API + 2 rollup fan-out
       for (const a of alarms) {
         expect(a.Properties.AlarmActions).toEqual([topicRef(s)]);
         expect(a.Properties.ActionsEnabled).not.toBe(false);
       }
-      // The query API's alarms (5xx, latency) also report their recovery.
-      for (const a of Object.values(s.queryApi.alarms)) {
+      // The query API's alarms (5xx, latency) and the fan-out's (worker errors, dead-lettered items) also report
+      // their recovery.
+      for (const a of [...Object.values(s.queryApi.alarms), ...Object.values(s.rollupFanout.alarms)]) {
         const id = s.getLogicalId(a.node.defaultChild as never);
         expect(t.toJSON().Resources[id].Properties.OKActions).toEqual([topicRef(s)]);
       }
@@ -498,7 +513,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
 
   it('keeps function and API access logs a year, encrypted with the stack’s logs key (CT.CLOUDWATCH.PR.2, PR.3)', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(5);
+    expect(groups).toHaveLength(6);
     const keys = new Set(groups.map((g) => JSON.stringify(g.Properties.KmsKeyId)));
     expect(keys.size).toBe(1);
     const keyId: string = groups[0]!.Properties.KmsKeyId['Fn::GetAtt'][0];
@@ -520,7 +535,7 @@ describe('WellwatchStack Control Tower controls (template)', () => {
 
   it('takes a shorter log retention for a test deployment, API access logs included', () => {
     const groups = Object.values(vpcTemplate.findResources('AWS::Logs::LogGroup'));
-    expect(groups.map((g) => g.Properties.LogGroupName).sort()).toEqual(['alarm-check', 'api', 'api-access', 'consumer', 'rollup'].map((n) => `/wellwatch-vpc/${n}`));
+    expect(groups.map((g) => g.Properties.LogGroupName).sort()).toEqual(['alarm-check', 'api', 'api-access', 'consumer', 'rollup', 'rollup-worker'].map((n) => `/wellwatch-vpc/${n}`));
     for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
   });
 
@@ -532,16 +547,21 @@ describe('WellwatchStack Control Tower controls (template)', () => {
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
-  it('declares both dead-letter stores as dead-letter queues (redrive-allow policy, CT.SQS.PR.1)', () => {
+  it('declares every queue a dead-letter queue or gives it one (CT.SQS.PR.1)', () => {
     const queues = Object.values(template.findResources('AWS::SQS::Queue'));
-    expect(queues).toHaveLength(2);
-    for (const q of queues) expect(q.Properties.RedriveAllowPolicy).toEqual({ redrivePermission: 'allowAll' });
+    expect(queues).toHaveLength(4);
+    const byName = new Map(queues.map((q) => [q.Properties.QueueName as string, q.Properties]));
+    // The consumer's dead-letter stores, which no source queue feeds.
+    for (const name of [NAMES.deadLetterQueue, NAMES.failedBatchQueue]) expect(byName.get(name)!.RedriveAllowPolicy).toEqual({ redrivePermission: 'allowAll' });
+    // The rollup work queue redrives to its own dead-letter queue, which accepts only it.
+    expect(byName.get('wellwatch-rollup-work')!.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    expect(byName.get('wellwatch-rollup-work-dlq')!.RedriveAllowPolicy).toMatchObject({ redrivePermission: 'byQueue' });
   });
 
   it('places every function, the query API’s included, in the given subnets with one security group when a VPC is set (CT.LAMBDA.PR.3)', () => {
     const sg = { 'Fn::GetAtt': [vpcVariant.getLogicalId(vpcVariant.network!.securityGroup.node.defaultChild as never), 'GroupId'] };
     const fns = Object.values(vpcTemplate.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(4);
+    expect(fns).toHaveLength(5);
     for (const f of fns) expect(f.Properties.VpcConfig).toEqual({ SubnetIds: [...VPC.subnetIds], SecurityGroupIds: [sg] });
     vpcTemplate.resourceCountIs('AWS::EC2::SecurityGroup', 1);
     for (const f of Object.values(template.findResources('AWS::Lambda::Function'))) expect(f.Properties.VpcConfig).toBeUndefined();
@@ -600,10 +620,10 @@ describe('WellwatchStack under both validators (cdk-nag and cfn-guard), as bin/a
       [
         // No VPC in the default and the staging deployment: CT.LAMBDA.PR.3 acknowledged on each function.
         ...['Wellwatch', 'Wellwatch-staging'].flatMap((s) =>
-          ['Consumer/Consumer', 'Rollup/Rollup', 'Alarms/Check', 'QueryApi/Api'].map((fn) => `lambda_inside_vpc_check ${s}/${fn}/Function`),
+          ['Consumer/Consumer', 'Rollup/Rollup', 'RollupFanout/Worker', 'Alarms/Check', 'QueryApi/Api'].map((fn) => `lambda_inside_vpc_check ${s}/${fn}/Function`),
         ),
         // One-month logs asked for in the `vpc` test deployment: CT.CLOUDWATCH.PR.2 acknowledged on each log group.
-        ...['Consumer/Consumer/Logs', 'Rollup/Rollup/Logs', 'Alarms/Check/Logs', 'QueryApi/Api/Logs', 'QueryApi/AccessLogs'].map(
+        ...['Consumer/Consumer/Logs', 'Rollup/Rollup/Logs', 'RollupFanout/Worker/Logs', 'Alarms/Check/Logs', 'QueryApi/Api/Logs', 'QueryApi/AccessLogs'].map(
           (group) => `cloudwatch_log_group_retention_period_check Wellwatch-vpc/${group}`,
         ),
         // API Gateway's invoke permission per route: its SourceArn (this API's execute-api ARN) is an Fn::Join that

@@ -7,11 +7,13 @@ import {
   CATALOG_DAYS_PARTITION,
   catalogDayFromItem,
   catalogDayItem,
+  catalogDayPartition,
   catalogDaysItem,
   parsePumpDayPk,
   pendingFromItem,
   pendingItem,
   pendingKey,
+  pendingPartition,
   pumpDayPk,
   readingFromItem,
   readingItem,
@@ -246,14 +248,17 @@ describe('catalog items', () => {
 
   test('a pump-day with data', () => {
     const item = catalogDayItem('COHUTTA', '2014-03-10');
-    expect(item).toEqual({ pk: { S: 'DAY#2014-03-10' }, sk: { S: 'COHUTTA' }, pump: { S: 'COHUTTA' }, day: { S: '2014-03-10' } });
+    // FNV-1a('COHUTTA') mod 32 = 3: the day's markers are write-sharded over FLEET_KEYS.buckets.
+    expect(item).toEqual({ pk: { S: 'DAY#2014-03-10#3' }, sk: { S: 'COHUTTA' }, pump: { S: 'COHUTTA' }, day: { S: '2014-03-10' } });
+    expect(catalogDayItem('A', '2014-03-10').pk).toEqual({ S: 'DAY#2014-03-10#12' });
+    expect(catalogDayPartition('2014-03-10', 31)).toBe('DAY#2014-03-10#31');
     expect(catalogDayFromItem(item)).toEqual({ pump: 'COHUTTA', day: '2014-03-10' });
   });
 
   test('a pending pump-day', () => {
     const item = pendingItem('COHUTTA', '2014-03-10', '2014-03-12T08:00:00.000Z');
     expect(item).toEqual({
-      pk: { S: 'PENDING' },
+      pk: { S: 'PENDING#3' },
       sk: { S: '2014-03-10#COHUTTA' },
       pump: { S: 'COHUTTA' },
       day: { S: '2014-03-10' },
@@ -261,6 +266,8 @@ describe('catalog items', () => {
     });
     expect(pendingKey('COHUTTA', '2014-03-10')).toEqual({ pk: item.pk, sk: item.sk });
     expect(pendingFromItem(item)).toEqual({ pump: 'COHUTTA', day: '2014-03-10', touchedAt: '2014-03-12T08:00:00.000Z' });
+    expect(pendingKey('A', '2014-03-10').pk).toEqual({ S: 'PENDING#12' });
+    expect(pendingPartition(0)).toBe('PENDING#0');
   });
 });
 

@@ -1,5 +1,7 @@
 import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createCatalogStore, forgetWrittenMarkers, touchStamp } from '../../../lambdas/store/catalog-store';
+import { FLEET_KEYS } from '../../../lambdas/config';
+import { allBuckets, pumpBucket } from '../../../lambdas/core/buckets';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 import { intercept, collect } from '../../helpers/intercept';
 
@@ -53,12 +55,12 @@ describe('catalog store', () => {
     const [first] = await collect(catalog.listPending());
     written.length = 0;
     await catalog.markTouched(touched, today, now);
-    expect(written).toEqual(['PENDING|2014-03-10#A']);
+    expect(written).toEqual(['PENDING#12|2014-03-10#A']);
     const [second] = await collect(catalog.listPending());
     expect(second!.touchedAt).not.toBe(first!.touchedAt);
     written.length = 0;
     await catalog.markTouched([{ pump: 'A', day: '2014-03-12' }], today, now);
-    expect(written.sort()).toEqual(['DAY#2014-03-12|A', 'DAYS|2014-03-12']);
+    expect(written.sort()).toEqual(['DAY#2014-03-12#12|A', 'DAYS|2014-03-12']);
   });
 
   it('reports the pump-days whose markers failed and writes them again next time', async () => {
@@ -101,8 +103,12 @@ describe('catalog store', () => {
 
   it('follows every page of a large partition', async () => {
     const catalog = createCatalogStore(db.client, db.cfg);
-    // Long pump ids make the partition larger than dynalite's 1 MB page.
-    const pumps = Array.from({ length: 1200 }, (_, i) => `P${String(i).padStart(4, '0')}${'x'.repeat(900)}`);
+    // Long pump ids, all of one bucket, make that bucket's partition larger than dynalite's 1 MB page.
+    const pumps: string[] = [];
+    for (let i = 0; pumps.length < 1200; i++) {
+      const pump = `P${String(i).padStart(5, '0')}${'x'.repeat(900)}`;
+      if (pumpBucket(pump, FLEET_KEYS.buckets) === 0) pumps.push(pump);
+    }
     await catalog.markTouched(pumps.map((pump) => ({ pump, day: '2014-03-12' })), today, now);
     let queries = 0;
     intercept(db.client, (command, next) => {
@@ -128,12 +134,41 @@ describe('catalog store', () => {
     expect(await collect(catalog.listDays({ from: '2014-03-10', to: '2014-03-10' }))).toEqual(['2014-03-10']);
     expect(await collect(catalog.listPumps('2014-03-10'))).toEqual(['A']);
     expect(await collect(catalog.listPending())).toHaveLength(1);
-    expect(reads).toEqual([
-      { pk: 'DAYS', consistent: true },
-      { pk: 'DAYS', consistent: true },
-      { pk: 'DAY#2014-03-10', consistent: true },
-      { pk: 'PENDING', consistent: true },
-    ]);
+    const buckets = allBuckets(FLEET_KEYS.buckets);
+    expect(reads.sort((x, y) => (x.pk! < y.pk! ? -1 : x.pk! > y.pk! ? 1 : 0))).toEqual(
+      [
+        { pk: 'DAYS', consistent: true },
+        { pk: 'DAYS', consistent: true },
+        ...buckets.map((b) => ({ pk: `DAY#2014-03-10#${b}`, consistent: true })),
+        ...buckets.map((b) => ({ pk: `PENDING#${b}`, consistent: true })),
+      ].sort((x, y) => (x.pk < y.pk ? -1 : x.pk > y.pk ? 1 : 0)),
+    );
+  });
+
+  it('shards day and pending markers over the buckets and merges them back in order', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const pumps = Array.from({ length: 200 }, (_, i) => `PUMP-${String(i).padStart(3, '0')}`);
+    const touched = ['2014-03-10', '2014-03-11'].flatMap((day) => pumps.map((pump) => ({ pump, day })));
+    expect((await catalog.markTouched(touched, today, now)).failed).toEqual([]);
+    // Each marker lives in its pump's bucket partition, read here with a raw Query per bucket.
+    const byBucket = new Map<number, string[]>();
+    for (const b of allBuckets(FLEET_KEYS.buckets)) {
+      const out = await db.client.send(
+        new QueryCommand({ TableName: db.cfg.catalogTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `DAY#2014-03-10#${b}` } } }),
+      );
+      byBucket.set(b, (out.Items ?? []).map((i) => i.sk!.S!));
+    }
+    for (const [b, listed] of byBucket) expect(listed).toEqual(pumps.filter((p) => pumpBucket(p, FLEET_KEYS.buckets) === b));
+    expect([...byBucket.values()].filter((l) => l.length > 0).length).toBeGreaterThan(16);
+    expect(await collect(catalog.listPumps('2014-03-10'))).toEqual(pumps);
+    const b = pumpBucket('PUMP-050', FLEET_KEYS.buckets);
+    expect(await collect(catalog.listPumpsInBucket('2014-03-10', b))).toEqual(byBucket.get(b));
+    expect(await collect(catalog.listPumpsInBucket('2014-03-10', b, { from: 'PUMP-050', to: 'PUMP-150' }))).toEqual(
+      byBucket.get(b)!.filter((p) => p >= 'PUMP-050' && p <= 'PUMP-150'),
+    );
+    const pending = await collect(catalog.listPending());
+    expect(pending.map((p) => `${p.day}/${p.pump}`)).toEqual(touched.map((t) => `${t.day}/${t.pump}`));
+    expect((await collect(catalog.listPendingInBucket(b))).map((p) => p.pump)).toEqual([...byBucket.get(b)!, ...byBucket.get(b)!]);
   });
 
   it('stamps touches with the time and a random suffix', () => {

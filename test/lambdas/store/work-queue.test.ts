@@ -1,0 +1,53 @@
+/**
+ * The planner's SQS sink, against an SQS client whose answers the test scripts (as the dead-letter sink's tests do):
+ * batches of 10, partial failures sent again, retryable errors retried, the rest one clear error.
+ */
+import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { createSqsWorkQueue } from '../../../lambdas/store/work-queue';
+
+function fakeSqs(answer: (command: SendMessageBatchCommand) => Promise<unknown>): SQSClient {
+  const client = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  (client as unknown as { send: (c: SendMessageBatchCommand) => Promise<unknown> }).send = answer;
+  return client;
+}
+
+const url = 'https://sqs.us-east-1.amazonaws.com/123456789012/wellwatch-rollup-work';
+const messages = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `b00-${String(i).padStart(5, '0')}`, body: `{"n":${i}}` }));
+const noSleep = { sleep: async () => undefined };
+
+describe('SQS work queue sink', () => {
+  it('sends in batches of at most 10 and sends again only the entries SQS reported failed', async () => {
+    const sent: string[][] = [];
+    let failOnce = true;
+    const sqs = fakeSqs(async (command) => {
+      const entries = command.input.Entries!;
+      sent.push(entries.map((e) => e.MessageBody!));
+      expect(command.input.QueueUrl).toBe(url);
+      if (failOnce && entries.length === 10) {
+        failOnce = false;
+        return { Successful: entries.slice(1).map((e) => ({ Id: e.Id })), Failed: [{ Id: entries[0]!.Id, Code: 'InternalError', SenderFault: false }] };
+      }
+      return { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
+    });
+    await createSqsWorkQueue(sqs, url, noSleep).send(messages(23));
+    expect(sent.map((b) => b.length)).toEqual([10, 1, 10, 3]);
+    expect(sent[1]).toEqual(['{"n":0}']);
+    expect(new Set(sent.flat()).size).toBe(23);
+  });
+
+  it('retries a throttled request and gives up with one clear error after the bounded attempts', async () => {
+    let calls = 0;
+    const throttled = fakeSqs(async () => {
+      calls++;
+      throw Object.assign(new Error('slow down'), { name: 'RequestThrottled', $metadata: { httpStatusCode: 403 } });
+    });
+    await expect(createSqsWorkQueue(throttled, url, { ...noSleep, maxAttempts: 3 }).send(messages(2))).rejects.toThrow(
+      `2 rollup work item(s) not sent to ${url} after 3 attempts: `,
+    );
+    expect(calls).toBe(3);
+    const denied = fakeSqs(async () => {
+      throw Object.assign(new Error('no'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    });
+    await expect(createSqsWorkQueue(denied, url, noSleep).send(messages(1))).rejects.toThrow(`rollup work items not sent to ${url}: `);
+  });
+});
