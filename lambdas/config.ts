@@ -757,6 +757,61 @@ export const FLEET_KEYS = {
 } as const;
 
 /**
+ * Local mode's partition-limit proxy (local/partition-limits): DynamoDB's per-partition-key limits, divided by a
+ * scale factor, enforced in front of dynalite.
+ *
+ * With factor F, every partition key takes FLEET_KEYS.partitionWriteUnitsPerSecond / F write units and
+ * partitionReadUnitsPerSecond / F read units per second, so a fleet F times smaller, reporting at the real interval,
+ * puts the same load on each key relative to its limit as the full fleet does on DynamoDB (10,000 pumps at F = 100
+ * stand for 1,000,000). Off unless set: `wellwatch local --partition-limits F` or WELLWATCH_PARTITION_LIMITS=F.
+ *
+ * The burst (seconds of capacity one key's bucket holds) absorbs the arrival jitter of a small fleet: its per-key
+ * counts per second vary √F times more, relative to their mean, than the full fleet's, which DynamoDB sees smoothed.
+ */
+export const PARTITION_LIMITS = {
+  factorEnv: 'WELLWATCH_PARTITION_LIMITS',
+  burstEnv: 'WELLWATCH_PARTITION_BURST_SECONDS',
+  /** @default 1 - a key's bucket holds one second of its limit */
+  defaultBurstSeconds: 1,
+} as const;
+
+/** Resolved settings of the partition-limit proxy. */
+export interface PartitionLimitSettings {
+  /** The scale factor the limits are divided by (≥ 1). */
+  readonly factor: number;
+  readonly burstSeconds: number;
+  readonly writeUnitsPerSecond: number;
+  readonly readUnitsPerSecond: number;
+}
+
+/**
+ * Resolves the partition-limit settings (option > WELLWATCH_PARTITION_LIMITS / _BURST_SECONDS > off); undefined
+ * when no factor is set.
+ *
+ * @throws ConfigError when the factor is not a number ≥ 1 or the burst not a number > 0.
+ * @example
+ * loadPartitionLimits({ factor: 100 }); // → { factor: 100, burstSeconds: 1, writeUnitsPerSecond: 10, readUnitsPerSecond: 30 }
+ */
+export function loadPartitionLimits(
+  overrides: { readonly factor?: number | string; readonly burstSeconds?: number | string } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): PartitionLimitSettings | undefined {
+  const rawFactor = overrides.factor ?? env[PARTITION_LIMITS.factorEnv];
+  if (rawFactor === undefined || rawFactor === '' || rawFactor === 'off') return undefined;
+  const factor = Number(rawFactor);
+  if (!Number.isFinite(factor) || factor < 1) throw new ConfigError(`partition-limits factor must be a number ≥ 1, got ${JSON.stringify(rawFactor)}`);
+  const rawBurst = overrides.burstSeconds ?? env[PARTITION_LIMITS.burstEnv] ?? PARTITION_LIMITS.defaultBurstSeconds;
+  const burstSeconds = Number(rawBurst);
+  if (!Number.isFinite(burstSeconds) || burstSeconds <= 0) throw new ConfigError(`partition-limits burst must be a number of seconds > 0, got ${JSON.stringify(rawBurst)}`);
+  return {
+    factor,
+    burstSeconds,
+    writeUnitsPerSecond: FLEET_KEYS.partitionWriteUnitsPerSecond / factor,
+    readUnitsPerSecond: FLEET_KEYS.partitionReadUnitsPerSecond / factor,
+  };
+}
+
+/**
  * The rollup's fan-out (issue 13): a planner lists a day's pump-days per bucket and enqueues work items on an SQS
  * queue; a worker Lambda rolls up each item's pump-days. Read by the planner, the worker, the CDK construct
  * (lib/rollup-fanout.ts) and the local queue (local/work-queue.ts), so AWS and local mode run with the same numbers.

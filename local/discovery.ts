@@ -33,6 +33,11 @@ export interface LocalInfo {
   readonly dataDir: string;
   /** ISO time local mode started. */
   readonly startedAt: string;
+  /**
+   * The partition-limit proxy the handlers write through, when local mode runs with `--partition-limits`
+   * (`dynamodbEndpoint` stays dynalite's, unlimited).
+   */
+  readonly partitionLimits?: { readonly endpoint: string; readonly factor: number; readonly burstSeconds: number };
 }
 
 /** Alarm notifications of local mode (one JSON line each), in its data dir. */

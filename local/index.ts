@@ -16,6 +16,7 @@
  * | `metrics.jsonl` | the handlers' EMF metric lines (CloudWatch would ingest these in AWS) |
  * | `handler-log.jsonl` | the handlers' structured warnings and errors (errors are also passed to `log`) |
  * | `notifications.jsonl` | alarm notifications, one JSON line per transition (SNS in AWS); each also goes to `notify` |
+ * | `partition-limits.json` | with `partitionLimits`: throttled requests and peak rates per partition key, written on stop |
  * | `kinesis/`, `dynamodb/` | emulator data (absent with `memory: true`) |
  */
 import * as fs from 'node:fs';
@@ -24,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { randomBytes } from 'node:crypto';
-import { API_ENV, DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadApiSettings, loadConfig, type WellwatchConfig } from '../lambdas/config';
+import { API_ENV, DEFAULT_EVENT_SOURCE, type EventSourceSettings, loadApiSettings, loadConfig, loadPartitionLimits, type PartitionLimitSettings, type WellwatchConfig } from '../lambdas/config';
 import { describeError } from '../lambdas/core/errors';
 import { createApiHandler } from '../lambdas/api/handler';
 import { createConsumerHandler } from '../lambdas/consumer/handler';
@@ -42,6 +43,7 @@ import { ensureStream, LOCAL_HOST, startEmulators, type EmulatorThread, type Emu
 import { EventSourceRunner, type KinesisBatchHandler, type ShardBacklog } from './event-source-runner';
 import { ROLLUP_SCHEDULE, Scheduler } from './scheduler';
 import { DEFAULT_API_PORT, startServer, type LocalServer } from './server';
+import { startPartitionLimitProxy, type PartitionLimitProxy } from './partition-limits/proxy';
 
 export { readLocalInfo, type LocalInfo } from './discovery';
 export type { ShardBacklog, RunnerCounters } from './event-source-runner';
@@ -56,6 +58,7 @@ export const LOCAL_FILES = {
   metrics: 'metrics.jsonl',
   handlerLog: 'handler-log.jsonl',
   notifications: LOCAL_NOTIFICATIONS_FILE,
+  partitionLimits: 'partition-limits.json',
 } as const;
 
 /** The scheduled alarm check's rule (EventBridge every 5 minutes in AWS). */
@@ -123,6 +126,21 @@ export interface StartLocalOptions {
   readonly alertRules?: readonly AlertRule[];
   /** Receives one line per alarm notification (they are also appended to notifications.jsonl). @default - stdout */
   readonly notify?: (line: string) => void;
+  /**
+   * Run the handlers' DynamoDB calls through the partition-limit proxy (local/partition-limits/proxy.ts): DynamoDB's
+   * per-partition-key limits divided by a scale factor, throttled exactly as DynamoDB throttles. With
+   * `handlerDynamo`, that client is built on the proxy's endpoint. `false` turns it off whatever the environment says.
+   *
+   * @default - from WELLWATCH_PARTITION_LIMITS (see PARTITION_LIMITS in config.ts), else off
+   */
+  readonly partitionLimits?: PartitionLimitSettings | false;
+  /**
+   * The handlers' clock (consumer, alarm check, rollup): which day is "today", alarm times. The scale test runs a
+   * simulated fleet across a midnight with it.
+   *
+   * @default - `new Date()`
+   */
+  readonly clock?: () => Date;
 }
 
 /** A running local mode. */
@@ -145,6 +163,8 @@ export interface LocalRuntime {
   waitForIdle(options?: { timeoutMs?: number }): Promise<void>;
   /** Records after each shard's checkpoint. */
   backlog(): Promise<ShardBacklog[]>;
+  /** The partition-limit proxy the handlers write through; absent unless `partitionLimits` is on. */
+  readonly partitionLimits?: PartitionLimitProxy;
 }
 
 /**
@@ -241,7 +261,35 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       // Errors (writes failing after retries) matter to whoever runs local mode; warnings stay in the file.
       if (/"level"\s*:\s*"ERROR"/.test(line)) log(`${source}: ${line}`);
     };
-    const handlerDynamo = opts.handlerDynamo ? await opts.handlerDynamo(emulators.dynamodbEndpoint) : dynamo;
+    const limits = opts.partitionLimits === false ? undefined : (opts.partitionLimits ?? loadPartitionLimits());
+    let limiter: PartitionLimitProxy | undefined;
+    let limitedDynamo: DynamoDBClient | undefined;
+    if (limits) {
+      const proxy = await startPartitionLimitProxy({
+        target: emulators.dynamodbEndpoint,
+        writeUnitsPerSecond: limits.writeUnitsPerSecond,
+        readUnitsPerSecond: limits.readUnitsPerSecond,
+        burstSeconds: limits.burstSeconds,
+      });
+      limiter = proxy;
+      cleanups.push(async () => {
+        const throttled = proxy.keyStats().filter((k) => k.throttledRequests > 0);
+        fs.writeFileSync(file(LOCAL_FILES.partitionLimits), JSON.stringify({ limits, counters: proxy.counters, throttledKeys: throttled }, null, 2));
+        log(`local: partition limits: ${throttled.reduce((a, k) => a + k.throttledRequests, 0)} throttled request(s) on ${throttled.length} key(s); see ${LOCAL_FILES.partitionLimits}`);
+        await proxy.close();
+      });
+      if (!opts.handlerDynamo) {
+        const client = dynamoClient({ ...config, endpoints: { ...config.endpoints, dynamodb: proxy.endpoint } });
+        limitedDynamo = client;
+        cleanups.push(() => client.destroy());
+      }
+      log(
+        `local: partition limits on ${proxy.endpoint}: ${limits.writeUnitsPerSecond} WCU/s and ${limits.readUnitsPerSecond} RCU/s per key ` +
+          `(DynamoDB's limits / ${limits.factor}, burst ${limits.burstSeconds} s); the handlers write through it`,
+      );
+    }
+    const handlerDynamo = opts.handlerDynamo ? await opts.handlerDynamo(limiter?.endpoint ?? emulators.dynamodbEndpoint) : (limitedDynamo ?? dynamo);
+    const clock = opts.clock;
     const notify = opts.notify ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const notifier = createNotifier(config, { onPublish: (n) => notify(notificationLine(n)) });
     // Lambda runs the batches of different shards in separate execution environments, each with its own module
@@ -253,10 +301,13 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     const consumer: KinesisBatchHandler = (event, context) => {
       const shard = event.Records[0]?.eventID.split(':')[0] ?? '';
       let handler = consumers.get(shard);
-      if (!handler) consumers.set(shard, (handler = createConsumerHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('consumer') })));
+      if (!handler) {
+        handler = createConsumerHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('consumer'), ...(clock ? { clock } : {}) });
+        consumers.set(shard, handler);
+      }
       return handler(event, context);
     };
-    const check = createAlarmCheckHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('alarm-check') });
+    const check = createAlarmCheckHandler(config, { dynamo: handlerDynamo, notifier, metricsSink: metrics.write, log: handlerLogLine('alarm-check'), ...(clock ? { clock } : {}) });
     // The rollup as deployed: the scheduler runs the planner, whose work items a local queue hands to the worker
     // handler with the configured concurrency (local/rollup-fanout.ts).
     const rollup = createLocalRollup(config, { dynamo: handlerDynamo, metricsSink: metrics.write, log: handlerLogLine('rollup') });
@@ -309,6 +360,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       deadLetterUrl: config.deadLetterUrl!,
       dataDir,
       startedAt: new Date().toISOString(),
+      ...(limits && limiter ? { partitionLimits: { endpoint: limiter.endpoint, factor: limits.factor, burstSeconds: limits.burstSeconds } } : {}),
     };
     // The ready signal: everything listens, so publish the endpoints — complete, in one atomic rename. Stopping
     // withdraws it first, before anything closes.
@@ -331,6 +383,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       },
       waitForIdle: (options) => runner.waitForIdle(options),
       backlog: () => runner.backlog(),
+      ...(limiter ? { partitionLimits: limiter } : {}),
     };
   } catch (e) {
     await cleanup();
