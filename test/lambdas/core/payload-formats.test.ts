@@ -10,11 +10,12 @@
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { PutRecordsCommandInput, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { Producer, type PayloadFormat } from '../../../cli/producer';
-import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
+import { DEFAULT_ALERT_RULES, FLEET_KEYS } from '../../../lambdas/config';
 import { createConsumerHandler } from '../../../lambdas/consumer/handler';
 import { generateReadings } from '../../../lambdas/core/generator';
 import { decodePayload, ingestRecord } from '../../../lambdas/core/ingest';
 import { isAggregated } from '../../../lambdas/core/kpl';
+import { pumpBucket } from '../../../lambdas/core/buckets';
 import { pumpRegistryPartition, readingItem, type Item } from '../../../lambdas/core/keys';
 import { compileRules } from '../../../lambdas/core/rules';
 import { startDynalite } from '../../helpers/dynalite';
@@ -198,15 +199,14 @@ describe('payload formats', () => {
     );
     const reference = stored['single-line']!;
     expect(reference.readings).toEqual(expected);
-    // A day marker and one pump-day marker per pump, nothing pending (the clock is on the data's day).
+    // A day marker and one pump-day marker per pump (in the pump's bucket), nothing pending (the clock is on the
+    // data's day).
+    const pumps = ['COHUTTA', 'CONASAUGA', 'COOSAWATTEE', 'ETOWAH'];
     expect(reference.catalog.map((item) => `${(item.pk as { S: string }).S}|${(item.sk as { S: string }).S}`)).toEqual([
-      `DAY#${DAY}|COHUTTA`,
-      `DAY#${DAY}|CONASAUGA`,
-      `DAY#${DAY}|COOSAWATTEE`,
-      `DAY#${DAY}|ETOWAH`,
+      ...pumps.map((pump) => `DAY#${DAY}#${pumpBucket(pump, FLEET_KEYS.buckets)}|${pump}`),
       `DAYS|${DAY}`,
       // …and the pump registry: one item per pump seen.
-      ...['COHUTTA', 'CONASAUGA', 'COOSAWATTEE', 'ETOWAH'].map((pump) => `${pumpRegistryPartition(pump)}|${pump}`),
+      ...pumps.map((pump) => `${pumpRegistryPartition(pump)}|${pump}`),
     ].sort());
     for (const name of ['KPL (wellwatch producer)', 'KPL (aws-kinesis-agg)', 'line-batched']) {
       expect(stored[name]!.readings).toEqual(reference.readings);
