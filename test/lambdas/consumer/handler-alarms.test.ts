@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
 import { BatchWriteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { createConsumerHandler } from '../../../lambdas/consumer/handler';
 import { METRIC_NAMES } from '../../../lambdas/config';
@@ -119,4 +120,39 @@ describe('consumer handler when alarm states cannot be written', () => {
     await expect(consumer()(event)).rejects.toThrow(/1 reading\(s\) not written; alarm states not written/);
     expect(metric(METRIC_NAMES.batchFailures)).toEqual([1]);
   });
+
+  it('warns, without failing the batch, when alarm notifications cannot be delivered yet', async () => {
+    // The notifications file is a directory: every publish fails; the state machine has the alarm, the sweep resends.
+    const consume = createConsumerHandler(db.cfg, {
+      dynamo: db.client,
+      clock: () => new Date('2014-03-10T12:00:00Z'),
+      metricsSink: (l) => metrics.push(JSON.parse(l)),
+      log: (l) => logs.push(JSON.parse(l)),
+      notifier: createNotifier({ ...db.cfg, alarms: { ...db.cfg.alarms, notifications: pathToFileURL(dir).href } }),
+      retry: { maxAttempts: 2, sleep: async () => undefined },
+    });
+    expect(await consume(kinesisEvent([{ data: line('ALPHA', 1, 0) }]))).toEqual({ batchItemFailures: [] });
+    const warning = logs.find((l) => l.message === 'alarm notifications pending (retried by the next evaluation or the scheduled check)');
+    expect(warning).toMatchObject({ level: 'WARN' });
+    expect(typeof warning!.error).toBe('string');
+    expect(logs.find((l) => l.message === 'alarm states not written')).toBeUndefined();
+    expect(metric(METRIC_NAMES.batchFailures)).toEqual([]);
+  });
+
+  it("tags every log line of an invocation with Lambda's request id", async () => {
+    refuseAlarmWritesOf('BRAVO');
+    const context = {
+      awsRequestId: 'req-0001',
+      functionName: 'wellwatch-consumer',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:wellwatch-consumer',
+      memoryLimitInMB: '512',
+      getRemainingTimeInMillis: () => 60_000,
+    } as unknown as Context;
+    const event = kinesisEvent([{ data: line('ALPHA', 1, 50) }, { data: line('BRAVO', 2, 0) }]);
+    expect(await consumer()(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }] });
+    const error = logs.find((l) => l.message === 'alarm states not written');
+    expect(error).toMatchObject({ function_request_id: 'req-0001', function_name: 'wellwatch-consumer' });
+  });
 });
+
