@@ -93,6 +93,16 @@ describe('consumer handler when alarm states cannot be written', () => {
     expect(metric(METRIC_NAMES.batchFailures)).toEqual([]);
   });
 
+  it('names at most 10 of the pumps whose alarm states were not written, so the log line stays bounded', async () => {
+    refuseAlarmWritesOf('QQ');
+    const pumps = Array.from({ length: 11 }, (_, i) => `QQ${String(i).padStart(2, '0')}`);
+    const event = kinesisEvent([{ data: line('ALPHA', 1, 0) }, ...pumps.map((p, i) => ({ data: line(p, 2 + i, 0) }))]);
+    expect(await consumer()(event)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }] });
+    const error = logs.find((l) => l.message === 'alarm states not written') as { pumps: string[] };
+    expect(error.pumps).toHaveLength(10);
+    for (const p of error.pumps) expect(pumps).toContain(p);
+  });
+
   it('throws, so that Lambda retries the whole batch, when the failing pump sits in the first record', async () => {
     refuseAlarmWritesOf('ALPHA');
     const event = kinesisEvent([{ data: line('ALPHA', 1, 0) }, { data: line('BRAVO', 2, 0) }]);
