@@ -63,4 +63,11 @@ describe('days', () => {
       expect(() => timeBound('from', bad)).toThrow(`from must be a day YYYY-MM-DD or a timestamp like 2014-03-10T05:00:00Z, got ${JSON.stringify(bad)}`);
     }
   });
+
+  it('tags its errors with the code of what was wrong: day or time-bound', () => {
+    expect(() => requireDay('date', '2014-02-30')).toThrow(expect.objectContaining({ code: 'day' }));
+    expect(() => timeBound('to', 'soon')).toThrow(expect.objectContaining({ code: 'time-bound' }));
+  });
+
 });
+
