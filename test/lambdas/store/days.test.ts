@@ -68,6 +68,5 @@ describe('days', () => {
     expect(() => requireDay('date', '2014-02-30')).toThrow(expect.objectContaining({ code: 'day' }));
     expect(() => timeBound('to', 'soon')).toThrow(expect.objectContaining({ code: 'time-bound' }));
   });
-
 });
 
