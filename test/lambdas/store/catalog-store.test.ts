@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createCatalogStore, forgetWrittenMarkers, touchStamp } from '../../../lambdas/store/catalog-store';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 import { intercept, collect } from '../../helpers/intercept';
@@ -259,4 +259,28 @@ describe('catalog store: what markTouched reports', () => {
     expect(result.lastError).toMatch(/denied/);
     expect(result.stopped).toBeUndefined();
   });
+
+  it('passes any other error of a conditional delete on to the caller (only a lost race answers false)', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    await catalog.markTouched([{ pump: 'A', day: '2014-03-10' }], today, now);
+    const [marker] = await collect(catalog.listPending());
+    intercept(db.client, async (command, next) => {
+      if (command instanceof DeleteItemCommand) throw Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+      return next(command);
+    });
+    await expect(catalog.clearPending(marker!)).rejects.toThrow('denied');
+  });
+
+  it("writes markers with the configuration's attempts when the caller gives none", async () => {
+    let calls = 0;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      return { UnprocessedItems: command.input.RequestItems };
+    });
+    const catalog = createCatalogStore(db.client, { ...db.cfg, writeMaxAttempts: 2, writeBaseDelayMs: 0 });
+    expect((await catalog.markTouched([{ pump: 'A', day: '2014-03-12' }], today, now)).failed).toEqual([0]);
+    expect(calls).toBe(2);
+  });
 });
+
