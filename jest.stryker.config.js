@@ -4,13 +4,24 @@
  * Stryker runs the suite once per mutant (only the tests that cover it), so the CDK, local-mode, CLI and e2e
  * suites — which exercise lambdas/ only indirectly and take most of `npm test`'s time — are left out. The score
  * therefore measures what test/lambdas/** alone protects.
+ *
+ * MUTATION_TESTS narrows the run further to a comma-separated list of test folders or files (relative to the repo),
+ * for a scoped run such as `MUTATION_TESTS=test/lambdas/store,test/lambdas/rollup npm run mutation -- --mutate
+ * 'lambdas/store/stats-store.ts'`: the dry run then runs only those suites instead of all of test/lambdas. Name
+ * every suite that exercises the mutated files, or mutants they would kill are reported as survivors.
  */
 const base = require('./jest.config.js');
+
+const scoped = (process.env.MUTATION_TESTS ?? '')
+  .split(',')
+  .map((p) => p.trim())
+  .filter((p) => p !== '');
 
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
   roots: ['<rootDir>/test/lambdas'],
+  ...(scoped.length > 0 ? { testMatch: scoped.map((p) => (p.endsWith('.ts') ? `<rootDir>/${p}` : `<rootDir>/${p}/**/*.test.ts`)) } : {}),
   // The two emulator-backed suites (fuzz, payload formats) take a minute per run; the unit tests reach the same code
   // directly, and a mutant run cannot afford them on a shared 2-core machine.
   testPathIgnorePatterns: ['/node_modules/', '/test/lambdas/core/fuzz\\.test\\.ts$', '/test/lambdas/core/payload-formats\\.test\\.ts$'],

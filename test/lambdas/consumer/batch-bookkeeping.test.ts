@@ -107,4 +107,9 @@ describe('storedInOrder (what the alarm step may evaluate)', () => {
     const batch = [r('A', 1), r('B', 1), r('A', 2), r('B', 2), r('A', 3), r('B', 3)];
     expect(storedInOrder(batch, [4, 2])).toEqual([r('A', 1), r('B', 1), r('B', 2), r('B', 3)]);
   });
+  it("cuts a pump at its first unwritten reading whatever the order of the failed indexes (the writers report them ascending)", () => {
+    const batch = [r('A', 1), r('B', 1), r('A', 2), r('B', 2), r('A', 3), r('B', 3)];
+    expect(storedInOrder(batch, [2, 4])).toEqual([r('A', 1), r('B', 1), r('B', 2), r('B', 3)]);
+    expect(storedInOrder(batch, [1, 2, 4])).toEqual([r('A', 1)]);
+  });
 });

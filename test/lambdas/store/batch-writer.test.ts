@@ -198,4 +198,50 @@ describe('writeItems', () => {
       baseDelayMs: db.cfg.writeBaseDelayMs,
     });
   });
+
+  it('names the reason and the attempts of a chunk that gave up, and tells retries about unprocessed items', async () => {
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      return { UnprocessedItems: command.input.RequestItems };
+    });
+    const reasons: string[] = [];
+    const result = await writeItems(db.client, table, items(3), { maxAttempts: 3, onRetry: (r) => reasons.push(r.reason), ...noSleep });
+    expect(result.failed).toEqual([0, 1, 2]);
+    expect(result.lastError).toBe('unprocessed after 3 attempts');
+    expect(reasons).toEqual(['unprocessed', 'unprocessed']);
+  });
+
+  it('counts the items that gave up on an error apart from those the stop left unwritten', async () => {
+    // Concurrency 1: the first chunk (25 items) fails for good, then the stop keeps the second from starting.
+    let calls = 0;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      throw Object.assign(new Error('no such table'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
+    });
+    const result = await writeItems(db.client, table, items(30), { concurrency: 1, stopWhen: () => calls > 0, ...noSleep });
+    expect(calls).toBe(1);
+    expect(result.failed).toHaveLength(30);
+    expect(result).toMatchObject({ stopped: true, failedByError: 25 });
+  });
+
+  it('starts no retry when the stop comes during the backoff sleep', async () => {
+    let calls = 0;
+    let stop = false;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      return { UnprocessedItems: command.input.RequestItems };
+    });
+    const result = await writeItems(db.client, table, items(5), {
+      maxAttempts: 5,
+      stopWhen: () => stop,
+      sleep: async () => {
+        stop = true;
+      },
+    });
+    expect(calls).toBe(1);
+    expect(result).toMatchObject({ stopped: true, failedByError: 0, lastError: 'unprocessed after 1 attempt; then stopped: stopWhen answered true' });
+  });
 });
+

@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createCatalogStore, forgetWrittenMarkers, touchStamp } from '../../../lambdas/store/catalog-store';
 import { FLEET_KEYS } from '../../../lambdas/config';
 import { allBuckets, pumpBucket } from '../../../lambdas/core/buckets';
@@ -178,3 +178,144 @@ describe('catalog store', () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe('catalog store: pump registry and recent days', () => {
+  let db: DynaliteHandle;
+  const today = '2014-03-12';
+  const now = new Date('2014-03-12T08:00:00Z');
+  const pumps = Array.from({ length: 20 }, (_, i) => `P${String(i).padStart(2, '0')}`);
+
+  beforeEach(async () => {
+    forgetWrittenMarkers();
+    db = await startDynalite();
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const touched = pumps.map((pump, i) => ({ pump, day: `2014-03-${String(1 + (i % 9)).padStart(2, '0')}` }));
+    expect((await catalog.markTouched(touched, today, now)).failed).toEqual([]);
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('lists every registered pump in order, merged across the registry partitions', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    expect(await catalog.listRegisteredPumps()).toEqual(pumps);
+  });
+
+  it('pages the registry: strictly after a pump, at most `limit` pumps', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    expect(await catalog.listRegisteredPumps(undefined, 3)).toEqual(['P00', 'P01', 'P02']);
+    expect(await catalog.listRegisteredPumps('P02', 3)).toEqual(['P03', 'P04', 'P05']);
+    expect(await catalog.listRegisteredPumps('P17')).toEqual(['P18', 'P19']);
+    expect(await catalog.listRegisteredPumps('P19', 5)).toEqual([]);
+  });
+
+  it('asks each registry partition for no more than the page', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const limits: (number | undefined)[] = [];
+    intercept(db.client, (command, next) => {
+      if (command instanceof QueryCommand) limits.push(command.input.Limit);
+      return next(command);
+    });
+    await catalog.listRegisteredPumps(undefined, 2);
+    expect(limits).toEqual(Array.from({ length: 8 }, () => 2));
+    limits.length = 0;
+    await catalog.listRegisteredPumps();
+    expect(limits).toEqual(Array.from({ length: 8 }, () => undefined));
+  });
+
+  it('knows whether a pump is registered', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    expect(await catalog.isRegistered('P07')).toBe(true);
+    expect(await catalog.isRegistered('P99')).toBe(false);
+  });
+
+  it('lists the most recent days with data, newest first, at most `limit`', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    expect(await catalog.recentDays(3)).toEqual(['2014-03-09', '2014-03-08', '2014-03-07']);
+    expect(await catalog.recentDays(1)).toEqual(['2014-03-09']);
+    expect(await catalog.recentDays(50)).toHaveLength(9);
+  });
+});
+
+describe('catalog store: what markTouched reports', () => {
+  let db: DynaliteHandle;
+  const today = '2014-03-12';
+  const now = new Date('2014-03-12T08:00:00Z');
+
+  beforeEach(async () => {
+    forgetWrittenMarkers();
+    db = await startDynalite();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('counts each marker item once when pump-days share a day or repeat, and one pending marker per late pump-day', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const touched = [
+      { pump: 'A', day: '2014-03-10' },
+      { pump: 'A', day: '2014-03-10' },
+      { pump: 'B', day: '2014-03-10' },
+    ];
+    // Registry A, B; DAYS 2014-03-10; DAY# A, B; PENDING A, B.
+    expect(await catalog.markTouched(touched, today, now)).toEqual({ failed: [], written: 7, pending: 2 });
+    expect(await catalog.markTouched([], today, now)).toEqual({ failed: [], written: 0, pending: 0 });
+    // Only the pending markers are written again.
+    expect(await catalog.markTouched(touched, today, now)).toEqual({ failed: [], written: 2, pending: 2 });
+  });
+
+  it('writes every marker again to another table endpoint (the warm-container memory is per endpoint and table)', async () => {
+    const other = await startDynalite();
+    try {
+      await createCatalogStore(db.client, db.cfg).markTouched([{ pump: 'A', day: '2014-03-12' }], today, now);
+      expect(await createCatalogStore(other.client, other.cfg).markTouched([{ pump: 'A', day: '2014-03-12' }], today, now)).toMatchObject({ written: 3 });
+      expect(await collect(createCatalogStore(other.client, other.cfg).listPumps('2014-03-12'))).toEqual(['A']);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('reports a stop before any write: every pump-day failed, none of it by error, and nothing remembered', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const result = await catalog.markTouched([{ pump: 'A', day: '2014-03-12' }], today, now, { stopWhen: () => true });
+    expect(result).toMatchObject({ failed: [0], written: 0, stopped: true, failedByError: 0 });
+    expect(await catalog.markTouched([{ pump: 'A', day: '2014-03-12' }], today, now)).toMatchObject({ failed: [], written: 3 });
+  });
+
+  it('names the last error of markers that could not be written', async () => {
+    intercept(db.client, async (command, next) => {
+      if (command instanceof BatchWriteItemCommand) throw Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+      return next(command);
+    });
+    const catalog = createCatalogStore(db.client, db.cfg, { maxAttempts: 1, sleep: async () => undefined });
+    const result = await catalog.markTouched([{ pump: 'A', day: '2014-03-12' }, { pump: 'B', day: '2014-03-12' }], today, now);
+    expect(result.failed).toEqual([0, 1]);
+    expect(result.written).toBe(0);
+    expect(result.lastError).toMatch(/denied/);
+    expect(result.stopped).toBeUndefined();
+  });
+
+  it('passes any other error of a conditional delete on to the caller (only a lost race answers false)', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    await catalog.markTouched([{ pump: 'A', day: '2014-03-10' }], today, now);
+    const [marker] = await collect(catalog.listPending());
+    intercept(db.client, async (command, next) => {
+      if (command instanceof DeleteItemCommand) throw Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+      return next(command);
+    });
+    await expect(catalog.clearPending(marker!)).rejects.toThrow('denied');
+  });
+
+  it("writes markers with the configuration's attempts when the caller gives none", async () => {
+    let calls = 0;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      return { UnprocessedItems: command.input.RequestItems };
+    });
+    const catalog = createCatalogStore(db.client, { ...db.cfg, writeMaxAttempts: 2, writeBaseDelayMs: 0 });
+    expect((await catalog.markTouched([{ pump: 'A', day: '2014-03-12' }], today, now)).failed).toEqual([0]);
+    expect(calls).toBe(2);
+  });
+});
+

@@ -33,4 +33,40 @@ describe('days', () => {
     expect(() => timeBound('from', 'yesterday')).toThrow(/from must be a day YYYY-MM-DD or a timestamp/);
     expect(() => timeBound('to', '2014-02-30T00:00:00Z')).toThrow(/to must be/);
   });
+
+  it('accepts only a whole YYYY-MM-DD, nothing before or after it', () => {
+    expect(isDay('x2014-03-10')).toBe(false);
+    expect(isDay('2014-03-10x')).toBe(false);
+    expect(isDay('2014-00-10')).toBe(false);
+    expect(isDay('2014-03-00')).toBe(false);
+    expect(isDay('2014-12-31')).toBe(true);
+    expect(isDay('2014-01-01')).toBe(true);
+  });
+
+  it('rejects a day that is not a string, naming the field', () => {
+    expect(() => requireDay('date', 20140310)).toThrow('date must be a calendar day YYYY-MM-DD, got 20140310');
+    expect(requireDay('date', '2014-03-10')).toBe('2014-03-10');
+  });
+
+  it('reads every accepted timestamp spelling: space or T, lowercase z, offsets with or without a colon, no zone', () => {
+    expect(timeBound('from', '2014-03-10 05:00:00Z').ts).toBe('2014-03-10T05:00:00Z');
+    expect(timeBound('from', '2014-03-10T05:00:00z').ts).toBe('2014-03-10T05:00:00Z');
+    expect(timeBound('from', '2014-03-10T05:00:00')).toEqual({ day: '2014-03-10', time: '05:00:00', ts: '2014-03-10T05:00:00Z' });
+    expect(timeBound('from', '2014-03-10T05:00:00+0530').ts).toBe('2014-03-09T23:30:00Z');
+    expect(timeBound('to', '2014-03-10T23:00:00-05:00')).toEqual({ day: '2014-03-11', time: '04:00:00', ts: '2014-03-11T04:00:00Z' });
+    expect(timeBound('to', '2014-03-10T05:00:00.999+00:00').ts).toBe('2014-03-10T05:00:00Z');
+    expect(timeBound('from', '2014-03-10T05:00:00.000Z').ts).toBe('2014-03-10T05:00:00Z');
+  });
+
+  it('rejects timestamps with anything before or after them, or without minutes', () => {
+    for (const bad of ['x2014-03-10T05:00:00Z', '2014-03-10T05:00:00Zx', '2014-03-10T05', '2014-03-10T05:00:00+05']) {
+      expect(() => timeBound('from', bad)).toThrow(`from must be a day YYYY-MM-DD or a timestamp like 2014-03-10T05:00:00Z, got ${JSON.stringify(bad)}`);
+    }
+  });
+
+  it('tags its errors with the code of what was wrong: day or time-bound', () => {
+    expect(() => requireDay('date', '2014-02-30')).toThrow(expect.objectContaining({ code: 'day' }));
+    expect(() => timeBound('to', 'soon')).toThrow(expect.objectContaining({ code: 'time-bound' }));
+  });
 });
+

@@ -183,3 +183,152 @@ describe('createDeadLetterSink', () => {
     expect(() => createDeadLetterSink('s3://bucket/key', () => fakeSqs(async () => ({})))).toThrow(/SQS queue URL or file:/);
   });
 });
+
+describe('dead-letter sinks near the deadline (stopWhen)', () => {
+  const noSleep = { sleep: async () => undefined };
+
+  it('the file sink writes nothing once stopWhen is true and reports every letter stopped, none by error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wellwatch-dl-'));
+    try {
+      const path = join(dir, 'dead-letters.jsonl');
+      const sink = fileDeadLetterSink(path);
+      expect(await sink.send([letter(0), letter(1)], { stopWhen: () => true })).toEqual({
+        failed: [0, 1],
+        lastError: 'stopped: stopWhen answered true',
+        stopped: true,
+        failedByError: 0,
+      });
+      await expect(readFile(path, 'utf8')).rejects.toThrow(/ENOENT/);
+      expect(await sink.send([], { stopWhen: () => true })).toEqual({ failed: [] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the SQS sink starts no request once stopWhen is true and reports the rest stopped', async () => {
+    const sent: string[][] = [];
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async (c) => {
+        sent.push(c.input.Entries!.map((e) => e.Id!));
+        return { Failed: [] };
+      }),
+      queue,
+      noSleep,
+    );
+    let asked = 0;
+    const letters = Array.from({ length: 25 }, (_, i) => letter(i));
+    const result = await sink.send(letters, { stopWhen: () => ++asked > 1 });
+    expect(sent).toEqual([['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']]);
+    expect(result).toEqual({ failed: Array.from({ length: 15 }, (_, i) => i + 10), lastError: 'stopped: stopWhen answered true', stopped: true, failedByError: 0 });
+  });
+
+  it('the SQS sink names both the error and the stop, and counts the letters that gave up on the error', async () => {
+    let calls = 0;
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async (c) => {
+        calls++;
+        return { Failed: c.input.Entries!.filter((e) => e.Id === '0').map((e) => ({ Id: e.Id, SenderFault: true, Code: 'InvalidMessageContents', Message: 'bad' })) };
+      }),
+      queue,
+      noSleep,
+    );
+    const letters = Array.from({ length: 12 }, (_, i) => letter(i));
+    const result = await sink.send(letters, { stopWhen: () => calls >= 1 });
+    expect(result).toEqual({
+      failed: [0, 10, 11],
+      lastError: 'InvalidMessageContents: bad; then stopped: stopWhen answered true',
+      stopped: true,
+      failedByError: 1,
+    });
+  });
+});
+
+describe('SQS dead-letter sink: entries and errors', () => {
+  const noSleep = { sleep: async () => undefined };
+
+  function recording(answer: (c: SendMessageBatchCommand) => unknown = () => ({ Failed: [] })) {
+    const entries: NonNullable<SendMessageBatchCommand['input']['Entries']> = [];
+    let calls = 0;
+    const client = fakeSqs(async (c) => {
+      calls++;
+      entries.push(...c.input.Entries!);
+      return answer(c);
+    });
+    return { client, entries, calls: () => calls };
+  }
+
+  it('sends no request and reports nothing failed for no letters', async () => {
+    const r = recording();
+    expect(await sqsDeadLetterSink(r.client, queue, noSleep).send([])).toEqual({ failed: [] });
+    expect(r.calls()).toBe(0);
+  });
+
+  it("tags a letter without a code as 'unknown', and gives a standard queue no FIFO attributes", async () => {
+    const r = recording();
+    await sqsDeadLetterSink(r.client, queue, noSleep).send([{ ...letter(0), code: '' }]);
+    expect(r.entries[0]).toEqual({ Id: '0', MessageBody: JSON.stringify({ ...letter(0), code: '' }), MessageAttributes: { code: { DataType: 'String', StringValue: 'unknown' } } });
+  });
+
+  it('groups FIFO letters without a shard under one group, and deduplicates on every coordinate and the raw line', async () => {
+    const r = recording();
+    const sink = sqsDeadLetterSink(r.client, `${queue}.fifo`, noSleep);
+    const base = letter(0);
+    const variants = [base, { ...base, shardId: undefined }, { ...base, sequenceNumber: '9' }, { ...base, lineInRecord: 9 }, { ...base, raw: 'OTHER' }];
+    await sink.send(variants);
+    expect(r.entries[1]!.MessageGroupId).toBe('wellwatch');
+    const ids = r.entries.map((e) => e.MessageDeduplicationId!);
+    expect(new Set(ids).size).toBe(variants.length);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('packs a request up to exactly the 256 KiB limit, and not one byte more', async () => {
+    // Two letters whose bodies are exactly half the limit each fit one request; one byte more splits them.
+    const bodyOf = (raw: string) => Buffer.byteLength(JSON.stringify(letter(0, raw)));
+    const half = 128 * 1024;
+    let raw = 'x'.repeat(half - bodyOf(''));
+    while (bodyOf(raw) > half) raw = raw.slice(1);
+    while (bodyOf(raw) < half) raw += 'x';
+    expect(bodyOf(raw)).toBe(half);
+    const exact = recording();
+    await sqsDeadLetterSink(exact.client, queue, noSleep).send([letter(0, raw), letter(0, raw)]);
+    expect(exact.calls()).toBe(1);
+    const over = recording();
+    await sqsDeadLetterSink(over.client, queue, noSleep).send([letter(0, raw), letter(0, `${raw}x`)]);
+    expect(over.calls()).toBe(2);
+  });
+
+  it('names the code and message of the last entry that failed, with defaults when SQS leaves them out', async () => {
+    const faulty = recording((c) => ({ Failed: c.input.Entries!.map((e) => ({ Id: e.Id, SenderFault: true })) }));
+    expect(await sqsDeadLetterSink(faulty.client, queue, noSleep).send([letter(0)])).toEqual({ failed: [0], lastError: 'SenderFault: ' });
+    const busy = recording((c) => ({ Failed: c.input.Entries!.map((e) => ({ Id: e.Id, SenderFault: false })) }));
+    expect(await sqsDeadLetterSink(busy.client, queue, { maxAttempts: 2, ...noSleep }).send([letter(0)])).toEqual({ failed: [0], lastError: 'Failed: ' });
+    expect(busy.calls()).toBe(2);
+  });
+
+  it('retries a batch at most maxAttempts times (5 by default), sleeping with backoff between attempts', async () => {
+    const delays: number[] = [];
+    const r = recording((c) => ({ Failed: c.input.Entries!.map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'later' })) }));
+    const result = await sqsDeadLetterSink(r.client, queue, { baseDelayMs: 10, random: () => 0.5, sleep: async (ms: number) => void delays.push(ms) }).send([letter(0), letter(1)]);
+    expect(result).toEqual({ failed: [0, 1], lastError: 'InternalError: later' });
+    expect(r.calls()).toBe(5);
+    expect(delays).toEqual([5, 10, 20, 40]);
+  });
+});
+
+describe('createDeadLetterSink: which sink a URL picks', () => {
+  const noSqs = () => {
+    throw new Error('no SQS wanted');
+  };
+
+  it('picks the log for an empty URL, and the SQS sink for an http(s) queue URL', () => {
+    expect(createDeadLetterSink('', noSqs).description).toBe('log');
+    expect(createDeadLetterSink(queue, () => fakeSqs(async () => ({}))).description).toBe(`sqs:${queue}`);
+    expect(createDeadLetterSink('http://127.0.0.1:9324/000000000000/dl', () => fakeSqs(async () => ({}))).description).toBe('sqs:http://127.0.0.1:9324/000000000000/dl');
+  });
+
+  it('rejects a file URL that is not absolute, and a URL that only contains http://', () => {
+    expect(() => createDeadLetterSink('file://host/dl.jsonl', noSqs)).toThrow('dead-letter URL must be file:///absolute/path.jsonl, got "file://host/dl.jsonl"');
+    expect(() => createDeadLetterSink('x-http://q', noSqs)).toThrow('dead-letter URL must be an SQS queue URL or file:///absolute/path.jsonl, got "x-http://q"');
+  });
+});
+
