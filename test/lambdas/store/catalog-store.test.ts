@@ -217,10 +217,10 @@ describe('catalog store: pump registry and recent days', () => {
       return next(command);
     });
     await catalog.listRegisteredPumps(undefined, 2);
-    expect(limits).toEqual(Array.from({ length: 8 }, () => 2));
+    expect(limits).toEqual(Array.from({ length: FLEET_KEYS.buckets }, () => 2));
     limits.length = 0;
     await catalog.listRegisteredPumps();
-    expect(limits).toEqual(Array.from({ length: 8 }, () => undefined));
+    expect(limits).toEqual(Array.from({ length: FLEET_KEYS.buckets }, () => undefined));
   });
 
   it('knows whether a pump is registered', async () => {
