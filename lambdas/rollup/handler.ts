@@ -12,49 +12,28 @@
  * pump-days failed the call throws RollupError carrying that result and the failures; their work items stay not
  * done, so the next call (the scheduler's next run, Lambda's retry, an operator's rerun) finishes them.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ROLLUP_FANOUT, type WellwatchConfig } from '../config';
 import { addOutcomes, decodeTask, NO_OUTCOME } from '../core/rollup-tasks';
-import type { CatalogStore } from '../store/catalog-store';
 import { createCatalogStore } from '../store/catalog-store';
 import { dynamoClient } from '../store/clients';
-import { describeError, runPool, type RetryOptions } from '../store/retry';
-import type { ReadingStore } from '../store/reading-store';
+import { describeError, runPool } from '../store/retry';
 import { createRollupRunStore, type RollupRunStore } from '../store/rollup-run-store';
-import type { SeriesStore } from '../store/series-store';
-import type { StatsStore } from '../store/stats-store';
 import type { WorkQueueSink } from '../store/work-queue';
 import { RollupError, type RollupEvent, type RollupHandler, type RollupResult } from './event';
 import { createRollupPlanner, type PlannerResult } from './planner';
-import { createRollupWorker, RollupTaskFailedError } from './worker';
+import { createRollupWorker, RollupTaskFailedError, type WorkerDeps } from './worker';
 
 export { MAX_ROLLUP_DAYS, planRollup, RollupError, RollupEventError } from './event';
 export type { Plan, RollupEvent, RollupHandler, RollupResult } from './event';
 
 /** Replaceable collaborators of the rollup. */
-export interface RollupDeps {
-  /** @default - `dynamoClient(cfg)` */
-  readonly dynamo?: DynamoDBClient;
-  readonly readings?: ReadingStore;
-  readonly stats?: StatsStore;
-  readonly catalog?: CatalogStore;
-  /** Hourly series (issue 11). @default - `createSeriesStore(dynamo, cfg)` */
-  readonly series?: SeriesStore;
-  readonly runs?: RollupRunStore;
+export interface RollupDeps extends WorkerDeps {
   /** Current time, for the daily mode without an event time. @default - `new Date()` */
   readonly clock?: () => Date;
-  /** Receives each EMF metrics line (Powertools Metrics). @default - stdout, as Lambda expects */
-  readonly metricsSink?: (line: string) => void;
-  /** Receives each structured JSON log line (Powertools Logger). @default - stdout/stderr, as Lambda expects */
-  readonly log?: (line: string) => void;
-  /** Pump-days of one work item processed at once. @default - `cfg.writeConcurrency` */
-  readonly concurrency?: number;
   /** Work items run at once. @default ROLLUP_FANOUT.maxConcurrency */
   readonly tasksAtOnce?: number;
   /** Pump-days per work item. @default ROLLUP_FANOUT.taskPumpDays */
   readonly taskPumpDays?: number;
-  /** Overrides of the write backoff. @default - from the config */
-  readonly retry?: RetryOptions;
 }
 
 /**
