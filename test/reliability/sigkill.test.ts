@@ -120,10 +120,11 @@ describe('local mode killed with SIGKILL mid-ingest', () => {
         expect(await pushCommand([part.file, '--local', '--data-dir', dir, '--quiet', '--record-bytes', '1024', '--pack', 'pump'], io)).toBe(0);
         pushed.push(...part.lines);
         count += part.lines.length;
-        // Kill as soon as a batch is done while records are still waiting.
+        // Kill as soon as a batch is done and checkpointed on disk while records are still waiting (a batch counted
+        // in memory whose checkpoint is not yet written would make the kill land before any progress is durable).
         for (;;) {
           const s = await fetchLocalStatus(child.info.apiUrl);
-          if (Number(s.counters?.records ?? 0) > 0 && totalBacklog(s) > 0) {
+          if (Number(s.counters?.records ?? 0) > 0 && totalBacklog(s) > 0 && checkpointsOnDisk(dir).size > 0) {
             status = s;
             break;
           }
