@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { NAMES, OPEN_ALARM_METRICS, SERVICE_DIMENSION } from '../lambdas/config';
 import { SEVERITIES } from '../lambdas/core/alarm-rules';
 import { ALARM_DEFAULTS, METRIC_NAMES } from './defaults';
+import { healthAlarm } from './health-alarm';
 import { Notifications } from './notifications';
 import { checkDurationSeconds } from './validate';
 
@@ -200,36 +201,24 @@ export class Observability extends Construct {
       this.alarms = {};
       return;
     }
-    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) =>
-      new cloudwatch.Alarm(this, id, {
-        alarmDescription: `wellwatch: ${description}`,
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+    // Every alarm has an action (Control Tower control CT.CLOUDWATCH.PR.1). Recovery (OK) is sent for the
+    // pipeline's health alarms; not for pump alerts, whose "OK" would only mean "no alert in the last period" and
+    // could be read as "the pump recovered" (issue 9 builds per-pump alert notifications on the same topic).
+    this.topic = props.topic ?? new Notifications(this, 'Notifications').topic;
+    const action = new actions.SnsAction(this.topic);
+    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number, notifyRecovery = true) =>
+      healthAlarm(this, id, { description, metric, threshold, action, notifyRecovery });
     const thresholdMs = props.iteratorAgeThreshold?.toMilliseconds() ?? ALARM_DEFAULTS.iteratorAgeMs;
     this.alarms = {
       consumerErrors: alarm('ConsumerErrors', 'the consumer function failed', m.errors, 0),
       iteratorAge: alarm('IteratorAge', `the consumer is more than ${thresholdMs / 1000} s behind the stream`, m.iteratorAge, thresholdMs),
       deadLetters: alarm('DeadLetters', 'bad sensor lines were sent to the dead-letter queue', m.deadLetters, 0),
       failedBatches: alarm('FailedBatches', 'the consumer gave up on Kinesis records (see the failed-batch queue)', m.failedBatches, 0),
-      pumpAlerts: alarm('PumpAlerts', 'a pump reading triggered an alert rule', m.alerts, 0),
+      pumpAlerts: alarm('PumpAlerts', 'a pump reading triggered an alert rule', m.alerts, 0, false),
       rollupErrors: alarm('RollupErrors', 'the rollup function failed', m.rollupErrors, 0),
     };
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
     );
-
-    // Every alarm has an action (Control Tower control CT.CLOUDWATCH.PR.1). Recovery (OK) is sent for the
-    // pipeline's health alarms; not for pump alerts, whose "OK" would only mean "no alert in the last period" and
-    // could be read as "the pump recovered" (issue 9 builds per-pump alert notifications on the same topic).
-    this.topic = props.topic ?? new Notifications(this, 'Notifications').topic;
-    const action = new actions.SnsAction(this.topic);
-    for (const [purpose, a] of Object.entries(this.alarms)) {
-      a.addAlarmAction(action);
-      if (purpose !== 'pumpAlerts') a.addOkAction(action);
-    }
   }
 }

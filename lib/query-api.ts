@@ -20,6 +20,7 @@ import { ALARM_DEFAULTS, FUNCTION_DEFAULTS, QUERY_API_DEFAULTS } from './default
 import { wellwatchLogGroup } from './log-group';
 import { acknowledgeTopicKeyGrant } from './alarm-layer';
 import { acknowledgeTableIndexGrant, GUARD_RULES } from './nag';
+import { healthAlarm } from './health-alarm';
 import { Notifications } from './notifications';
 import { checkDurationSeconds, checkIntRange } from './validate';
 import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-function';
@@ -285,25 +286,17 @@ export class QueryApi extends Construct {
     };
     const latencyMs = (props.latencyThreshold ?? QUERY_API_DEFAULTS.latencyThreshold).toMilliseconds();
     if (props.alarms ?? true) {
-      const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold: number) =>
-        new cloudwatch.Alarm(this, alarmId, {
-          alarmDescription: `wellwatch: ${description}`,
-          metric,
-          threshold,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-      this.alarms = {
-        serverErrors: alarm('ServerErrors', 'the query API answered with 5xx errors', m.serverErrors, QUERY_API_DEFAULTS.serverErrorThreshold),
-        latency: alarm('Latency', `the query API's p99 latency is above ${latencyMs} ms`, m.p99, latencyMs),
-      };
       // Every alarm has an action (CT.CLOUDWATCH.PR.1); recovery is sent too, as for the pipeline's health alarms.
       const action = props.alarmAction ?? new actions.SnsAction(new Notifications(this, 'Notifications', { deployment: props.deployment }).topic);
-      for (const a of Object.values(this.alarms)) {
-        a.addAlarmAction(action);
-        a.addOkAction(action);
-      }
+      this.alarms = {
+        serverErrors: healthAlarm(this, 'ServerErrors', {
+          description: 'the query API answered with 5xx errors',
+          metric: m.serverErrors,
+          threshold: QUERY_API_DEFAULTS.serverErrorThreshold,
+          action,
+        }),
+        latency: healthAlarm(this, 'Latency', { description: `the query API's p99 latency is above ${latencyMs} ms`, metric: m.p99, threshold: latencyMs, action }),
+      };
     } else {
       this.alarms = {};
     }

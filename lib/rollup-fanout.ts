@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, ROLLUP_FANOUT, deploymentNames, loadConfig } from '../lambdas/config';
 import { CONSUMER_DEFAULTS } from './defaults';
+import { healthAlarm } from './health-alarm';
 import { acknowledgeTableIndexGrant } from './nag';
 import { checkIntRange } from './validate';
 import { WellwatchFunction, type WellwatchFunctionSettings } from './wellwatch-function';
@@ -164,19 +165,8 @@ export class RollupFanout extends Construct {
     if (props.alarmAction !== undefined) {
       // A failed work item is retried by redelivery, so a worker error is a warning; a dead-lettered one is a day
       // left incomplete until the next planner run (or `wellwatch rollup`) enqueues it again.
-      const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric) => {
-        const a = new cloudwatch.Alarm(this, alarmId, {
-          alarmDescription: `wellwatch: ${description}`,
-          metric,
-          threshold: 0,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-        a.addAlarmAction(props.alarmAction!);
-        a.addOkAction(props.alarmAction!);
-        return a;
-      };
+      const action = props.alarmAction;
+      const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric) => healthAlarm(this, alarmId, { description, metric, threshold: 0, action });
       const period = Duration.minutes(5);
       this.alarms = {
         workerErrors: alarm('WorkerErrorsAlarm', 'the rollup worker failed (its work items are redelivered)', this.fn.metricErrors({ period, statistic: 'Sum' })),
