@@ -12,6 +12,9 @@
  */
 const base = require('./jest.config.js');
 
+// Property tests run at most 100 cases per mutant (test/helpers/property-runs.ts).
+process.env.WELLWATCH_MUTATION_RUN = '1';
+
 const scoped = (process.env.MUTATION_TESTS ?? '')
   .split(',')
   .map((p) => p.trim())

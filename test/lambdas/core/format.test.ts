@@ -12,6 +12,7 @@ import {
   statsToCsvRow,
 } from '../../../lambdas/core/format';
 import type { DailyStats, EvaluatedReading } from '../../../lambdas/core/types';
+import { propertyRuns } from '../../helpers/property-runs';
 
 const STATS: DailyStats = {
   pump: 'COHUTTA',
@@ -120,7 +121,7 @@ describe('formatNumber', () => {
       fc.property(fc.oneof(fc.double(), decimal, scaled), (v) => {
         expect(formatNumber(v)).toBe(String(v));
       }),
-      { numRuns: 20_000 },
+      { numRuns: propertyRuns(20_000) },
     );
   });
 

@@ -15,6 +15,7 @@ import { compileRules } from '../../../lambdas/core/rules';
 import { RecordDecodeError } from '../../../lambdas/core/errors';
 import { DEFAULT_ALERT_RULES } from '../../../lambdas/config';
 import { DEAD_LETTER_RAW_LIMIT, type EvaluatedReading } from '../../../lambdas/core/types';
+import { propertyRuns } from '../../helpers/property-runs';
 
 const NOW = new Date('2014-03-11T00:00:05.000Z');
 const ctx = (overrides: Partial<IngestContext> = {}): IngestContext => ({
@@ -235,7 +236,7 @@ describe('ingestRecord', () => {
         const lineLetters = r.deadLetters.filter((d) => d.code !== INGEST_ERROR_CODES.corruptAggregate).length;
         expect(r.readings.length + lineLetters + r.skipped).toBe(r.lines);
       }),
-      { numRuns: 300, seed: 7 },
+      { numRuns: propertyRuns(300), seed: 7 },
     );
   });
 });
@@ -289,7 +290,7 @@ describe('invalidUtf8Offset', () => {
       fc.property(bytes, (a) => {
         expect(invalidUtf8Offset(a) === -1).toBe(isUtf8(a));
       }),
-      { numRuns: 2000, seed: 11 },
+      { numRuns: propertyRuns(2000), seed: 11 },
     );
   });
 });

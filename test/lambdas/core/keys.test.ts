@@ -27,6 +27,7 @@ import {
 } from '../../../lambdas/core/keys';
 import { dayBucketKey, dayBucketKeys, pumpDayBucketKey, pumpRegistryItem, pumpRegistryPartition } from '../../../lambdas/core/keys';
 import type { DailyStats, EvaluatedReading } from '../../../lambdas/core/types';
+import { propertyRuns } from '../../helpers/property-runs';
 
 function evaluated(overrides: Partial<EvaluatedReading> = {}): EvaluatedReading {
   return {
@@ -131,7 +132,7 @@ describe('reading items', () => {
         expect(readingFromItem(wire)).toEqual(r);
         expect(ttlFromItem(wire)).toBe(ttl);
       }),
-      { numRuns: 500 },
+      { numRuns: propertyRuns(500) },
     );
   });
 

@@ -12,6 +12,7 @@ import {
   type ParseOutcome,
 } from '../../../lambdas/core/parse-reading';
 import type { MeasureValues, Reading } from '../../../lambdas/core/types';
+import { propertyRuns } from '../../helpers/property-runs';
 
 const SEED = 'COHUTTA,3/10/14,1:01,10.27,1.73,881,1.56,85,1.94';
 const SEED_VALUES: MeasureValues = { hz: 10.27, disp: 1.73, flo: 881, sedPPM: 1.56, psi: 85, chlPPM: 1.94 };
@@ -331,7 +332,7 @@ describe('parseLine — properties', () => {
           for (const v of Object.values(outcome.reading.values)) expect(Number.isFinite(v)).toBe(true);
         }
       }),
-      { numRuns: 3000 },
+      { numRuns: propertyRuns(3000) },
     );
   });
 
@@ -353,7 +354,7 @@ describe('parseLine — properties', () => {
           expect(r.ts).toBe(expected);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: propertyRuns(2000) },
     );
   });
 
@@ -364,7 +365,7 @@ describe('parseLine — properties', () => {
         const r = reading(parseLine(`P,3/10/14,1:01,${String(v)},0,0,0,0,0`));
         expect(r.values.hz).toBe(v + 0);
       }),
-      { numRuns: 3000 },
+      { numRuns: propertyRuns(3000) },
     );
   });
 
@@ -380,7 +381,7 @@ describe('parseLine — properties', () => {
         if (expected === 0 || Math.abs(expected) >= 1e-9) expect(reading(outcome).values.psi).toBe(expected);
         else expect(outcome).toMatchObject({ kind: 'error', code: 'range' });
       }),
-      { numRuns: 3000 },
+      { numRuns: propertyRuns(3000) },
     );
   });
 });
