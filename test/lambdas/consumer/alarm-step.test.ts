@@ -17,49 +17,15 @@ import { forgetWrittenMarkers } from '../../../lambdas/store/catalog-store';
 import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 import { intercept } from '../../helpers/intercept';
 import { kinesisEvent } from '../../helpers/kinesis-event';
-
-/** A reading line of `pump` at minute `m` after 2014-03-10 00:00 UTC. */
-function line(pump: string, m: number, psi: number): string {
-  const day = 10 + Math.floor(m / 1440);
-  const mod = m % 1440;
-  return `${pump},3/${day}/14,${Math.floor(mod / 60)}:${String(mod % 60).padStart(2, '0')},10.27,1.73,881,1.56,${psi},1.94`;
-}
-
-interface Line {
-  readonly pump: string;
-  readonly text: string;
-}
+import { eventsOf as events, feedLine, interleave, type FeedLine as Line } from '../../helpers/pump-feed';
 
 /** The three pumps' feed: ALPHA reports psi 0 for four hours and recovers, BRAVO is healthy, CHARLIE fails and stays failed. */
 function feed(): Line[] {
   const out: Line[] = [];
   for (let m = 0; m < 300; m++) {
-    out.push({ pump: 'ALPHA', text: line('ALPHA', m, m >= 20 && m < 260 ? 0 : 80) });
-    out.push({ pump: 'BRAVO', text: line('BRAVO', m, 80) });
-    out.push({ pump: 'CHARLIE', text: line('CHARLIE', m, m >= 200 ? 0 : 80) });
-  }
-  return out;
-}
-
-/** Cuts lines (one per record) into events of `size` records. */
-function events(lines: readonly Line[], size: number, shardId = 'shardId-000000000000') {
-  const out = [];
-  for (let i = 0; i < lines.length; i += size) {
-    out.push(kinesisEvent(lines.slice(i, i + size).map((l) => ({ data: `${l.text}\n`, partitionKey: l.pump })), { shardId }));
-  }
-  return out;
-}
-
-/** A deterministic shuffle that keeps each pump's own order (Kinesis orders records per partition key). */
-function interleave(lines: readonly Line[], seed: number): Line[] {
-  const queues = new Map<string, Line[]>();
-  for (const l of lines) (queues.get(l.pump) ?? queues.set(l.pump, []).get(l.pump)!).push(l);
-  const out: Line[] = [];
-  let x = seed;
-  while (out.length < lines.length) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    const live = [...queues.values()].filter((q) => q.length > 0);
-    out.push(live[x % live.length]!.shift()!);
+    out.push(feedLine('ALPHA', m, m >= 20 && m < 260 ? 0 : 80));
+    out.push(feedLine('BRAVO', m, 80));
+    out.push(feedLine('CHARLIE', m, m >= 200 ? 0 : 80));
   }
   return out;
 }
@@ -198,7 +164,7 @@ describe('alarm layer through the consumer', () => {
     await setup({ alertRules: rules });
     const psis = [80, 4, 6, 4, 9, 3, 12, 80, 80, 2, 80, 80, 1, 80, 80];
     const handle = consumer();
-    await handle(kinesisEvent(psis.map((psi, m) => ({ data: `${line('FLAP', m, psi)}\n`, partitionKey: 'FLAP' }))));
+    await handle(kinesisEvent(psis.map((psi, m) => ({ data: `${feedLine('FLAP', m, psi).text}\n`, partitionKey: 'FLAP' }))));
     const notified = (await notifications()).map((n) => `${n.type}:${n.alarm}`);
     expect(notified).toEqual(['raised:FLAP.hyst.20140310T000100Z', 'cleared:FLAP.hyst.20140310T000100Z', 'raised:FLAP.hyst.20140310T000900Z', 'cleared:FLAP.hyst.20140310T000900Z', 'raised:FLAP.hyst.20140310T001200Z', 'cleared:FLAP.hyst.20140310T001200Z']);
     expect(notified.filter((n) => n.includes('steady'))).toEqual([]);

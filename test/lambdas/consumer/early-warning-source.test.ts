@@ -21,19 +21,7 @@ import { checkpointKey, createDetectorStore, type DetectorStore } from '../../..
 import { createNotifier } from '../../../lambdas/store/notifier';
 import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 import { intercept } from '../../helpers/intercept';
-import { kinesisEvent } from '../../helpers/kinesis-event';
-
-/** A reading line of `pump` at minute `m` after 2014-03-10 00:00 UTC. */
-function line(pump: string, m: number, psi: number): string {
-  const day = 10 + Math.floor(m / 1440);
-  const mod = m % 1440;
-  return `${pump},3/${day}/14,${Math.floor(mod / 60)}:${String(mod % 60).padStart(2, '0')},10.27,1.73,881,1.56,${psi.toFixed(2)},1.94`;
-}
-
-interface Line {
-  readonly pump: string;
-  readonly text: string;
-}
+import { eventsOf as events, feedLine, interleave, type FeedLine as Line } from '../../helpers/pump-feed';
 
 /** Deterministic noise in [-1.5, 1.5) per (pump, minute). */
 function noise(seed: number, m: number): number {
@@ -52,31 +40,9 @@ const MINUTES = 400;
 function feed(): Line[] {
   const out: Line[] = [];
   for (let m = 0; m < MINUTES; m++) {
-    out.push({ pump: 'ALPHA', text: line('ALPHA', m, (m >= 200 && m < 280 ? 45 : 60) + noise(1, m)) });
-    out.push({ pump: 'BRAVO', text: line('BRAVO', m, 70 + noise(2, m)) });
-    out.push({ pump: 'CHARLIE', text: line('CHARLIE', m, 80 - Math.max(0, m - 150) * 0.05 + noise(3, m)) });
-  }
-  return out;
-}
-
-function events(lines: readonly Line[], size: number, shardId = 'shardId-000000000000') {
-  const out = [];
-  for (let i = 0; i < lines.length; i += size) {
-    out.push(kinesisEvent(lines.slice(i, i + size).map((l) => ({ data: `${l.text}\n`, partitionKey: l.pump })), { shardId }));
-  }
-  return out;
-}
-
-/** A deterministic shuffle that keeps each pump's own order (Kinesis orders records per partition key). */
-function interleave(lines: readonly Line[], seed: number): Line[] {
-  const queues = new Map<string, Line[]>();
-  for (const l of lines) (queues.get(l.pump) ?? queues.set(l.pump, []).get(l.pump)!).push(l);
-  const out: Line[] = [];
-  let x = seed;
-  while (out.length < lines.length) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    const live = [...queues.values()].filter((q) => q.length > 0);
-    out.push(live[x % live.length]!.shift()!);
+    out.push(feedLine('ALPHA', m, ((m >= 200 && m < 280 ? 45 : 60) + noise(1, m)).toFixed(2)));
+    out.push(feedLine('BRAVO', m, (70 + noise(2, m)).toFixed(2)));
+    out.push(feedLine('CHARLIE', m, (80 - Math.max(0, m - 150) * 0.05 + noise(3, m)).toFixed(2)));
   }
   return out;
 }
