@@ -23,7 +23,8 @@ const scoped = (process.env.MUTATION_TESTS ?? '')
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
-  roots: ['<rootDir>/test/lambdas'],
+  // A scoped run may name suites outside test/lambdas (the explain CLI test exercises the detectors' explanations).
+  roots: [scoped.length > 0 ? '<rootDir>/test' : '<rootDir>/test/lambdas'],
   ...(scoped.length > 0 ? { testMatch: scoped.map((p) => (p.endsWith('.ts') ? `<rootDir>/${p}` : `<rootDir>/${p}/**/*.test.ts`)) } : {}),
   // The two emulator-backed suites (fuzz, payload formats) take a minute per run; the unit tests reach the same code
   // directly, and a mutant run cannot afford them on a shared 2-core machine.
