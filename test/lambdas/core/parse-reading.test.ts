@@ -89,6 +89,11 @@ describe('parseLine — accepted lines', () => {
     { name: 'a negative offset off a 30-day month', line: lineWith(1, '2014-04-30').replace('1:01', '23:59:59'), opts: { utcOffsetMinutes: -1 }, ts: '2014-05-01T00:00:59Z' },
     { name: 'the largest offsets', line: lineWith(2, '23:59'), opts: { utcOffsetMinutes: 1439 }, ts: '2014-03-10T00:00:00Z' },
     { name: 'the most negative offset', line: lineWith(2, '0:00'), opts: { utcOffsetMinutes: -1439 }, ts: '2014-03-10T23:59:00Z' },
+    { name: 'MM/DD/YYYY (ten characters, like an ISO date)', line: `COHUTTA,03/10/2014,1:01,${MEASURES_TAIL}`, ts: '2014-03-10T01:01:00Z' },
+    { name: 'the edge characters of pump ids (a z A Z 0 9 _ -)', line: `az09AZ_-,3/10/14,1:01,${MEASURES_TAIL}`, pump: 'az09AZ_-', ts: '2014-03-10T01:01:00Z' },
+    { name: 'a 64-character pump id after leading spaces', line: `  ${'P'.repeat(64)},3/10/14,1:01,${MEASURES_TAIL}`, pump: 'P'.repeat(64), ts: '2014-03-10T01:01:00Z' },
+    { name: 'a pump named "pump" when the date starts with 9', line: `pump,9/10/14,1:01,${MEASURES_TAIL}`, pump: 'pump', ts: '2014-09-10T01:01:00Z' },
+    { name: 'a pump named "pump" when the date starts with 0', line: `pump,03/10/14,1:01,${MEASURES_TAIL}`, pump: 'pump', ts: '2014-03-10T01:01:00Z' },
   ];
 
   test('builds times and timestamps right when days and times alternate (cached strings)', () => {
@@ -128,6 +133,13 @@ describe('parseLine — accepted lines', () => {
     expect(Object.is(r.values.flo, 0)).toBe(true);
   });
 
+  test('keeps days apart whose year, month and day trade off against each other (day cache)', () => {
+    expect(reading(parseLine(lineWith(1, '2014-03-11'))).day).toBe('2014-03-11');
+    expect(reading(parseLine(lineWith(1, '2016-03-10'))).day).toBe('2016-03-10');
+    expect(reading(parseLine(lineWith(1, '2014-03-10'))).day).toBe('2014-03-10');
+    expect(reading(parseLine(lineWith(1, '2030-02-10'))).day).toBe('2030-02-10');
+  });
+
   test('keeps consecutive days apart (day cache)', () => {
     expect(reading(parseLine(lineWith(1, '3/10/14'))).day).toBe('2014-03-10');
     expect(reading(parseLine(lineWith(1, '3/11/14'))).day).toBe('2014-03-11');
@@ -155,8 +167,18 @@ describe('parseLine — skipped lines', () => {
     ['a header with spaces and a BOM', '\uFEFF Pump , Date , Time,hz,disp,flo,sedPPM,psi,chlPPM'],
     ['a header of other length', 'pump,day'],
     ['a lone "pump"', 'pump'],
+    ['"pump" and an empty second field at the end', 'pump,'],
+    ['"pump" and an empty second field', 'pump,,time'],
+    ['a header whose second field starts with a quote', 'pump,"date",time'],
   ])('skips %s', (_name, line) => {
     expect(parseLine(line)).toEqual({ kind: 'skip' });
+  });
+});
+
+describe('parseLine — header lines, whatever line came before', () => {
+  test.each(['pump', 'pump,', ' Pump ', 'PUMP,'])('skips %j right after a reading', (header) => {
+    expect(parseLine(SEED).kind).toBe('reading');
+    expect(parseLine(header)).toEqual({ kind: 'skip' });
   });
 });
 
@@ -281,6 +303,40 @@ describe('parseLine — rejected lines', () => {
       code: 'too-long',
       reason: 'line is 2000 bytes',
     },
+    { name: 'a long line with CRLF, sized without its CR', line: 'A,' + 'x'.repeat(2000) + '\r', code: 'too-long', reason: 'line is 2002 bytes, limit 1024' },
+    { name: 'an exponent followed by a no-break space', line: lineWith(7, '1e5\u00a0'), code: 'number', reason: 'field psi is not a finite number: "1e5\u00a0"' },
+    { name: 'a no-break space after a number (not a control character)', line: lineWith(7, '85\u00a0'), code: 'number', reason: 'field psi is not a finite number' },
+    { name: 'an underflow to 0 with non-zero digits only after the point', line: lineWith(4, '0.1e-400'), code: 'range', reason: 'field disp out of range: 0.1e-400' },
+    { name: 'letters in the seconds', line: lineWith(2, '1:01:0x'), code: 'time', reason: 'unrecognised time "1:01:0x"' },
+    { name: 'a letter as hour', line: lineWith(2, 'x:01'), code: 'time', reason: 'unrecognised time "x:01"' },
+    { name: 'a three-digit second', line: lineWith(2, '12:00:001'), code: 'time', reason: 'unrecognised time "12:00:001"' },
+    { name: 'a dot in place of a minute digit', line: lineWith(2, '12:5.'), code: 'time', reason: 'unrecognised time "12:5."' },
+    { name: 'a letter as month', line: lineWith(1, 'x/10/14'), code: 'date', reason: 'unrecognised date "x/10/14"' },
+    { name: 'a letter in the day', line: lineWith(1, '3/1x/14'), code: 'date', reason: 'unrecognised date "3/1x/14"' },
+    { name: 'a letter in a two-digit year', line: lineWith(1, '3/10/1x'), code: 'date', reason: 'unrecognised date "3/10/1x"' },
+    { name: 'a date with only one slash', line: lineWith(1, '3/10514'), code: 'date', reason: 'unrecognised date "3/10514"' },
+    { name: 'a dot as the first date separator', line: lineWith(1, '12.04/14'), code: 'date', reason: 'unrecognised date "12.04/14"' },
+    { name: 'ISO month 00', line: lineWith(1, '2014-00-10'), code: 'date', reason: 'impossible date 2014-00-10' },
+    { name: 'ISO day 00', line: lineWith(1, '2014-03-00'), code: 'date', reason: 'impossible date 2014-03-00' },
+    { name: 'a letter in an ISO day', line: lineWith(1, '2014-03-1x'), code: 'date', reason: 'unrecognised date "2014-03-1x"' },
+    { name: 'a letter in an ISO year', line: lineWith(1, '201x-03-10'), code: 'date', reason: 'unrecognised date "201x-03-10"' },
+    { name: 'an ISO date with a trailing digit', line: lineWith(1, '2014-03-101'), code: 'date', reason: 'unrecognised date "2014-03-101"' },
+    { name: 'a slash then a dash in an ISO-length date', line: lineWith(1, '2014/03-10'), code: 'date', reason: 'unrecognised date "2014/03-10"' },
+    { name: 'a dash then a slash in an ISO-length date', line: lineWith(1, '2014-03/10'), code: 'date', reason: 'unrecognised date "2014-03/10"' },
+    { name: 'a 40-character value, echoed whole', line: lineWith(1, 'x'.repeat(40)), code: 'date', reason: `unrecognised date "${'x'.repeat(40)}" (expected` },
+    { name: 'a pump id of spaces only', line: lineWith(0, '  '), code: 'pump-id', reason: 'pump id must match [A-Za-z0-9_-]{1,64}, got ""' },
+    { name: 'a first field "pumps" (not a header)', line: 'pumps,date,time,hz,disp,flo,sedPPM,psi,chlPPM', code: 'date', reason: 'unrecognised date "date"' },
+    { name: 'a first field "xump" (not a header)', line: 'xump,date', code: 'field-count', reason: 'got 2' },
+    { name: 'a first field "pxmp" (not a header)', line: 'pxmp,date', code: 'field-count', reason: 'got 2' },
+    { name: 'a first field "puxp" (not a header)', line: 'puxp,date', code: 'field-count', reason: 'got 2' },
+    { name: 'a first field "pumx" (not a header)', line: 'pumx,date', code: 'field-count', reason: 'got 2' },
+    {
+      name: 'a reading converted to before 1970, echoing the trimmed date and time',
+      line: `P1, 1/1/1970 , 0:30 ,${MEASURES_TAIL}`,
+      opts: { utcOffsetMinutes: 60 },
+      code: 'date',
+      reason: 'reading at 1/1/1970 , 0:30 converts to UTC year 1969, outside 1970–9999',
+    },
   ];
 
   test.each(cases)('rejects $name with code $code', ({ line, opts, code, reason }) => {
@@ -310,6 +366,54 @@ describe('parseLine — rejected lines', () => {
     expect(() => parseLine(SEED, { utcOffsetMinutes: 1440 })).toThrow(ParseError);
     expect(() => parseLine(SEED, { utcOffsetMinutes: 1.5 })).toThrow(/utcOffsetMinutes must be an integer/);
     expect(() => parseLine(SEED, { utcOffsetMinutes: Number.NaN })).toThrow(ParseError);
+  });
+
+  test('accepts offsets -1439..1439 and throws code utc-offset for -1440', () => {
+    expect(parseLine(SEED, { utcOffsetMinutes: -1439 }).kind).toBe('reading');
+    expect(() => parseLine(SEED, { utcOffsetMinutes: -1440 })).toThrow(/got -1440/);
+    try {
+      parseLine(SEED, { utcOffsetMinutes: -1440 });
+    } catch (e) {
+      expect((e as ParseError).code).toBe('utc-offset');
+    }
+    expect.assertions(3);
+  });
+});
+
+describe('parseLine — the byte limit counts UTF-8 bytes exactly like Buffer.byteLength', () => {
+  /** 'A,' + `unit` repeated + ASCII padding, `bytes` UTF-8 bytes long and more than 341 UTF-16 code units. */
+  function lineOfBytes(unit: string, bytes: number): string {
+    const k = Math.floor(900 / Buffer.byteLength(unit));
+    const line = 'A,' + unit.repeat(k) + 'x'.repeat(bytes - 2 - k * Buffer.byteLength(unit));
+    expect(Buffer.byteLength(line)).toBe(bytes);
+    expect(line.length).toBeGreaterThan(Math.floor(LIMITS.maxLineBytes / 3));
+    expect(line.length).toBeLessThanOrEqual(LIMITS.maxLineBytes);
+    return line;
+  }
+
+  test.each([
+    ['U+0080 (2 bytes)', '\u0080'],
+    ['é (2 bytes)', 'é'],
+    ['U+07FF (2 bytes)', '\u07ff'],
+    ['U+0800 (3 bytes)', '\u0800'],
+    ['€ (3 bytes)', '€'],
+    ['U+FFFF (3 bytes)', '\uffff'],
+    ['an emoji (4 bytes)', '😀'],
+    ['U+10000 (4 bytes, high surrogate D800)', '\u{10000}'],
+    ['U+10FFFF (4 bytes, high surrogate DBFF)', '\u{10FFFF}'],
+    ['two lone high surrogates (3 bytes each)', '\uD800\uD800'],
+    ['a lone high surrogate before é', '\uD800é'],
+    ['a lone high surrogate before €', '\uD800€'],
+    ['a lone low surrogate', '\uDC00'],
+    ['a 3-byte character before a lone low surrogate', '€\uDC00'],
+    ['a private-use character before a lone low surrogate', '\uE000\uDC00'],
+  ])('with %s: 1024 bytes pass the size check, 1025 do not', (_name, unit) => {
+    expect(parseLine(lineOfBytes(unit, LIMITS.maxLineBytes))).not.toMatchObject({ code: 'too-long' });
+    expect(parseLine(lineOfBytes(unit, LIMITS.maxLineBytes + 1))).toEqual({
+      kind: 'error',
+      code: 'too-long',
+      reason: `line is ${LIMITS.maxLineBytes + 1} bytes, limit ${LIMITS.maxLineBytes}`,
+    });
   });
 });
 
@@ -413,6 +517,7 @@ describe('parseUtcOffset / formatUtcOffset', () => {
     ['-08', -480],
     ['+23:59', 1439],
     [' +01:00 ', 60],
+    ['z', 0],
   ])('parses %s as %d minutes', (text, minutes) => {
     expect(parseUtcOffset(text)).toBe(minutes);
   });
@@ -421,7 +526,7 @@ describe('parseUtcOffset / formatUtcOffset', () => {
     expect(Object.is(parseUtcOffset('-00:00'), 0)).toBe(true);
   });
 
-  test.each(['', '2', '+2:00', '+24:00', '+05:60', 'UTC', '+02:00:00', '02:00', '+0a:00'])('rejects %j with a ParseError', (text) => {
+  test.each(['', '2', '+2:00', '+24:00', '+05:60', 'UTC', '+02:00:00', '02:00', '+0a:00', 'UTC+02:00', 'GMT-05'])('rejects %j with a ParseError', (text) => {
     expect(() => parseUtcOffset(text)).toThrow(ParseError);
     try {
       parseUtcOffset(text);
