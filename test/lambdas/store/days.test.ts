@@ -43,6 +43,26 @@ describe('days', () => {
     expect(isDay('2014-01-01')).toBe(true);
   });
 
+  it('accepts the days of the years 0000 to 0099 like any other (not as 1900 to 1999)', () => {
+    expect(isDay('0050-03-10')).toBe(true);
+    expect(isDay('0000-02-29')).toBe(true); // year 0 is a leap year, 1900 is not
+    expect(isDay('0099-12-31')).toBe(true);
+    expect(isDay('0100-02-29')).toBe(false);
+    expect(requireDay('date', '0001-01-01')).toBe('0001-01-01');
+  });
+
+  it('reads a timestamp without a zone as UTC even where the runtime reads it as local time', () => {
+    // Jest's process.env.TZ does not reach the clock, so stand in for a runtime at +05:30: a zoneless string is local.
+    const parse = Date.parse;
+    const spy = jest.spyOn(Date, 'parse').mockImplementation((text) => (/(?:Z|[+-]\d{2}:?\d{2})$/i.test(text) ? parse(text) : parse(`${text}+05:30`)));
+    try {
+      expect(timeBound('from', '2014-03-10T05:00:00').ts).toBe('2014-03-10T05:00:00Z');
+      expect(timeBound('to', '2014-03-10 05:07:30.5z').ts).toBe('2014-03-10T05:07:30Z');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('rejects a day that is not a string, naming the field', () => {
     expect(() => requireDay('date', 20140310)).toThrow('date must be a calendar day YYYY-MM-DD, got 20140310');
     expect(requireDay('date', '2014-03-10')).toBe('2014-03-10');
