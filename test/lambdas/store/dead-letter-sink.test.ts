@@ -243,6 +243,76 @@ describe('dead-letter sinks near the deadline (stopWhen)', () => {
   });
 });
 
+describe('dead-letter sinks: what the caller is told', () => {
+  it('the log sink writes to console.warn by default', async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      expect(await createDeadLetterSink(undefined, () => fakeSqs(async () => ({}))).send([letter(0)])).toEqual({ failed: [] });
+      expect(warn.mock.calls.map(([l]) => JSON.parse(l as string))).toEqual([{ level: 'WARN', message: 'dead letter', deadLetter: letter(0) }]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('the SQS sink does not sleep after a request that left nothing to retry', async () => {
+    const delays: number[] = [];
+    const sink = sqsDeadLetterSink(fakeSqs(async () => ({ Failed: [] })), queue, { sleep: async (ms: number) => void delays.push(ms) });
+    expect(await sink.send(Array.from({ length: 12 }, (_, i) => letter(i)))).toEqual({ failed: [] });
+    expect(delays).toEqual([]);
+  });
+
+  it('the SQS sink reports failed letters in ascending order, whatever order SQS answers in', async () => {
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async (c) => ({
+        Failed: c.input.Entries!.map((e) => ({ Id: e.Id, SenderFault: e.Id !== '1', Code: 'X', Message: 'y' })).reverse(),
+      })),
+      queue,
+      { maxAttempts: 1, sleep: async () => undefined },
+    );
+    expect((await sink.send([letter(0), letter(1), letter(2), letter(3)])).failed).toEqual([0, 1, 2, 3]);
+  });
+
+  it('counts letters that failed on a non-retryable error in failedByError when a stop follows', async () => {
+    let calls = 0;
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async () => {
+        calls++;
+        throw Object.assign(new Error('no'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      }),
+      queue,
+      { sleep: async () => undefined },
+    );
+    const result = await sink.send(Array.from({ length: 12 }, (_, i) => letter(i)), { stopWhen: () => calls >= 1 });
+    expect(result).toMatchObject({ stopped: true, failedByError: 10 });
+    expect(result.failed).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+
+  it('counts letters that used up their attempts in failedByError when a stop follows', async () => {
+    let calls = 0;
+    const sink = sqsDeadLetterSink(
+      fakeSqs(async () => {
+        calls++;
+        throw Object.assign(new Error('slow down'), { name: 'RequestThrottled', $metadata: { httpStatusCode: 403 } });
+      }),
+      queue,
+      { maxAttempts: 2, sleep: async () => undefined },
+    );
+    const result = await sink.send(Array.from({ length: 12 }, (_, i) => letter(i)), { stopWhen: () => calls >= 2 });
+    expect(calls).toBe(2);
+    expect(result).toMatchObject({ stopped: true, failedByError: 10 });
+  });
+
+  it('keeps the URL error as the cause of a file URL it cannot read', () => {
+    let thrown: unknown;
+    try {
+      createDeadLetterSink('file://host/dl.jsonl', () => fakeSqs(async () => ({})));
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as Error).cause).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_FILE_URL_HOST' });
+  });
+});
+
 describe('SQS dead-letter sink: entries and errors', () => {
   const noSleep = { sleep: async () => undefined };
 
