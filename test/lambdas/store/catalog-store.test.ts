@@ -306,6 +306,64 @@ describe('catalog store: what markTouched reports', () => {
     await expect(catalog.clearPending(marker!)).rejects.toThrow('denied');
   });
 
+  it('writes every marker again after forgetWrittenMarkers, and reports a clean touch without a lastError', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const touched = [{ pump: 'A', day: '2014-03-12' }];
+    expect(await catalog.markTouched(touched, today, now)).toStrictEqual({ failed: [], written: 3, pending: 0 });
+    expect(await catalog.markTouched(touched, today, now)).toStrictEqual({ failed: [], written: 0, pending: 0 });
+    forgetWrittenMarkers();
+    expect(await catalog.markTouched(touched, today, now)).toStrictEqual({ failed: [], written: 3, pending: 0 });
+  });
+
+  it('keeps the warm-container memory per region when no DynamoDB endpoint is configured', async () => {
+    const { dynamodb: _ignored, ...endpoints } = db.cfg.endpoints;
+    const inRegion = (region: string) => createCatalogStore(db.client, { ...db.cfg, region, endpoints });
+    const touched = [{ pump: 'A', day: '2014-03-12' }];
+    expect(await inRegion('us-east-1').markTouched(touched, today, now)).toMatchObject({ written: 3 });
+    expect(await inRegion('us-east-1').markTouched(touched, today, now)).toMatchObject({ written: 0 });
+    expect(await inRegion('eu-west-1').markTouched(touched, today, now)).toMatchObject({ written: 3 });
+  });
+
+  it('reports failed pump-days in ascending order even when a shared day marker fails first', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    const touched = [
+      { pump: 'A', day: '2014-03-10' },
+      { pump: 'B', day: '2014-03-11' },
+      { pump: 'C', day: '2014-03-10' },
+    ];
+    expect((await catalog.markTouched(touched, today, now, { stopWhen: () => true })).failed).toEqual([0, 1, 2]);
+  });
+
+  it('counts the markers that failed on an error before a stop in failedByError', async () => {
+    let calls = 0;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      throw Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+    });
+    const catalog = createCatalogStore(db.client, db.cfg, { concurrency: 1, maxAttempts: 1, sleep: async () => undefined });
+    // 13 pumps on today: 13 registry + 1 DAYS + 13 DAY# items = 27, two requests of 25 and 2.
+    const touched = Array.from({ length: 13 }, (_, i) => ({ pump: `P${String(i).padStart(2, '0')}`, day: today }));
+    const result = await catalog.markTouched(touched, today, now, { stopWhen: () => calls >= 1 });
+    expect(calls).toBe(1);
+    expect(result).toMatchObject({ written: 0, stopped: true, failedByError: 25 });
+    expect(result.failed).toHaveLength(13);
+  });
+
+  it('answers false for a lost race recognised by its error name alone, and passes on even a thrown null', async () => {
+    const catalog = createCatalogStore(db.client, db.cfg);
+    await catalog.markTouched([{ pump: 'A', day: '2014-03-10' }], today, now);
+    const [marker] = await collect(catalog.listPending());
+    let thrown: unknown = Object.assign(new Error('lost'), { name: 'ConditionalCheckFailedException' });
+    intercept(db.client, async (command, next) => {
+      if (command instanceof DeleteItemCommand) throw thrown;
+      return next(command);
+    });
+    expect(await catalog.clearPending(marker!)).toBe(false);
+    thrown = null;
+    await expect(catalog.clearPending(marker!)).rejects.toBeNull();
+  });
+
   it("writes markers with the configuration's attempts when the caller gives none", async () => {
     let calls = 0;
     intercept(db.client, async (command, next) => {
