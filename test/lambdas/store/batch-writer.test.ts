@@ -225,6 +225,38 @@ describe('writeItems', () => {
     expect(result).toMatchObject({ stopped: true, failedByError: 25 });
   });
 
+  it('adds up the items of every chunk that gave up on an error before a stop', async () => {
+    let calls = 0;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      throw Object.assign(new Error('no such table'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
+    });
+    const result = await writeItems(db.client, table, items(60), { concurrency: 1, stopWhen: () => calls >= 2, ...noSleep });
+    expect(calls).toBe(2);
+    expect(result).toMatchObject({ stopped: true, failedByError: 50 });
+    expect(result.failed).toHaveLength(60);
+  });
+
+  it('reports a clean write as just no failures and no retries, with no error or stop', async () => {
+    expect(await writeItems(db.client, table, items(3), noSleep)).toStrictEqual({ failed: [], retries: 0 });
+  });
+
+  it('asks stopWhen once for exactly 25 items (one request) and reports no stop when all were written', async () => {
+    let asked = 0;
+    const result = await writeItems(db.client, table, items(25), { stopWhen: () => ++asked > 1, ...noSleep });
+    expect(result).toStrictEqual({ failed: [], retries: 0 });
+    expect(asked).toBe(1);
+    expect(await scanTable(db.client, table)).toHaveLength(25);
+  });
+
+  it('reports an item without its partition or sort key as failed instead of throwing', async () => {
+    const bad: Item[] = [{ sk: { S: 'x' }, v: { N: '1' } }, { pk: { S: 'P' }, v: { N: '2' } }, ...items(1)];
+    const result = await writeItems(db.client, table, bad, { maxAttempts: 1, ...noSleep });
+    expect(result.failed).toEqual([0, 1, 2]);
+    expect(result.lastError).toMatch(/ValidationException/);
+  });
+
   it('starts no retry when the stop comes during the backoff sleep', async () => {
     let calls = 0;
     let stop = false;
