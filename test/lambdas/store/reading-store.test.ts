@@ -2,7 +2,7 @@
  * The reading store against dynalite: what a put writes, what the rollup's day reads return, and how a malformed
  * item is refused instead of being rolled up as zeros.
  */
-import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { KEYS } from '../../../lambdas/config';
 import { WellwatchError } from '../../../lambdas/core/errors';
 import { pumpDayPk, readingItem, readingKey } from '../../../lambdas/core/keys';
@@ -55,6 +55,26 @@ describe('ReadingStore', () => {
     const out = await db.client.send(new GetItemCommand({ TableName: db.cfg.readingsTable, Key: readingKey(r.pump, r.day, r.time), ConsistentRead: true }));
     expect(out.Item).toEqual(readingItem(r));
     expect(out.Item![KEYS.ttlAttribute]).toBeUndefined();
+  });
+
+  it("writes with the configuration's attempts, and with the retry options the store was created with", async () => {
+    db = await startDynalite();
+    let calls = 0;
+    intercept(db.client, async (command, next) => {
+      if (!(command instanceof BatchWriteItemCommand)) return next(command);
+      calls++;
+      return { UnprocessedItems: command.input.RequestItems };
+    });
+    const r = reading('ALPHA', '2014-03-10', '01:02:03', 60);
+    const fromConfig = createReadingStore(db.client, { ...db.cfg, writeMaxAttempts: 2, writeBaseDelayMs: 0 });
+    expect((await fromConfig.put([r])).failed).toEqual([0]);
+    expect(calls).toBe(2);
+    calls = 0;
+    const delays: number[] = [];
+    const fromOptions = createReadingStore(db.client, db.cfg, { maxAttempts: 3, sleep: async (ms: number) => void delays.push(ms) });
+    expect((await fromOptions.put([r])).failed).toEqual([0]);
+    expect(calls).toBe(3);
+    expect(delays).toHaveLength(2);
   });
 
   it('stops writing when stopWhen answers true, reporting every reading failed', async () => {
