@@ -2,7 +2,9 @@ import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import {
   INGEST_ERROR_CODES,
+  decodeBase64Strict,
   decodePayload,
+  invalidBase64Letter,
   ingestBatch,
   ingestRecord,
   invalidUtf8Offset,
@@ -87,6 +89,11 @@ describe('ingestRecord', () => {
     const r = ingestRecord(kinesisRecord(`\uFEFF${GOOD}\n`), ctx());
     expect(r.readings).toHaveLength(1);
     expect(r.deadLetters).toEqual([]);
+  });
+
+  it('keeps the byte-order mark out of the raw text of a dead letter on the first line', () => {
+    const r = ingestRecord(kinesisRecord('\uFEFFXBAD\n'), ctx());
+    expect(r.deadLetters.map((d) => d.raw)).toEqual(['XBAD']);
   });
 
   it('stores good lines, dead-letters bad ones and skips blank and header lines: stored + dead + skipped = lines', () => {
@@ -188,6 +195,70 @@ describe('ingestRecord', () => {
     expect(r.lines).toBe(3);
   });
 
+  describe('a record holding invalid UTF-8 is still split like any other record', () => {
+    const bad = [0xff];
+    const run = (...parts: (string | number[])[]): ReturnType<typeof ingestRecord> =>
+      ingestRecord(kinesisRecord(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))), ctx());
+    const summary = (r: ReturnType<typeof ingestRecord>): unknown => ({
+      readings: r.readings.map((x) => x.pump),
+      dead: r.deadLetters.map((d) => [d.lineInRecord, d.code, d.raw]),
+      lines: r.lines,
+      skipped: r.skipped,
+    });
+
+    it('drops a leading byte-order mark, and only a complete one', () => {
+      expect(summary(run([0xef, 0xbb, 0xbf], 'XBAD\n', bad))).toEqual({
+        readings: [], dead: [[1, 'field-count', 'XBAD'], [2, 'encoding', '\uFFFD']], lines: 2, skipped: 0,
+      });
+      expect(summary(run([0x41, 0xbb, 0xbf], `\n${GOOD}`))).toMatchObject({ readings: ['COHUTTA'], dead: [[1, 'encoding', 'A\uFFFD\uFFFD']], lines: 2 });
+      expect(summary(run([0xef, 0x41, 0xbf], `\n${GOOD}`))).toMatchObject({ readings: ['COHUTTA'], dead: [[1, 'encoding', '\uFFFDA\uFFFD']], lines: 2 });
+      expect(summary(run([0xef, 0xbb, 0x41], `\n${GOOD}`))).toMatchObject({ readings: ['COHUTTA'], dead: [[1, 'encoding', '\uFFFDA']], lines: 2 });
+    });
+
+    it('keeps the first bytes of a record without a byte-order mark', () => {
+      expect(summary(run('XBAD\n', bad))).toMatchObject({ dead: [[1, 'field-count', 'XBAD'], [2, 'encoding', '\uFFFD']], lines: 2 });
+    });
+
+    it('reads every line after a blank first line', () => {
+      expect(summary(run(`\n${GOOD}\n`, bad))).toEqual({ readings: ['COHUTTA'], dead: [[3, 'encoding', '\uFFFD']], lines: 3, skipped: 1 });
+    });
+
+    it('removes the CR of CRLF line ends and nothing else', () => {
+      expect(summary(run('XBAD\r\n', bad, '\r\nYBAD'))).toEqual({
+        readings: [], dead: [[1, 'field-count', 'XBAD'], [2, 'encoding', '\uFFFD'], [3, 'field-count', 'YBAD']], lines: 3, skipped: 0,
+      });
+    });
+  });
+
+  it('does not split a surrogate pair when truncating the raw text of a dead letter', () => {
+    const raw = (c: string): string => {
+      const r = ingestRecord(kinesisRecord(`${'x'.repeat(DEAD_LETTER_RAW_LIMIT - 1)}${c}tail\n`), ctx());
+      expect(r.deadLetters).toHaveLength(1);
+      return r.deadLetters[0]!.raw;
+    };
+    const head = 'x'.repeat(DEAD_LETTER_RAW_LIMIT - 1);
+    expect(raw('\u{10000}')).toBe(head); // high surrogate 0xd800 at the limit: the pair is dropped whole
+    expect(raw('\u{10FFFF}')).toBe(head); // high surrogate 0xdbff
+    expect(raw('\uFF21')).toBe(`${head}\uFF21`); // a BMP character above the surrogates is kept
+    expect(raw('\u00e9')).toBe(`${head}\u00e9`);
+    // A low surrogate at the limit ends a complete pair, which is kept.
+    const r = ingestRecord(kinesisRecord(`${'x'.repeat(DEAD_LETTER_RAW_LIMIT - 2)}\u{1F600}tail\n`), ctx());
+    expect(r.deadLetters[0]!.raw).toBe(`${'x'.repeat(DEAD_LETTER_RAW_LIMIT - 2)}\u{1F600}`);
+  });
+
+  it('turns a non-Error thrown by the rules (even undefined) into an internal dead letter', () => {
+    const r = ingestRecord(
+      kinesisRecord(GOOD),
+      ctx({
+        rules: () => {
+          const nothing: unknown = undefined;
+          throw nothing;
+        },
+      }),
+    );
+    expect(r.deadLetters).toMatchObject([{ code: 'internal', lineInRecord: 1, reason: 'unexpected error processing the line: undefined' }]);
+  });
+
   it('checks UTF-8 per user record inside an aggregate', () => {
     const agg = aggregate([
       { partitionKey: 'A', data: Buffer.from(`${GOOD}\n`) },
@@ -282,6 +353,17 @@ describe('invalidUtf8Offset', () => {
     expect(invalidUtf8Offset(Uint8Array.from(bytes))).toBe(offset);
   });
 
+  it.each([
+    ['C2 80', -1], ['DF BF', -1], ['C1 BF', 0], ['E0 A0 80', -1], ['E0 9F BF', 0], ['E1 80 80', -1], ['E1 A0 80', -1],
+    ['EC BF BF', -1], ['ED 9F BF', -1], ['ED A0 80', 0], ['EF BF BF', -1], ['E1 80 41', 0], ['E1 80 C0', 0], ['E1 80', 0],
+    ['F0 90 80 80', -1], ['F0 8F BF BF', 0], ['F1 80 80 80', -1], ['F1 90 80 80', -1], ['F3 BF BF BF', -1],
+    ['F4 80 80 80', -1], ['F4 8F BF BF', -1], ['F4 90 80 80', 0], ['F5 80 80 80', 0], ['FF', 0], ['80', 0], ['80 80 80 80', 0], ['C1 BF BF BF', 0], ['41 F0 90 80 41', 1],
+  ])('follows the well-formed sequences table at its edges: %s -> %d', (hex, offset) => {
+    const bytes = Buffer.from(hex.replace(/ /g, ''), 'hex');
+    expect(invalidUtf8Offset(bytes)).toBe(offset);
+    expect(isUtf8(bytes)).toBe(offset === -1);
+  });
+
   it('agrees with node:buffer isUtf8 on arbitrary bytes (property)', () => {
     // Random bytes, and bytes drawn from the boundaries of the UTF-8 table so valid sequences occur too.
     const edges = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
@@ -318,5 +400,36 @@ describe('summariseBatch', () => {
 
   it('has no psi or flo figures for an empty batch', () => {
     expect(summariseBatch([])).toEqual({ readings: 0, alerting: 0, pumps: 0 });
+  });
+});
+
+describe('decodeBase64Strict', () => {
+  it('decodes padded base64', () => {
+    expect(decodeBase64Strict('Q09IVVRUQQ==')).toEqual(Buffer.from('COHUTTA'));
+    expect(decodeBase64Strict('QUJD')).toEqual(Buffer.from('ABC'));
+    expect(decodeBase64Strict('')).toEqual(Buffer.alloc(0));
+  });
+
+  it('refuses text Buffer.from would silently repair', () => {
+    expect(decodeBase64Strict('%%%%')).toBeUndefined(); // right length, wrong alphabet
+    expect(decodeBase64Strict('QUJ')).toBeUndefined(); // right alphabet, wrong length
+    expect(decodeBase64Strict('Q09IVVRUQQ')).toBeUndefined(); // missing padding
+    expect(decodeBase64Strict('QU JD')).toBeUndefined();
+  });
+});
+
+describe('invalidBase64Letter', () => {
+  it('dead-letters the text whole, truncated to the raw limit, with its length and coordinates', () => {
+    const text = '%'.repeat(DEAD_LETTER_RAW_LIMIT + 3);
+    expect(invalidBase64Letter(text, { shardId: 's', sequenceNumber: '1', partitionKey: 'k' }, NOW)).toEqual({
+      raw: '%'.repeat(DEAD_LETTER_RAW_LIMIT),
+      rawLength: DEAD_LETTER_RAW_LIMIT + 3,
+      code: INGEST_ERROR_CODES.encoding,
+      reason: `record data is not valid base64 (${DEAD_LETTER_RAW_LIMIT + 3} characters)`,
+      shardId: 's',
+      sequenceNumber: '1',
+      partitionKey: 'k',
+      rejectedAt: NOW.toISOString(),
+    });
   });
 });

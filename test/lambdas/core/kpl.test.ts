@@ -93,6 +93,13 @@ describe('isAggregated', () => {
     expect(isAggregated(Buffer.from([0xf3, 0x89, 0x9a, 0xc3, 0, 0]))).toBe(false);
   });
 
+  it('requires every one of the four magic bytes', () => {
+    expect(isAggregated(Buffer.from([0x00, 0x89, 0x9a, 0xc2, 0]))).toBe(false);
+    expect(isAggregated(Buffer.from([0xf3, 0x00, 0x9a, 0xc2, 0]))).toBe(false);
+    expect(isAggregated(Buffer.from([0xf3, 0x89, 0x00, 0xc2, 0]))).toBe(false);
+    expect(isAggregated(Buffer.from([0x00, 0x00, 0x9a, 0xc2, 0]))).toBe(false);
+  });
+
   it('counts a truncated aggregate as aggregated so deaggregate can say what is wrong', () => {
     expect(isAggregated(KPL_MAGIC)).toBe(true);
     expectDecodeError(Buffer.from(KPL_MAGIC), /4 bytes is shorter than the 20-byte minimum/);
@@ -134,6 +141,24 @@ describe('aggregate / deaggregate', () => {
       undefined,
       '1',
     ]);
+  });
+
+  it('knows the exact size when an explicit hash key is used twice', () => {
+    const records: UserRecord[] = [
+      { partitionKey: 'A', data: Buffer.from('1'), explicitHashKey: '42' },
+      { partitionKey: 'A', data: Buffer.from('2'), explicitHashKey: '42' },
+    ];
+    const buf = aggregate(records);
+    expect(buf.length).toBe(aggregatedSize(records));
+    expect(deaggregate(buf).map((r) => r.explicitHashKey)).toEqual(['42', '42']);
+  });
+
+  it('round-trips data whose length is exactly 128 bytes (a two-byte varint 0x80 0x01)', () => {
+    const data = Buffer.alloc(128, 0x41);
+    const buf = aggregate([{ partitionKey: 'A', data }]);
+    expect(buf.length).toBe(aggregatedSize([{ partitionKey: 'A', data }]));
+    const [r] = deaggregate(buf);
+    expect(r!.data.equals(data)).toBe(true);
   });
 
   it('encodes an empty aggregate as magic plus the MD5 of nothing', () => {
@@ -219,6 +244,20 @@ describe('AggregateBuilder', () => {
     b.tryAdd('C', Buffer.from('3'));
     expect(b.count).toBe(1);
     expect(deaggregate(b.build())).toEqual([{ partitionKey: 'C', data: Buffer.from('3') }]);
+  });
+
+  it('accepts a budget of exactly the fixed overhead (room for no record)', () => {
+    const b = new AggregateBuilder(KPL_OVERHEAD_BYTES);
+    expect(b.tryAdd('A', Buffer.from('x'))).toBe(false);
+    expect(b.build().length).toBe(KPL_OVERHEAD_BYTES);
+  });
+
+  it('accepts a record that fills the budget to the last byte', () => {
+    const data = Buffer.from('exact fit');
+    const size = new AggregateBuilder().sizeWith('A', data);
+    const b = new AggregateBuilder(size);
+    expect(b.tryAdd('A', data)).toBe(true);
+    expect(b.build().length).toBe(size);
   });
 
   it('rejects a budget below the fixed overhead', () => {
@@ -316,6 +355,45 @@ describe('deaggregate rejects corrupt aggregates with RecordDecodeError', () => 
   it('rejects field number 0 and group wire types', () => {
     expectDecodeError(wrap([0x00, 0x00]), /field number 0/);
     expectDecodeError(wrap([(9 << 3) | 3]), /field 9 has unsupported wire type 3/);
+  });
+
+  it('says "an empty buffer" when there is nothing to read', () => {
+    expectDecodeError(Buffer.alloc(0), /got an empty buffer/);
+  });
+
+  it('gives the protobuf size in the checksum message', () => {
+    const bad = Buffer.from(good);
+    bad[bad.length - 1] ^= 0xff;
+    expectDecodeError(bad, new RegExp(`MD5 mismatch over ${good.length - KPL_OVERHEAD_BYTES} protobuf bytes`));
+  });
+
+  it('rejects a varint cut off at the end of its record, even when bytes follow the record', () => {
+    expectDecodeError(wrap([...pkTable('A'), ...record([0x08]), ...record([0x08, 0x00, ...ld(0x1a, str('x'))])]), /record 0: truncated varint/);
+  });
+
+  it('rejects a data length running past the end of its record, even when bytes follow the record', () => {
+    expectDecodeError(
+      wrap([...pkTable('A'), ...record([0x08, 0x00, 0x1a, 0x05, 0x61]), ...record([0x08, 0x00, ...ld(0x1a, str('x'))])]),
+      /record 0: length 5 exceeds the 1 bytes left/,
+    );
+  });
+
+  it('rejects a fixed-width field cut off at the end of its record, and accepts one that just fits', () => {
+    const fixed64 = (n: number): number[] => [(15 << 3) | 1, ...Array(n).fill(0x11)];
+    const rec = (n: number): number[] => [...pkTable('A'), ...record([0x08, 0x00, ...ld(0x1a, str('x')), ...fixed64(n)]), ...record([0x08, 0x00, ...ld(0x1a, str('y'))])];
+    expectDecodeError(wrap(rec(7)), /record 0: truncated fixed-width field \(8 bytes needed\)/);
+    expect(deaggregate(wrap(rec(8))).map((r) => r.data.toString())).toEqual(['x', 'y']);
+  });
+
+  it('rejects a varint above 2^53 - 1 and accepts 2^53 - 1 itself', () => {
+    const maxSafe = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]; // 2^53 - 1
+    const twoTo53 = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]; // 2^53
+    expect(deaggregate(wrap([(15 << 3) | 0, ...maxSafe]))).toEqual([]);
+    expectDecodeError(wrap([(15 << 3) | 0, ...twoTo53]), /varint larger than 2\^53 at protobuf byte 1/);
+  });
+
+  it('rejects an 11-byte varint even when its value is small', () => {
+    expectDecodeError(wrap([(15 << 3) | 0, ...Array(10).fill(0x80), 0x00]), /varint longer than 10 bytes/);
   });
 
   it('rejects an over-long varint', () => {
