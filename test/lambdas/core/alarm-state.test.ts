@@ -6,6 +6,7 @@ import {
   evaluateAlarm,
   expireShelf,
   listedState,
+  withoutOutbox,
   parseAlarmId,
   type AlarmState,
 } from '../../../lambdas/core/alarm-state';
@@ -134,5 +135,197 @@ describe('alarm state machine', () => {
     const id = alarmId('COHUTTA', 'low-psi', '2014-03-10T01:01:00Z');
     expect(parseAlarmId(id)).toEqual({ pump: 'COHUTTA', rule: 'low-psi', raisedTime: '2014-03-10T01:01:00Z' });
     expect(() => parseAlarmId('nope')).toThrow('no such alarm: "nope" is not an alarm id');
+  });
+});
+
+describe('alarm state machine: lifecycle details', () => {
+  const NOW = '2026-01-01T00:00:00Z';
+
+  it('lists a closed alarm as CLEARED, an out-of-service one as OUT_OF_SERVICE, and a shelf ending now as not shelved', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const alarm = run(rule, [0]).state.alarm!;
+    expect(listedState({ ...alarm, closed: true }, { now: NOW })).toBe('CLEARED');
+    expect(listedState(alarm, { now: NOW, outOfService: true })).toBe('OUT_OF_SERVICE');
+    expect(listedState({ ...alarm, shelvedUntil: NOW }, { now: NOW })).toBe('ACTIVE');
+    expect(listedState({ ...alarm, shelvedUntil: '2026-01-01T00:00:01Z' }, { now: NOW })).toBe('SHELVED');
+  });
+
+  it('keeps the highest value as worst for a > rule and the lowest for a < rule', () => {
+    const high = alarmRuleOf({ name: 'hi-psi', field: 'psi', op: '>', threshold: 100 });
+    const samples = [150, 200, 120].flatMap((psi, m) => thresholdSamples([high], reading(m, psi)));
+    const r = evaluateAlarm(emptyAlarmState('P', 'hi-psi', 'threshold'), samples, high.policy);
+    expect(r.state.alarm).toMatchObject({ worstValue: 200, lastValue: 120, count: 3 });
+    const pre = alarmRuleOf({ name: 'hi-psi', field: 'psi', op: '>', threshold: 100, forReadings: 3 } as AlertRule);
+    const s2 = [150, 200, 120].flatMap((psi, m) => thresholdSamples([pre], reading(m, psi)));
+    expect(evaluateAlarm(emptyAlarmState('P', 'hi-psi', 'threshold'), s2, pre.policy).state.alarm!.worstValue).toBe(200);
+    expect(run(alarmRuleOf(LOW_PSI), [3, 1, 2]).state.alarm!.worstValue).toBe(1);
+    expect(run(alarmRuleOf({ ...LOW_PSI, forReadings: 3 } as AlertRule), [3, 1, 2]).state.alarm!.worstValue).toBe(1);
+  });
+
+  it('numbers transitions per alarm and queues each in the outbox until sent', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const { state, transitions } = run(rule, [0, 80, 0]);
+    expect(transitions.map((t) => t.id)).toEqual(['P.low-psi.20140310T000000Z/1', 'P.low-psi.20140310T000000Z/2', 'P.low-psi.20140310T000200Z/1']);
+    expect(state.outbox.map((t) => t.id)).toEqual(transitions.map((t) => t.id));
+    expect(state.transitions).toBe(1);
+    expect(withoutOutbox(state, ['P.low-psi.20140310T000000Z/2']).outbox.map((t) => t.id)).toEqual(['P.low-psi.20140310T000000Z/1', 'P.low-psi.20140310T000200Z/1']);
+  });
+
+  it('processes samples in event-time order: a clear given before the raise still clears after it', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const samples = [0, 80].flatMap((psi, m) => thresholdSamples([rule], reading(m, psi)));
+    const r = evaluateAlarm(emptyAlarmState('P', 'low-psi', 'threshold'), [samples[1]!, samples[0]!], rule.policy);
+    expect(r.transitions.map((t) => t.type)).toEqual(['raised', 'cleared']);
+    const three = [0, 0, 80].flatMap((psi, m) => thresholdSamples([rule], reading(m, psi)));
+    const r3 = evaluateAlarm(emptyAlarmState('P', 'low-psi', 'threshold'), [three[1]!, three[2]!, three[0]!], rule.policy);
+    expect(r3.transitions.map((t) => t.type)).toEqual(['raised', 'cleared']);
+    expect(r3.transitions[1]!.alarm.count).toBe(2);
+  });
+
+  it("rejects a sample of another pump or another rule", () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const other = thresholdSamples([rule], reading(0, 0, 'Q'));
+    expect(() => evaluateAlarm(emptyAlarmState('P', 'low-psi', 'threshold'), other, rule.policy)).toThrow('alarm state P/low-psi got a sample of Q/low-psi');
+    const s = thresholdSamples([rule], reading(0, 0));
+    expect(() => evaluateAlarm(emptyAlarmState('P', 'hi-psi', 'threshold'), s, rule.policy)).toThrow('alarm state P/hi-psi got a sample of P/low-psi');
+  });
+
+  it('reports changed only when the streak or alarm changed', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    expect(run(rule, [80, 80]).changed).toBe(false);
+    expect(run(rule, [0]).changed).toBe(true);
+    const two = alarmRuleOf({ ...LOW_PSI, forReadings: 2 } as AlertRule);
+    expect(run(two, [0]).changed).toBe(true);
+  });
+
+  it('records the detail on the alarm and in its raised trail entry, and omits both without one', () => {
+    const a = run(alarmRuleOf(LOW_PSI), [0]).state.alarm!;
+    expect(a.detail).toBe('psi 0 < 5');
+    expect(a.trail).toEqual([{ at: '2014-03-10T00:00:00Z', action: 'raised', note: 'psi 0 < 5' }]);
+    const policy = noDataPolicy();
+    const b = evaluateAlarm(emptyAlarmState('P', 'no-data', 'no-data'), [{ pump: 'P', rule: 'no-data', kind: 'no-data', severity: 'major', ts: NOW, value: 1, raise: true, clear: false }], policy).state.alarm!;
+    expect('detail' in b).toBe(false);
+    expect(b.trail).toStrictEqual([{ at: NOW, action: 'raised' }]);
+  });
+
+  it('a rule with notify false makes transitions that do not notify', () => {
+    const rule = alarmRuleOf({ ...LOW_PSI, notify: false } as AlertRule);
+    const r = run(rule, [0, 80]);
+    expect(r.transitions.map((t) => [t.type, t.notify])).toEqual([['raised', false], ['cleared', false]]);
+    const on = run(alarmRuleOf(LOW_PSI), [0, 80]);
+    expect(on.transitions.map((t) => [t.type, t.notify])).toEqual([['raised', true], ['cleared', true]]);
+  });
+
+  it('a shelved alarm that clears closes without notifying; after the shelf it notifies', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const { state } = run(rule, [0]);
+    const shelved = applyAlarmAction(state, state.alarm!.id, { type: 'shelve', at: '2014-03-10T00:00:30Z', by: 'ana', until: '2014-03-10T00:05:00Z' }, rule.policy).state;
+    const clear = thresholdSamples([rule], reading(1, 80));
+    expect(evaluateAlarm(shelved, clear, rule.policy).transitions.map((t) => [t.type, t.notify])).toEqual([['cleared', false]]);
+    expect(evaluateAlarm(shelved, clear, rule.policy, { now: '2014-03-10T00:06:00Z' }).transitions.map((t) => [t.type, t.notify])).toEqual([['cleared', true]]);
+    const late = thresholdSamples([rule], reading(6, 80));
+    expect(evaluateAlarm(shelved, late, rule.policy).transitions.map((t) => [t.type, t.notify])).toEqual([['cleared', true]]);
+  });
+
+  it('with clearForReadings 2, one recovered reading or a reading in the band does not clear', () => {
+    const rule = alarmRuleOf({ ...LOW_PSI, clearThreshold: 20, clearForReadings: 2 } as AlertRule);
+    expect(run(rule, [0, 30]).transitions.map((t) => t.type)).toEqual(['raised']);
+    expect(run(rule, [0, 30, 10, 30]).transitions.map((t) => t.type)).toEqual(['raised']);
+    expect(run(rule, [0, 30, 30]).transitions.map((t) => t.type)).toEqual(['raised', 'cleared']);
+  });
+
+  it('a latched alarm offending again becomes active again, counted, notifying, in its trail', () => {
+    const rule = alarmRuleOf({ ...LOW_PSI, latch: true } as AlertRule);
+    const r = run(rule, [0, 80, 2]);
+    expect(r.transitions.map((t) => [t.type, t.notify])).toEqual([['raised', true], ['latched', true], ['raised', true]]);
+    expect(r.state.alarm).toMatchObject({ condition: 'ACTIVE', count: 2, lastValue: 2, worstValue: 0, lastTime: '2014-03-10T00:02:00Z' });
+    expect(r.state.alarm!.clearedTime).toBeUndefined();
+    expect(r.state.alarm!.trail.map((e) => e.action)).toEqual(['raised', 'latched', 'raised']);
+    const latched = run(rule, [0, 80]).state;
+    expect(evaluateAlarm(latched, thresholdSamples([rule], reading(2, 0)), rule.policy, { outOfService: true }).transitions).toEqual([]);
+    expect(evaluateAlarm(latched, thresholdSamples([rule], reading(2, 80)), rule.policy).transitions).toEqual([]);
+    const quiet = alarmRuleOf({ ...LOW_PSI, latch: true, notify: false } as AlertRule);
+    expect(run(quiet, [0, 80, 2]).transitions.map((t) => t.notify)).toEqual([false, false, false]);
+  });
+
+  it('acknowledging an active alarm keeps it open and notifies; a second acknowledge changes nothing', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const { state } = run(rule, [0]);
+    const id = state.alarm!.id;
+    const acked = applyAlarmAction(state, id, { type: 'acknowledge', at: NOW, by: 'ana' }, rule.policy);
+    expect(acked.changed).toBe(true);
+    expect(acked.transitions.map((t) => [t.type, t.notify, t.alarm.closed])).toEqual([['acknowledged', true, false]]);
+    expect(acked.state.alarm).toMatchObject({ acknowledged: true, closed: false, condition: 'ACTIVE' });
+    expect(acked.state.alarm!.trail[1]).toStrictEqual({ at: NOW, action: 'acknowledged', by: 'ana' });
+    const twice = applyAlarmAction(acked.state, id, { type: 'acknowledge', at: NOW, by: 'bo' }, rule.policy);
+    expect(twice).toEqual({ state: acked.state, transitions: [], changed: false });
+    expect(applyAlarmAction(state, id, { type: 'acknowledge', at: NOW, by: 'ana' }, { notify: false }).transitions[0]!.notify).toBe(false);
+    expect(applyAlarmAction(state, id, { type: 'acknowledge', at: NOW, by: 'ana' }, rule.policy, { outOfService: true }).transitions[0]!.notify).toBe(false);
+    expect(() => applyAlarmAction(state, 'P.low-psi.20140310T000100Z', { type: 'acknowledge', at: NOW, by: 'ana' }, rule.policy)).toThrow('no such open alarm: P.low-psi.20140310T000100Z');
+  });
+
+  it('an acknowledged active alarm that clears closes and notifies once', () => {
+    const rule = alarmRuleOf({ ...LOW_PSI, latch: true } as AlertRule);
+    const { state } = run(rule, [0]);
+    const acked = applyAlarmAction(state, state.alarm!.id, { type: 'acknowledge', at: NOW, by: 'ana' }, rule.policy).state;
+    const r = evaluateAlarm(acked, thresholdSamples([rule], reading(1, 80)), rule.policy);
+    expect(r.transitions.map((t) => [t.type, t.notify, t.alarm.closed])).toEqual([['cleared', true, true]]);
+    expect(r.state.alarm).toBeUndefined();
+  });
+
+  it('shelving: until must be after now, is kept in the trail, and notifies unless out of service', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const { state } = run(rule, [0]);
+    const id = state.alarm!.id;
+    expect(() => applyAlarmAction(state, id, { type: 'shelve', at: NOW, by: 'ana', until: NOW }, rule.policy)).toThrow(`shelve until ${NOW} must be after now (${NOW})`);
+    const s = applyAlarmAction(state, id, { type: 'shelve', at: NOW, by: 'ana', until: '2026-01-01T08:00:00Z', note: 'pump swap' }, rule.policy);
+    expect(s.state.alarm!.trail[1]).toStrictEqual({ at: NOW, action: 'shelved', by: 'ana', note: 'pump swap', until: '2026-01-01T08:00:00Z' });
+    expect(s.transitions.map((t) => [t.type, t.notify])).toEqual([['shelved', true]]);
+    expect(applyAlarmAction(state, id, { type: 'shelve', at: NOW, by: 'ana', until: '2026-01-01T08:00:00Z' }, rule.policy, { outOfService: true }).transitions[0]!.notify).toBe(false);
+    expect(applyAlarmAction(state, id, { type: 'shelve', at: NOW, by: 'ana', until: '2026-01-01T08:00:00Z' }, { notify: false }).transitions[0]!.notify).toBe(false);
+  });
+
+  it('unshelving: a no-op when not shelved; notifies only for an active alarm in service', () => {
+    const rule = alarmRuleOf({ ...LOW_PSI, latch: true } as AlertRule);
+    const active = run(rule, [0]).state;
+    const id = active.alarm!.id;
+    expect(applyAlarmAction(active, id, { type: 'unshelve', at: NOW, by: 'ana' }, rule.policy)).toEqual({ state: active, transitions: [], changed: false });
+    const shelve = { type: 'shelve' as const, at: NOW, by: 'ana', until: '2026-01-01T08:00:00Z' };
+    const shelvedActive = applyAlarmAction(active, id, shelve, rule.policy).state;
+    const un = applyAlarmAction(shelvedActive, id, { type: 'unshelve', at: NOW, by: 'bo' }, rule.policy);
+    expect(un.transitions.map((t) => [t.type, t.notify])).toEqual([['unshelved', true]]);
+    expect(un.state.alarm!.shelvedUntil).toBeUndefined();
+    expect(un.state.alarm!.trail.at(-1)).toStrictEqual({ at: NOW, action: 'unshelved', by: 'bo' });
+    expect(applyAlarmAction(shelvedActive, id, { type: 'unshelve', at: NOW, by: 'bo' }, rule.policy, { outOfService: true }).transitions[0]!.notify).toBe(false);
+    expect(applyAlarmAction(shelvedActive, id, { type: 'unshelve', at: NOW, by: 'bo' }, { notify: false }).transitions[0]!.notify).toBe(false);
+    const latched = run(rule, [0, 80]).state;
+    const shelvedLatched = applyAlarmAction(latched, latched.alarm!.id, shelve, rule.policy).state;
+    expect(applyAlarmAction(shelvedLatched, latched.alarm!.id, { type: 'unshelve', at: NOW, by: 'bo' }, rule.policy).transitions[0]!.notify).toBe(false);
+  });
+
+  it('an expired shelf is lifted by the system with a note', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const { state } = run(rule, [0]);
+    const shelved = applyAlarmAction(state, state.alarm!.id, { type: 'shelve', at: NOW, by: 'ana', until: '2026-01-01T08:00:00Z' }, rule.policy).state;
+    const e = expireShelf(shelved, '2026-01-01T09:00:00Z', rule.policy);
+    expect(e.state.alarm!.trail.at(-1)).toStrictEqual({ at: '2026-01-01T09:00:00Z', action: 'unshelved', by: 'system', note: 'shelf expired' });
+  });
+
+  it('a note adds a trail entry (with until when given), no transition; the trail keeps the newest 100 entries', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    let state = run(rule, [0]).state;
+    const id = state.alarm!.id;
+    const n = applyAlarmAction(state, id, { type: 'note', at: NOW, action: 'work-order', by: 'ana', note: 'WO-1', until: '2026-01-02T00:00:00Z' }, rule.policy);
+    expect(n.transitions).toEqual([]);
+    expect(n.changed).toBe(true);
+    expect(n.state.alarm!.trail[1]).toStrictEqual({ at: NOW, action: 'work-order', by: 'ana', note: 'WO-1', until: '2026-01-02T00:00:00Z' });
+    expect(applyAlarmAction(state, id, { type: 'note', at: NOW, action: 'x', by: 'ana' }, rule.policy).state.alarm!.trail[1]).toStrictEqual({ at: NOW, action: 'x', by: 'ana' });
+    for (let i = 0; i < 99; i += 1) state = applyAlarmAction(state, id, { type: 'note', at: NOW, action: `n${i}`, by: 'ana' }, rule.policy).state;
+    expect(state.alarm!.trail).toHaveLength(100);
+    expect(state.alarm!.trail[0]!.action).toBe('raised');
+    state = applyAlarmAction(state, id, { type: 'note', at: NOW, action: 'last', by: 'ana' }, rule.policy).state;
+    expect(state.alarm!.trail).toHaveLength(100);
+    expect(state.alarm!.trail[0]!.action).toBe('n0');
+    expect(state.alarm!.trail[99]!.action).toBe('last');
   });
 });
