@@ -329,3 +329,34 @@ describe('alarm state machine: lifecycle details', () => {
     expect(state.alarm!.trail[99]!.action).toBe('last');
   });
 });
+
+describe('alarm state machine: ordering and shelf edges', () => {
+  it('a sample at the exact end of the shelf notifies', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const { state } = run(rule, [0]);
+    const shelved = applyAlarmAction(state, state.alarm!.id, { type: 'shelve', at: '2014-03-10T00:00:30Z', by: 'ana', until: '2014-03-10T00:01:00Z' }, rule.policy).state;
+    expect(evaluateAlarm(shelved, thresholdSamples([rule], reading(1, 80)), rule.policy).transitions.map((t) => [t.type, t.notify])).toEqual([['cleared', true]]);
+  });
+
+  it('of two samples at the same event time, the first given counts and the second is ignored', () => {
+    const rule = alarmRuleOf(LOW_PSI);
+    const [raise] = thresholdSamples([rule], reading(0, 0));
+    const [quiet] = thresholdSamples([rule], reading(0, 80));
+    const empty = emptyAlarmState('P', 'low-psi', 'threshold');
+    expect(evaluateAlarm(empty, [raise!, quiet!], rule.policy).transitions.map((t) => t.type)).toEqual(['raised']);
+    expect(evaluateAlarm(empty, [quiet!, raise!], rule.policy).transitions).toEqual([]);
+  });
+
+  it('a long shuffled batch gives the same transitions as the same batch in order', () => {
+    const rule = alarmRuleOf({ ...LOW_PSI, clearThreshold: 20 } as AlertRule);
+    const psis = Array.from({ length: 200 }, (_, m) => (m % 37 < 12 ? 0 : m % 37 < 20 ? 10 : 80));
+    const samples = psis.flatMap((psi, m) => thresholdSamples([rule], reading(m, psi)));
+    const shuffled = samples.map((s, i) => [(i * 7919) % 200, s] as const).sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+    const empty = emptyAlarmState('P', 'low-psi', 'threshold');
+    const inOrder = evaluateAlarm(empty, samples, rule.policy);
+    const mixed = evaluateAlarm(empty, shuffled, rule.policy);
+    expect(inOrder.transitions.length).toBeGreaterThan(4);
+    expect(JSON.stringify(mixed.transitions)).toBe(JSON.stringify(inOrder.transitions));
+    expect(JSON.stringify(mixed.state)).toBe(JSON.stringify(inOrder.state));
+  });
+});
