@@ -360,3 +360,10 @@ describe('alarm state machine: ordering and shelf edges', () => {
     expect(JSON.stringify(mixed.state)).toBe(JSON.stringify(inOrder.state));
   });
 });
+
+describe('alarm state machine: audit trail of a clear', () => {
+  it('an alarm that clears ends its trail with a cleared entry at the clearing time', () => {
+    const { transitions } = run(alarmRuleOf(LOW_PSI), [0, 80]);
+    expect(transitions[1]!.alarm.trail.at(-1)).toStrictEqual({ at: '2014-03-10T00:01:00Z', action: 'cleared' });
+  });
+});
