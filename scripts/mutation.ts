@@ -39,7 +39,7 @@ const STORE_TESTS = ['test/lambdas/store', 'test/lambdas/rollup'];
 export const SCOPES: readonly MutationScope[] = [
   { name: 'parse', files: core('parse-reading'), tests: coreTests('parse-reading') },
   { name: 'kpl', files: core('kpl', 'ingest'), tests: coreTests('kpl', 'ingest') },
-  { name: 'alarm', files: core('alarm-state', 'alarm-rules'), tests: coreTests('alarm-state') },
+  { name: 'alarm', files: core('alarm-state', 'alarm-rules'), tests: coreTests('alarm-state', 'alarm-rules') },
   {
     name: 'detect',
     files: [...core('early-warning', 'series', 'detectors/pump-detectors', 'detectors/series-detector')],
