@@ -5,10 +5,9 @@
  * suites — which exercise lambdas/ only indirectly and take most of `npm test`'s time — are left out. The score
  * therefore measures what test/lambdas/** alone protects.
  *
- * MUTATION_TESTS narrows the run further to a comma-separated list of test folders or files (relative to the repo),
- * for a scoped run such as `MUTATION_TESTS=test/lambdas/store,test/lambdas/rollup npm run mutation -- --mutate
- * 'lambdas/store/stats-store.ts'`: the dry run then runs only those suites instead of all of test/lambdas. Name
- * every suite that exercises the mutated files, or mutants they would kill are reported as survivors.
+ * MUTATION_TESTS narrows the run to a comma-separated list of test folders or files (relative to the repo); the
+ * scopes of `npm run mutation` (scripts/mutation.ts) set it to the suites that test each scope's files. The roots
+ * then widen to test/ so a scope may name a suite outside test/lambdas.
  */
 const base = require('./jest.config.js');
 
