@@ -88,7 +88,7 @@ export const SCOPES: readonly MutationScope[] = [
   {
     name: 'store-infra',
     files: store('retry', 'jsonl-file', 'tables', 'clients'),
-    tests: ['test/lambdas/store/retry.test.ts', 'test/lambdas/store/jsonl-file.test.ts', 'test/lambdas/store/tables.test.ts'],
+    tests: ['retry', 'jsonl-file', 'tables', 'clients'].map((n) => `test/lambdas/store/${n}.test.ts`),
   },
   { name: 'consumer', files: ['lambdas/consumer/handler.ts'], tests: ['test/lambdas/consumer'] },
   {
