@@ -11,4 +11,12 @@ describe('message ids', () => {
     expect(deadLetterId(letter)).toBe(deadLetterId(again));
     expect(deadLetterId({ shardId: 's', sequenceNumber: '1' })).toBe('s:1:1');
   });
+
+  it('marks each missing coordinate with ? so the id still shows what is known', () => {
+    expect(failedBatchId({})).toBe('?:?-?');
+    expect(failedBatchId({ KinesisBatchInfo: { shardId: 'shardId-000000000001' } })).toBe('shardId-000000000001:?-?');
+    expect(failedBatchId({ KinesisBatchInfo: { startSequenceNumber: '10' } })).toBe('?:10-?');
+    expect(deadLetterId({})).toBe('?:?:1');
+    expect(deadLetterId({ sequenceNumber: '4959', lineInRecord: 2 })).toBe('?:4959:2');
+  });
 });

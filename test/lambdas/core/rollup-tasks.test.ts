@@ -1,4 +1,6 @@
+import { describeError } from '../../../lambdas/core/errors';
 import {
+  addOutcomes,
   chunk,
   dayTasks,
   decodeTask,
@@ -35,6 +37,17 @@ describe('chunking', () => {
     expect(() => chunk([1], size)).toThrow(RollupTaskError);
   });
 
+  it('names the bad chunk size in a RollupTaskError', () => {
+    expect(() => chunk([1], 0)).toThrow('chunk size must be a positive integer, got 0');
+    let caught: unknown;
+    try {
+      chunk([1], 1.5);
+    } catch (e) {
+      caught = e;
+    }
+    expect(describeError(caught)).toBe('RollupTaskError: chunk size must be a positive integer, got 1.5');
+  });
+
   it('cuts a bucket of pumps into id ranges with deterministic, sortable ids', () => {
     const pumps = ['A', 'B', 'C', 'D', 'E'];
     expect(dayTasks('2014-03-10', 3, 1, pumps, 2)).toEqual([
@@ -60,6 +73,25 @@ describe('chunking', () => {
     ]);
     expect(summarizeTask({ task: tasks[0]! })).toEqual({ id: 'b07-00000', size: 2, days: ['2014-03-09', '2014-03-10'] });
   });
+
+  it("summarizes a day item by its day, and a pending item's days once each, ascending whatever the markers' order", () => {
+    const day = dayTasks('2014-03-10', 0, 1, ['A'], 200)[0]!;
+    expect(summarizeTask({ task: day })).toStrictEqual({ id: 'b00-00000', size: 1, days: ['2014-03-10'] });
+    const markers = [
+      { pump: 'A', day: '2014-03-11', touchedAt: 't1' },
+      { pump: 'B', day: '2014-03-09', touchedAt: 't2' },
+      { pump: 'C', day: '2014-03-11', touchedAt: 't3' },
+    ];
+    expect(summarizeTask({ task: pendingTasks('pending', 0, 1, markers, 200)[0]! }).days).toEqual(['2014-03-09', '2014-03-11']);
+  });
+
+  it('gives a summary an outcome only once its task is done (no outcome key before)', () => {
+    const task = dayTasks('2014-03-10', 0, 1, ['A', 'B'], 200)[0]!;
+    const pending = summarizeTask({ task });
+    expect(pending).toStrictEqual({ id: 'b00-00000', size: 2, days: ['2014-03-10'] });
+    expect('outcome' in pending).toBe(false);
+    expect(summarizeTask({ task, outcome: outcome(2) })).toStrictEqual({ id: 'b00-00000', size: 2, days: ['2014-03-10'], outcome: outcome(2) });
+  });
 });
 
 describe('work item messages', () => {
@@ -82,6 +114,41 @@ describe('work item messages', () => {
   ])('rejects %s', (_, body, message) => {
     expect(() => decodeTask(body)).toThrow(message);
   });
+
+  const dayFields = JSON.parse(encodeTask(day)) as Record<string, unknown>;
+  const pendingFields = JSON.parse(encodeTask(pending)) as Record<string, unknown>;
+  it.each<[string, string, string]>([
+    ['a JSON number', '42', 'rollup work item must be an object'],
+    ['JSON null', 'null', 'rollup work item must be an object'],
+    ['a JSON string', '"b00-00000"', 'rollup work item must be an object'],
+    ['an empty id', JSON.stringify({ ...dayFields, id: '' }), 'rollup work item: id must be a non-empty string, got ""'],
+    ['a numeric id', JSON.stringify({ ...dayFields, id: 5 }), 'rollup work item: id must be a non-empty string, got 5'],
+    ['a missing scope', JSON.stringify({ ...dayFields, scope: undefined }), 'rollup work item: scope must be a non-empty string, got undefined'],
+    ['an empty pump in a range', JSON.stringify({ ...dayFields, from: '' }), 'rollup work item: from must be a non-empty string, got ""'],
+    ['a pending item without markers', JSON.stringify({ ...pendingFields, markers: undefined }), 'rollup work item: markers must be a list, got undefined'],
+    ['a pending item whose markers are an object', JSON.stringify({ ...pendingFields, markers: { pump: 'A' } }), 'rollup work item: markers must be a list, got {"pump":"A"}'],
+  ])('rejects %s with a RollupTaskError naming the problem', (_, body, message) => {
+    let caught: unknown;
+    try {
+      decodeTask(body);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(RollupTaskError);
+    expect((caught as Error).message).toBe(message);
+  });
+
+  it('echoes at most the first 80 characters of a message that is not JSON', () => {
+    const body = `{${'x'.repeat(200)}`;
+    expect(() => decodeTask(body)).toThrow(`rollup work item is not JSON: ${JSON.stringify(body.slice(0, 80))}`);
+    expect(() => decodeTask(body)).not.toThrow('x'.repeat(81));
+  });
+
+  it('round-trips a range of one pump (from equal to to)', () => {
+    const one = dayTasks('2014-03-10', 0, 2, ['A', 'B', 'C'], 2)[1]!;
+    expect(one).toMatchObject({ from: 'C', to: 'C' });
+    expect(decodeTask(encodeTask(one))).toEqual(one);
+  });
 });
 
 describe('completion', () => {
@@ -100,6 +167,34 @@ describe('completion', () => {
     expect(p.plannedPumpDays).toBe(5);
     expect(p.days).toEqual(['2014-03-10']);
     expect(remainingTasks(records).map((t) => t.id)).toEqual(tasks.filter((_, i) => !doneIdx.includes(i)).map((t) => t.id));
+  });
+
+  it('adds every field of the done tasks\' outcomes', () => {
+    const a: TaskOutcome = { pumpDays: 2, readings: 500, statsWritten: 7, pendingCleared: 3, superseded: 1 };
+    const b: TaskOutcome = { pumpDays: 1, readings: 200, statsWritten: 4, pendingCleared: 2, superseded: 5 };
+    const expected: TaskOutcome = { pumpDays: 3, readings: 700, statsWritten: 11, pendingCleared: 5, superseded: 6 };
+    expect(addOutcomes(a, b)).toEqual(expected);
+    const p = runProgress(run('planned', 3), [
+      summarizeTask({ task: tasks[0]!, outcome: a }),
+      summarizeTask({ task: tasks[1]! }),
+      summarizeTask({ task: tasks[2]!, outcome: b }),
+    ]);
+    expect(p.totals).toEqual(expected);
+  });
+
+  it("lists a pending run's days from its markers, ascending, without the scope", () => {
+    const header: RunRecord = { scope: 'pending', generation: 1, state: 'planned', planned: 2, startedAt: '' };
+    const items = [
+      ...pendingTasks('pending', 3, 1, [{ pump: 'A', day: '2014-03-12', touchedAt: 't' }], 200),
+      ...pendingTasks('pending', 1, 1, [{ pump: 'B', day: '2014-03-09', touchedAt: 't' }, { pump: 'B', day: '2014-03-12', touchedAt: 't' }], 200),
+    ];
+    expect(runProgress(header, items.map((task) => summarizeTask({ task }))).days).toEqual(['2014-03-09', '2014-03-12']);
+  });
+
+  it("counts a run still planning by the task records written so far, not the header's count", () => {
+    const summaries = tasks.slice(0, 2).map((task) => summarizeTask({ task }));
+    expect(runProgress(run('planning', 5), summaries)).toMatchObject({ planned: 2, complete: false });
+    expect(runProgress(run('planned', 5), summaries)).toMatchObject({ planned: 5, complete: false });
   });
 
   it('counts a planned day without pumps as complete', () => {
