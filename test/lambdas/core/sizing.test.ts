@@ -9,20 +9,25 @@ import { planFleet } from '../../../lambdas/core/sizing';
 const byName = (plan: ReturnType<typeof planFleet>, name: string) => plan.dynamodb.tables.find((t) => (t.index ?? t.table) === name)!;
 const keyOf = (plan: ReturnType<typeof planFleet>, prefix: string) => plan.dynamodb.keys.find((k) => k.key.startsWith(prefix))!;
 
+// Each test plans its fleet itself: a plan computed in the describe body runs before Stryker activates a mutant's
+// tests, so the mutation run would credit none of these tests with covering (and killing) anything.
 describe('planFleet at 1,000,000 pumps every 60 s (the issue\'s scale numbers)', () => {
-  const plan = planFleet({ pumps: 1_000_000, intervalSeconds: 60 });
+  const fleet = () => planFleet({ pumps: 1_000_000, intervalSeconds: 60 });
 
   it('offers 16,667 readings/s and 838,333 B/s', () => {
+    const plan = fleet();
     expect(plan.load.readingsPerSecond).toBeCloseTo(16_666.667, 2);
     expect(plan.load.bytesPerSecond).toBeCloseTo(16_666.667 * 50.3, 0);
   });
 
   it('needs 1 shard by bytes (838,333 B/s < 1 MiB/s) and 1 by records (KPL packing: ~13 records/s)', () => {
+    const plan = fleet();
     expect(plan.shards.byBytes).toBe(1);
     expect(plan.shards.byRecords).toBe(1);
   });
 
   it('needs 8 shards by consumer throughput, which binds', () => {
+    const plan = fleet();
     // 8 shards: 2,083 readings/s each, 2,083 × 0.2 s linger = 416.7 readings/record; 100 records (6 MB allows 221)
     // = 41,667 readings; ⌈41,667 / (25 × 8)⌉ = 209 write rounds × 10 ms + 41,667 × 0.262 ms = 13,007 ms
     // → 3,203 readings/s, 70 % of it = 2,242 ≥ 2,083. With 7 shards 2,381 readings/s each > 2,242.
@@ -36,6 +41,7 @@ describe('planFleet at 1,000,000 pumps every 60 s (the issue\'s scale numbers)',
   });
 
   it('puts 588 writes/s on a day-marker bucket at midnight: 16,667 / 32 + 3σ of the hash spread', () => {
+    const plan = fleet();
     // 520.83 + 3 × √(520.83 × 31/32) = 520.83 + 67.39 = 588.2, 59 % of 1,000.
     const day = keyOf(plan, 'DAY#');
     expect(day.unitsPerSecond).toBeCloseTo(588.2, 1);
@@ -44,17 +50,20 @@ describe('planFleet at 1,000,000 pumps every 60 s (the issue\'s scale numbers)',
   });
 
   it('puts 73 writes/s on an alertsByDay bucket in a 10 % alert storm', () => {
+    const plan = fleet();
     // 1,666.7 / 32 = 52.08 + 3 × √(52.08 × 31/32) = 52.08 + 21.31 = 73.39
     expect(keyOf(plan, 'alertsByDay').unitsPerSecond).toBeCloseTo(73.39, 2);
   });
 
   it('warms the readings and catalog tables to 20,000 WCU/s (16,667 × 1.2, rounded up to 1,000)', () => {
+    const plan = fleet();
     expect(byName(plan, 'readings').warmThroughput).toEqual({ writeUnitsPerSecond: 20_000 });
     expect(byName(plan, 'catalog').warmThroughput).toEqual({ writeUnitsPerSecond: 20_000 });
     expect(byName(plan, 'alertsByDay').warmThroughput).toBeUndefined(); // 1,667 < 4,000
   });
 
   it('runs 10 rollup workers (the maximum; 12 would finish within the hour)', () => {
+    const plan = fleet();
     // 1.44e9 readings × 0.0286 ms = 41,184 s; / 3,600 s → 12 workers; with 10: 68.6 min.
     expect(plan.lambda.rollupWorkersNeeded).toBe(12);
     expect(plan.lambda.rollupWorkers).toBe(10);
@@ -62,6 +71,7 @@ describe('planFleet at 1,000,000 pumps every 60 s (the issue\'s scale numbers)',
   });
 
   it('prices 8 shards for a month at $87.60 and the readings writes at $0.625 per million', () => {
+    const plan = fleet();
     const line = (item: string) => plan.monthly.lines.find((l) => l.item === item)!;
     expect(line('Kinesis shard-hours').usd).toBeCloseTo(8 * 730 * PRICES.kinesis.shardHour, 6);
     // readings: 16,667 + 2 × 3.1 % alert-index writes per second, for 2,628,000 s.
@@ -72,19 +82,22 @@ describe('planFleet at 1,000,000 pumps every 60 s (the issue\'s scale numbers)',
 });
 
 describe('planFleet at 10,000 pumps every 5 minutes', () => {
-  const plan = planFleet({ pumps: 10_000, intervalSeconds: 300, retentionDays: 90 });
+  const fleet = () => planFleet({ pumps: 10_000, intervalSeconds: 300, retentionDays: 90 });
 
   it('packs 6.7 readings per record (33.3 readings/s × 0.2 s) and needs one shard', () => {
+    const plan = fleet();
     expect(plan.load.readingsPerRecord).toBeCloseTo(6.667, 3);
     expect(plan.load.recordsPerSecond).toBeCloseTo(5, 6);
     expect(plan.shards.needed).toBe(1);
   });
 
   it('sets no warm throughput anywhere: every peak is under a new table\'s 4,000 / 12,000', () => {
+    const plan = fleet();
     expect(plan.dynamodb.tables.filter((t) => t.warmThroughput !== undefined)).toEqual([]);
   });
 
   it('stores 90 days of readings: 2,880,000 readings/day × (118 + 100) B × 90', () => {
+    const plan = fleet();
     expect(byName(plan, 'readings').storageGb).toBeCloseTo((2_880_000 * 218 * 90) / 1e9, 6);
     expect(plan.monthly.storageDays).toBe(90);
   });
