@@ -392,6 +392,38 @@ describe('planFleet: warm throughput and batching', () => {
   });
 });
 
+describe('planFleet: write units of items over 1 KB', () => {
+  it('counts one write unit per started KB of a reading (1,500 B: 2) and of a stats item (2,100 B: 3)', () => {
+    const plan = planFleet({ pumps: 1_000_000, assumptions: { readingItemBytes: 1_500, statsItemBytes: 2_100 } });
+    const rate = 1_000_000 / 60;
+    const storm = 0.1 * rate;
+    const pumpDaysPerSecond = 10 / (1_440 * 0.0286e-3); // the rollup's pace does not depend on item sizes
+    expect(byName(plan, 'readings')).toMatchObject({ writeUnitsPerSecond: 2 * rate, peakWriteUnitsPerSecond: 2 * rate });
+    expect(byName(plan, 'alertsByDay').writeUnitsPerSecond).toBeCloseTo(2 * rate * 0.031, 9);
+    expect(byName(plan, 'alertsByDay').peakWriteUnitsPerSecond).toBeCloseTo(2 * storm, 9);
+    expect(byName(plan, 'stats').writeUnitsPerSecond).toBeCloseTo((3 * 25 * 1_000_000) / 86_400, 9);
+    expect(byName(plan, 'stats').peakWriteUnitsPerSecond).toBeCloseTo(3 * 25 * pumpDaysPerSecond, 9);
+    expect(byName(plan, 'statsByDate').writeUnitsPerSecond).toBeCloseTo((3 * 1_000_000) / 86_400, 9);
+    expect(byName(plan, 'statsByDate').peakWriteUnitsPerSecond).toBeCloseTo(3 * pumpDaysPerSecond, 9);
+    const perBucket = (total: number) => total / 32 + 3 * Math.sqrt((total / 32) * (31 / 32));
+    expect(keyOf(plan, 'alertsByDay').unitsPerSecond).toBeCloseTo(2 * perBucket(storm), 9);
+    expect(keyOf(plan, 'statsByDate').unitsPerSecond).toBeCloseTo(3 * perBucket(pumpDaysPerSecond), 9);
+    expect(plan.dynamodb.keys.find((k) => k.key === 'PUMP#<day>' && k.kind === 'write')!.unitsPerSecond).toBeCloseTo(2 / 60, 12);
+  });
+});
+
+describe('planFleet: the Kinesis PUT bill', () => {
+  it('charges a PUT payload unit per started 25 KiB of a record: full 64 KiB records take 3', () => {
+    // 1,000,000 pumps on 1 shard: 3,333 readings in a 200 ms linger, so the 65,536 B budget seals records at 1,302
+    // readings (65,491 B: ⌈2.56⌉ = 3 units); 16,666.7 / 1,302 = 12.8 records/s.
+    const plan = planFleet({ pumps: 1_000_000, shards: 1 });
+    expect(plan.load.readingsPerRecord).toBe(1_302);
+    const put = plan.monthly.lines.find((l) => l.item === 'Kinesis PUT payload units')!;
+    expect(put.quantity).toBeCloseTo((1_000_000 / 60 / 1_302) * 3 * 2_628_000, 3);
+    expect(put.usd).toBeCloseTo(((1_000_000 / 60 / 1_302) * 3 * 2_628_000 * 0.014) / 1e6, 9);
+  });
+});
+
 describe('planFleet input ranges', () => {
   it('accepts every input at both ends of its range', () => {
     expect(() => planFleet({ pumps: 1, intervalSeconds: 1, alertShare: 0, retentionDays: 0, rollupWorkers: 1, shards: 1 })).not.toThrow();
