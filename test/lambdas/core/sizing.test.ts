@@ -345,10 +345,11 @@ describe('planFleet: which limit binds the shard count, and at what point', () =
     expect(planFleet({ pumps: 701, ...slowConsumer }).shards.byConsumer).toBe(3);
   });
 
-  it('refuses a fleet that needs more than 100,000 shards', () => {
-    // One-record batches of one reading at 90 ms: 10 readings/s a shard, 7 of them usable; 700,001 readings/s need
-    // 100,001 shards. (The search tries every count up to 100,000: ~0.2 s under jest.)
+  it('plans exactly 100,000 shards and refuses a fleet that needs one more', () => {
+    // One-record batches of one reading at 90 ms: 10 readings/s a shard, 7 of them usable; 700,000 readings/s need
+    // 100,000 shards, 700,001 need 100,001. (Each search tries every count up to 100,000: ~0.2 s under jest.)
     const crawling = { intervalSeconds: 1, producerRecordBytes: 1, eventSource: { ...DEFAULT_EVENT_SOURCE, batchSize: 1 }, assumptions: { consumerMsPerReading: 90 } };
+    expect(planFleet({ pumps: 700_000, ...crawling }).shards.byConsumer).toBe(100_000);
     expect(() => planFleet({ pumps: 700_001, ...crawling })).toThrow(new ConfigError('no shard count up to 100,000 keeps up with 700001 readings/s'));
   });
 });
