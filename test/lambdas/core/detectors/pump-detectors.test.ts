@@ -1,9 +1,10 @@
-import { DEFAULT_DETECTORS } from '../../../../lambdas/config';
-import { PumpDetectors, type PumpCheckpoint } from '../../../../lambdas/core/detectors/pump-detectors';
+import { DEFAULT_DETECTORS, DETECTOR_DEFAULTS } from '../../../../lambdas/config';
+import { isoSeconds, PumpDetectors, readingMillis, type PumpCheckpoint } from '../../../../lambdas/core/detectors/pump-detectors';
+import { compileSpec, judge, newSeriesState, stepScore, VERDICT } from '../../../../lambdas/core/detectors/series-detector';
 import type { DetectorCondition } from '../../../../lambdas/core/detectors/types';
 import { degradationEpisodes, generateReadings, mulberry32 } from '../../../../lambdas/core/generator';
 import { parseLine } from '../../../../lambdas/core/parse-reading';
-import type { Reading } from '../../../../lambdas/core/types';
+import { MEASURES, type MeasureValues, type Reading } from '../../../../lambdas/core/types';
 
 // 6 pumps × 4 days, every pump degrading: ~23,000 readings with warnings raised and cleared.
 const OPTIONS = { pumps: 6, days: 4, seed: 5, degradingShare: 1 };
@@ -196,5 +197,163 @@ describe('PumpDetectors', () => {
     const cp = reference.detectors.checkpoint(READINGS[0]!.pump)!;
     expect(Object.keys(cp.series).sort()).toEqual(['disp', 'hz', 'psi']);
     expect(JSON.stringify(cp).length).toBeLessThan(3000);
+  });
+});
+
+describe('PumpDetectors on small hand-made feeds', () => {
+  const DAY0 = Date.parse('2014-03-10T00:00:00Z');
+  const HEALTHY: MeasureValues = { hz: 60, disp: 3, flo: 100, sedPPM: 0.2, psi: 50, chlPPM: 1.5 };
+  /** A reading of `pump` at `minute` minutes after 2014-03-10 00:00 UTC. */
+  const reading = (pump: string, minute: number, values: Partial<MeasureValues> = {}): Reading => {
+    const ts = new Date(DAY0 + minute * 60_000).toISOString().slice(0, 19) + 'Z';
+    return { pump, day: ts.slice(0, 10), time: ts.slice(11, 19), ts, values: { ...HEALTHY, ...values } };
+  };
+
+  it('reads the time of a reading to the second, and prints instants back in the readings\' own form', () => {
+    expect(readingMillis('2014-03-10', '01:02:03')).toBe(Date.parse('2014-03-10T01:02:03Z'));
+    expect(readingMillis('2014-03-10', '23:59:59')).toBe(Date.parse('2014-03-10T23:59:59Z'));
+    expect(readingMillis('2014-03-11', '00:00:07')).toBe(Date.parse('2014-03-11T00:00:07Z'));
+    expect(isoSeconds(Date.parse('2014-03-10T01:02:03.456Z'))).toBe('2014-03-10T01:02:03Z');
+  });
+
+  it('feeds each configured measure its own value and shows its series by measure', () => {
+    const detectors = new PumpDetectors(MEASURES.map((m) => DETECTOR_DEFAULTS[m]));
+    const values: MeasureValues = { hz: 58, disp: 2.5, flo: 120, sedPPM: 0.4, psi: 55, chlPPM: 1.25 };
+    for (let i = 0; i < 3; i++) detectors.observe(reading('P', i, values));
+    for (const m of MEASURES) expect([m, detectors.seriesOf('P', m)?.mean]).toEqual([m, values[m]]);
+    expect(detectors.seriesOf('Q', 'psi')).toBeUndefined();
+    // A measure without a configured detector has no series.
+    const psiOnly = new PumpDetectors([DETECTOR_DEFAULTS.psi]);
+    psiOnly.observe(reading('P', 0, values));
+    expect(psiOnly.seriesOf('P', 'psi')?.n).toBe(1);
+    expect(psiOnly.seriesOf('P', 'hz')).toBeUndefined();
+  });
+
+  it('starts a new pump\'s series fresh: the state a new series has after the same reading', () => {
+    for (const first of [50, 0]) {
+      // 0 psi: a stopped pump, not judged (its stop is remembered).
+      const detectors = new PumpDetectors([DETECTOR_DEFAULTS.psi]);
+      detectors.observe(reading('P', 0, { psi: first }));
+      const expected = newSeriesState('flat');
+      judge(expected, compileSpec(DETECTOR_DEFAULTS.psi), first, DAY0);
+      expect(detectors.checkpoint('P')!.series.psi).toEqual(expected);
+    }
+  });
+
+  it('reports a step and a drift once when raised and once when cleared, each named by its detector and scored by it', () => {
+    // Healthy, then a 10 psi step down for 30 minutes, healthy again, then a 1.5 psi sag for 200 minutes, healthy.
+    const wobble = (i: number): number => 0.3 * Math.sin(i);
+    const psi = [
+      ...Array.from({ length: 300 }, (_, i) => 50 + wobble(i)),
+      ...Array.from({ length: 30 }, () => 40),
+      ...Array.from({ length: 100 }, (_, i) => 50 + wobble(i)),
+      ...Array.from({ length: 200 }, (_, i) => 48.5 + wobble(i)),
+      ...Array.from({ length: 200 }, (_, i) => 50 + wobble(i)),
+    ];
+    const detectors = new PumpDetectors([DETECTOR_DEFAULTS.psi]);
+    // The oracle: the same series in its JSON form.
+    const spec = compileSpec(DETECTOR_DEFAULTS.psi);
+    const series = newSeriesState('flat');
+    const seen: { i: number; rule: string; raise: boolean; clear: boolean; score: number; expectedScore: number }[] = [];
+    const changes: number[] = [];
+    psi.forEach((x, i) => {
+      const active = series.active;
+      const verdict = judge(series, spec, x, DAY0 + i * 60_000);
+      if (verdict === VERDICT.raise || verdict === VERDICT.clear) changes.push(i);
+      for (const c of detectors.observe(reading('P', i, { psi: x }))) {
+        const detector = verdict === VERDICT.raise ? series.active : active;
+        seen.push({ i, rule: c.rule, raise: c.raise, clear: c.clear, score: c.detail.score, expectedScore: detector === 'step' ? stepScore(series) : Math.max(series.up, series.down) });
+      }
+    });
+    expect(seen.map(({ rule, raise, clear }) => [rule, raise, clear])).toEqual([
+      ['psi-step', true, false],
+      ['psi-step', false, true],
+      ['psi-drift', true, false],
+      ['psi-drift', false, true],
+    ]);
+    // Nothing on any other reading (warm-up, healthy, or a warning still active).
+    expect(seen.map((s) => s.i)).toEqual(changes);
+    const [stepRaised, stepCleared, driftRaised, driftCleared] = changes;
+    expect(stepRaised).toBeGreaterThanOrEqual(300);
+    expect(stepRaised).toBeLessThan(330);
+    expect(stepCleared).toBeGreaterThanOrEqual(330);
+    expect(driftRaised).toBeGreaterThanOrEqual(430);
+    expect(driftRaised).toBeLessThan(630);
+    expect(driftCleared).toBeGreaterThanOrEqual(630);
+    // A step is scored by its size in spreads, a drift by its CUSUM sum (past the threshold when raised).
+    for (const s of seen) expect([s.rule, s.score]).toEqual([s.rule, s.expectedScore]);
+    expect(Math.abs(seen[0]!.score)).toBeGreaterThan(DETECTOR_DEFAULTS.psi.stepSpreads);
+    expect(seen[2]!.score).toBeGreaterThan(DETECTOR_DEFAULTS.psi.driftThreshold);
+  });
+
+  it('asks for no checkpoint before checkpointReadings accepted readings, and for one at exactly that many', () => {
+    const detectors = new PumpDetectors([DETECTOR_DEFAULTS.psi], { checkpointReadings: 3 });
+    detectors.observe(reading('P', 0));
+    detectors.observe(reading('P', 1));
+    expect(detectors.takeDue()).toEqual([]);
+    detectors.observe(reading('P', 2));
+    expect(detectors.takeDue()).toEqual(['P']);
+    detectors.checkpoint('P');
+    expect(detectors.takeDue()).toEqual([]);
+  });
+
+  it('asks for a checkpoint at once when it ignores a late reading of a pump never checkpointed', () => {
+    const detectors = new PumpDetectors([DETECTOR_DEFAULTS.psi]);
+    for (let i = 0; i < 5; i++) detectors.observe(reading('P', i));
+    expect(detectors.takeDue()).toEqual([]);
+    detectors.observe(reading('P', 2));
+    expect(detectors.ignored).toBe(1);
+    expect(detectors.takeDue()).toEqual(['P']);
+  });
+
+  it('needs no new checkpoint for a second copy of the checkpointed reading itself', () => {
+    const detectors = new PumpDetectors([DETECTOR_DEFAULTS.psi]);
+    for (let i = 0; i < 5; i++) detectors.observe(reading('P', i));
+    detectors.checkpoint('P');
+    // A replay starts after the checkpoint's lastTs: it would not see this copy either.
+    detectors.observe(reading('P', 4));
+    expect(detectors.ignored).toBe(1);
+    expect(detectors.takeDue()).toEqual([]);
+  });
+
+  it('does not ask for a checkpoint of a pump just restored from one', () => {
+    const detectors = new PumpDetectors([DETECTOR_DEFAULTS.psi]);
+    for (let i = 0; i < 5; i++) detectors.observe(reading('P', i));
+    const cp = detectors.checkpoint('P')!;
+    const cold = new PumpDetectors([DETECTOR_DEFAULTS.psi], { checkpointReadings: 3 });
+    cold.restore('P', cp);
+    expect(cold.takeDue()).toEqual([]);
+    expect(cold.checkpoint('P')).toEqual(cp);
+  });
+
+  it('forgets a pump: no state, and its next reading starts it afresh even when older than the forgotten ones', () => {
+    const detectors = new PumpDetectors([DETECTOR_DEFAULTS.psi]);
+    for (let i = 0; i < 5; i++) detectors.observe(reading('P', i));
+    detectors.forget('P');
+    expect(detectors.checkpoint('P')).toBeUndefined();
+    detectors.observe(reading('P', 1));
+    expect(detectors.ignored).toBe(0);
+    expect(detectors.checkpoint('P')!.series.psi!.n).toBe(1);
+  });
+
+  it('starts a measure afresh when its checkpoint was taken with the other baseline kind (configuration changed)', () => {
+    const flatPsi = DETECTOR_DEFAULTS.psi;
+    const dailyPsi = { ...DETECTOR_DEFAULTS.psi, baseline: 'daily' } as const;
+    for (const [from, to] of [
+      [flatPsi, dailyPsi],
+      [dailyPsi, flatPsi],
+    ] as const) {
+      const detectors = new PumpDetectors([from]);
+      for (let i = 0; i < 10; i++) detectors.observe(reading('P', i));
+      const cp = detectors.checkpoint('P')!;
+      expect(cp.series.psi!.n).toBe(10);
+      const changed = new PumpDetectors([to]);
+      changed.restore('P', cp);
+      expect([from.baseline, changed.seriesOf('P', 'psi')]).toEqual([from.baseline, newSeriesState(to.baseline)]);
+      // The same kind restores the state as it was.
+      const same = new PumpDetectors([from]);
+      same.restore('P', cp);
+      expect(same.seriesOf('P', 'psi')).toEqual(cp.series.psi);
+    }
   });
 });
