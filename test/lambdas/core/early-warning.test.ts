@@ -28,6 +28,8 @@ describe('early-warning conditions as alarm samples', () => {
   it('explains a warning in one line: measure, detector, level, baseline, spread, deviation, score, since', () => {
     expect(explainDetail(condition.detail)).toBe('psi drift: level 41.2 vs baseline 55.043 (spread 1.3, -10.615 spreads), score 151.235, since 2014-03-10T02:00:00Z');
     expect(explainDetail({ ...condition.detail, deviation: 2.5 })).toContain('+2.5 spreads');
+    // At the baseline exactly the deviation still carries its sign, like every non-negative one.
+    expect(explainDetail({ ...condition.detail, deviation: 0 })).toContain(', +0 spreads)');
   });
 
   it('turns a condition into a sample of the same pump, rule, time and verdict', () => {

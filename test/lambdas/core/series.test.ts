@@ -11,6 +11,13 @@ describe('series buckets', () => {
     expect(bucketCount(at('2014-03-10T00:59:59Z'), at('2014-03-10T01:00:00Z'), '1h')).toBe(2);
   });
 
+  it('counts one bucket for a single instant and none for a range that ends before it starts', () => {
+    expect(bucketCount(at('2014-03-10T05:07:12Z'), at('2014-03-10T05:07:12Z'), '1h')).toBe(1);
+    // Reversed within one bucket, and across several: nothing.
+    expect(bucketCount(at('2014-03-10T05:07:12Z'), at('2014-03-10T05:07:11Z'), '1h')).toBe(0);
+    expect(bucketCount(at('2014-03-10T05:07:12Z'), at('2014-03-10T01:00:00Z'), '1h')).toBe(0);
+  });
+
   it('chooses the finest resolution that fits the point budget', () => {
     const day = [at('2014-03-10T00:00:00Z'), at('2014-03-10T23:59:59Z')] as const;
     expect(chooseResolution(...day, 1440)).toBe('1m');
@@ -42,5 +49,17 @@ describe('series buckets', () => {
       ['2014-03-10T23', 1, 9],
     ]);
     expect(() => agg.add('24:00:00', v(1))).toThrow(/HH:MM:SS/);
+  });
+
+  it('refuses a time with anything before or after HH:MM:SS', () => {
+    const agg = new PumpDayAggregator('A', '2014-03-10');
+    for (const time of ['105:00:00', 'x05:00:00', '05:00:00Z', '05:00:000']) expect(() => agg.add(time, v(1))).toThrow(/HH:MM:SS/);
+    expect(agg.count).toBe(0);
+  });
+
+  it('lists the hours ascending whatever order the readings came in', () => {
+    const agg = new PumpDayAggregator('A', '2014-03-10');
+    for (const time of ['23:10:00', '05:00:00', '12:30:00', '00:00:01', '09:00:00']) agg.add(time, v(1));
+    expect(agg.hourly().map((h) => h.date)).toEqual(['2014-03-10T00', '2014-03-10T05', '2014-03-10T09', '2014-03-10T12', '2014-03-10T23']);
   });
 });
