@@ -181,15 +181,18 @@ export function summary(reportsDir: string, scopes: readonly MutationScope[] = S
   return lines.join('\n');
 }
 
-/** Stryker's configuration for one scope: the repo's stryker.config.json with the scope's files and report paths. */
-function scopeConfig(scope: MutationScope, concurrency: number): Record<string, unknown> {
+/**
+ * Stryker's configuration for one scope: the repo's stryker.config.json with the scope's files and report paths.
+ * A scope with coverage `all` has no static mutants to ignore (Stryker refuses `ignoreStatic` with it).
+ */
+export function scopeConfig(scope: MutationScope, concurrency: number): Record<string, unknown> {
   const base = JSON.parse(fs.readFileSync('stryker.config.json', 'utf8')) as Record<string, unknown>;
   const dir = `${REPORTS}/${scope.name}`;
   return {
     ...base,
     mutate: scope.files,
     concurrency,
-    ...(scope.coverageAnalysis ? { coverageAnalysis: scope.coverageAnalysis } : {}),
+    ...(scope.coverageAnalysis === 'all' ? { coverageAnalysis: 'all', ignoreStatic: false } : {}),
     incrementalFile: `${dir}/incremental.json`,
     jsonReporter: { fileName: `${dir}/mutation.json` },
     htmlReporter: { fileName: `${dir}/index.html` },

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SCOPES, folderOf, score, summary, tallyReport } from '../../scripts/mutation';
+import { SCOPES, folderOf, scopeConfig, score, summary, tallyReport } from '../../scripts/mutation';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -22,6 +22,18 @@ describe('mutation scopes', () => {
   test('name test files and folders that exist, and scope names that are unique', () => {
     for (const s of SCOPES) for (const t of s.tests) expect(fs.existsSync(path.join(ROOT, t))).toBe(true);
     expect(new Set(SCOPES.map((s) => s.name)).size).toBe(SCOPES.length);
+  });
+
+  test('give Stryker a configuration it accepts: its own files and reports, and no ignoreStatic with coverage all', () => {
+    // Stryker refuses to start with both: 'Config option "ignoreStatic" is not supported with coverage analysis "all"'.
+    const generator = SCOPES.find((s) => s.name === 'core-generator')!;
+    expect(scopeConfig(generator, 2)).toMatchObject({ coverageAnalysis: 'all', ignoreStatic: false, mutate: generator.files });
+    for (const s of SCOPES) {
+      const c = scopeConfig(s, 1);
+      expect(c.coverageAnalysis === 'all' && c.ignoreStatic === true).toBe(false);
+      expect(c).toMatchObject({ concurrency: 1, mutate: s.files, incrementalFile: `reports/mutation/${s.name}/incremental.json` });
+    }
+    expect(scopeConfig(SCOPES[0]!, 2)).toMatchObject({ coverageAnalysis: 'perTest', ignoreStatic: true });
   });
 });
 
