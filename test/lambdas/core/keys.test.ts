@@ -9,6 +9,9 @@ import {
   catalogDayItem,
   catalogDayPartition,
   catalogDaysItem,
+  hourlyFromItem,
+  hourlyItem,
+  hourlyPk,
   parsePumpDayPk,
   pendingFromItem,
   pendingItem,
@@ -199,6 +202,33 @@ describe('stats items', () => {
   });
 });
 
+describe('hourly stats items', () => {
+  /** One pump-hour: the daily shape with `date` holding the hour. */
+  const hour = (): DailyStats => stats({ date: '2014-03-10T05', count: 30 });
+
+  test('hold the hourly series key, the hour, the pump, the count and one flat number per aggregate, no date or index key', () => {
+    const item = hourlyItem(hour());
+    expect(Object.keys(item).sort()).toEqual(['pk', 'sk', ...STATS_CSV_COLUMNS.filter((c) => c !== 'date')].sort());
+    expect(item.pk).toEqual({ S: hourlyPk('COHUTTA') });
+    expect(hourlyPk('COHUTTA')).toBe('COHUTTA#1h');
+    expect(item.sk).toEqual({ S: '2014-03-10T05' });
+    expect(item.pump).toEqual({ S: 'COHUTTA' });
+    expect(item.count).toEqual({ N: '30' });
+    expect(item.hz_avg).toEqual({ N: '8.412345678901234' });
+    expect(item.sedPPM_min).toEqual({ N: '0.01' });
+    expect(item.chlPPM_max).toEqual({ N: '2' });
+  });
+
+  test.each([undefined, 1425945600])('round-trip exactly (ttl %p)', (ttl) => {
+    const item = hourlyItem(hour(), ttl);
+    expect(item.expiresAt).toEqual(ttl === undefined ? undefined : { N: String(ttl) });
+    const wire = JSON.parse(JSON.stringify(item)) as Item;
+    expect(hourlyFromItem(wire)).toEqual(hour());
+    expect(ttlFromItem(wire)).toBe(ttl);
+    expect(hourlyItem(hourlyFromItem(wire), ttlFromItem(wire))).toEqual(item);
+  });
+});
+
 describe('write-sharded fleet-wide keys', () => {
   const pumps = Array.from({ length: 2_000 }, (_, i) => `P${i}`);
 
@@ -301,7 +331,8 @@ describe('decoding a malformed item names its kind and the attribute', () => {
     return copy as Item;
   }
 
-  const alerting = readingItem(evaluated({ alerts: ['low-psi'] }));
+  /** Built inside each test, so per-test coverage (mutation testing) credits the encoder it runs. */
+  const alerting = (): Item => readingItem(evaluated({ alerts: ['low-psi'] }));
 
   test.each<[string, (i: Record<string, any>) => void, string]>([
     ['no partition key', (i) => delete i.pk, 'malformed reading item: attribute pk must be a string (S)'],
@@ -315,7 +346,7 @@ describe('decoding a malformed item names its kind and the attribute', () => {
     ['no sort key', (i) => delete i.sk, 'malformed reading item: attribute sk must be a string (S)'],
     ['no timestamp', (i) => delete i.ts, 'malformed reading item: attribute ts must be a string (S)'],
   ])('a reading item with %s', (_, edit, message) => {
-    expect(() => readingFromItem(changed(alerting, edit))).toThrow(new WellwatchError(message));
+    expect(() => readingFromItem(changed(alerting(), edit))).toThrow(new WellwatchError(message));
   });
 
   test.each<[string, string]>([
@@ -327,6 +358,18 @@ describe('decoding a malformed item names its kind and the attribute', () => {
     ['chlPPM_avg', 'malformed stats item: attribute chlPPM_avg must be a number (N)'],
   ])('a stats item without %s', (attribute, message) => {
     expect(() => statsFromItem(changed(statsItem(stats()), (i) => delete i[attribute]))).toThrow(new WellwatchError(message));
+  });
+
+  test.each<[string, string]>([
+    ['pump', 'malformed hourly item: attribute pump must be a string (S)'],
+    ['sk', 'malformed hourly item: attribute sk must be a string (S)'],
+    ['count', 'malformed hourly item: attribute count must be a number (N)'],
+    ['hz_min', 'malformed hourly item: attribute hz_min must be a number (N)'],
+    ['psi_max', 'malformed hourly item: attribute psi_max must be a number (N)'],
+    ['chlPPM_avg', 'malformed hourly item: attribute chlPPM_avg must be a number (N)'],
+  ])('an hourly item without %s', (attribute, message) => {
+    const hourly = hourlyItem(stats({ date: '2014-03-10T05' }));
+    expect(() => hourlyFromItem(changed(hourly, (i) => delete i[attribute]))).toThrow(new WellwatchError(message));
   });
 
   test('catalog, pending and TTL attributes', () => {
