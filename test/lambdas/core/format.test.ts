@@ -112,6 +112,13 @@ describe('formatNumber', () => {
     expect(formatNumber(v)).toBe(String(v));
   });
 
+  test.each([2 ** 31, -(2 ** 31) - 1, 3e9, -4294967296, 123456789012345, 2 ** 53 - 1, -(2 ** 53)])(
+    'formats the integer %p, outside the 32-bit range, without a decimal point, like String()',
+    (v) => {
+      expect(formatNumber(v)).toBe(String(v));
+    },
+  );
+
   test('agrees with String() on random doubles and short decimals', () => {
     const decimal = fc
       .tuple(fc.integer({ min: -1e9, max: 1e9 }), fc.integer({ min: 0, max: 15 }))
