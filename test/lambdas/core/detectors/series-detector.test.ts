@@ -368,3 +368,165 @@ describe('series detector: daily baseline after warm-up', () => {
     expect(s.base).toBeCloseTo(level[5]! * 0.75 + level[6]! * 0.25, 12);
   });
 });
+
+describe('series detector: stops and re-learning', () => {
+  it('treats a reading exactly at stoppedAtOrBelow as stopped: not judged, not learnt', () => {
+    const s = newSeriesState('flat');
+    expect(feed(s, HAND, [5], T0)).toEqual([VERDICT.none]);
+    expect([s.n, s.stoppedSince]).toEqual([0, T0]);
+  });
+
+  it('remembers a stop that began at time 0 and ends it at the next running reading', () => {
+    const s = newSeriesState('flat');
+    feed(s, HAND, [0, 0], 0);
+    expect(s.stoppedSince).toBe(0);
+    expect(feed(s, HAND, [50], 2 * MIN)).toEqual([VERDICT.warming]);
+    expect(s.stoppedSince).toBe(-1);
+  });
+
+  it('keeps an active warning, and when it began, through the re-learning after a long stop', () => {
+    const s = warmed();
+    feed(s, HAND, new Array(6).fill(44), T0 + 10 * MIN); // drift raised, since minute 9
+    feed(s, HAND, new Array(240).fill(0), T0 + 16 * MIN);
+    expect(feed(s, HAND, [50], T0 + 256 * MIN)).toEqual([VERDICT.warming]);
+    expect([s.n, s.active, s.activeSince]).toEqual([1, 'drift', T0 + 9 * MIN]);
+  });
+});
+
+describe('series detector: CUSUM edges', () => {
+  it('restarts the change point when a sum lands exactly on zero', () => {
+    // z = +1 = k: up = 0 + 1 − 1 = 0 → up was zero at this reading.
+    const up = warmed();
+    feed(up, HAND, [52], T0 + 10 * MIN);
+    expect([up.up, up.upSince]).toEqual([0, T0 + 10 * MIN]);
+    const down = warmed();
+    feed(down, HAND, [48], T0 + 10 * MIN);
+    expect([down.down, down.downSince]).toEqual([0, T0 + 10 * MIN]);
+  });
+
+  it('caps each sum at twice the threshold while a deviation lasts', () => {
+    const low = warmed();
+    feed(low, HAND, new Array(20).fill(44), T0 + 10 * MIN); // +2 per reading → 20 after 10 more
+    expect(low.down).toBe(20);
+    const high = warmed();
+    feed(high, HAND, new Array(20).fill(56), T0 + 10 * MIN);
+    expect(high.up).toBe(20);
+  });
+
+  it('dates an upward drift from the last reading where the upward sum was zero', () => {
+    const s = warmed();
+    const verdicts = feed(s, HAND, new Array(8).fill(56), T0 + 10 * MIN);
+    expect(at(verdicts, VERDICT.raise)).toEqual([6]);
+    expect([s.active, s.activeSince]).toEqual(['drift', T0 + 9 * MIN]);
+  });
+});
+
+describe('series detector: step edges', () => {
+  it('never raises a step when the spec has no step detector (the CUSUM raises the drift later)', () => {
+    const spec: DetectorSpec = { ...HAND, detectors: ['drift'], stepSpreads: 2.5 };
+    const s = warmed(spec);
+    const verdicts = feed(s, spec, [30, 30, 30, 30], T0 + 10 * MIN);
+    expect(at(verdicts, VERDICT.raise)).toEqual([4]);
+    expect([s.active, s.stepRun]).toEqual(['drift', 0]);
+  });
+
+  it('raises an upward step as well as a downward one', () => {
+    const spec = { ...HAND, stepSpreads: 2.5 };
+    const s = warmed(spec);
+    expect(feed(s, spec, [70, 70, 70], T0 + 10 * MIN)).toEqual([VERDICT.none, VERDICT.none, VERDICT.raise]);
+    expect([s.active, s.activeSince]).toEqual(['step', T0 + 11 * MIN]);
+  });
+
+  it('scores the rate of change, not the level: a lasting 3-spread offset raises no step', () => {
+    // fast − medium peaks near 4.3 (2.15 spreads) and decays; fast + medium would pass 6 within ten readings.
+    const spec: DetectorSpec = { ...HAND, detectors: ['step'] };
+    const s = warmed(spec);
+    expect(at(feed(s, spec, new Array(40).fill(44), T0 + 10 * MIN), VERDICT.raise)).toEqual([]);
+  });
+
+  it('needs a score beyond stepSpreads: exactly at it is not a step, either way', () => {
+    // First reading after warm-up, r = ±10: fast = 0.2·r, medium = 0.02·r, score = (fast − medium) / 2.
+    const edge = (FAST_ALPHA * 10 - MEDIUM_ALPHA * 10) / 2;
+    const spec: DetectorSpec = { ...HAND, stepSpreads: edge, stepReadings: 1 };
+    const up = warmed(spec);
+    expect(feed(up, spec, [60], T0 + 10 * MIN)).toEqual([VERDICT.none]);
+    expect(up.stepRun).toBe(0);
+    const down = warmed(spec);
+    expect(feed(down, spec, [40], T0 + 10 * MIN)).toEqual([VERDICT.none]);
+    expect(down.stepRun).toBe(0);
+  });
+});
+
+describe('series detector: clearing edges', () => {
+  it('clears an upward warning only once the fast level is back within clearSpreads', () => {
+    const s = warmed();
+    feed(s, HAND, new Array(6).fill(56), T0 + 10 * MIN); // raises on the 6th
+    const verdicts = feed(s, HAND, new Array(8).fill(50), T0 + 16 * MIN);
+    expect(at(verdicts, VERDICT.clear)).toEqual([6]);
+  });
+
+  it('does not count a fast level exactly clearSpreads out as calm', () => {
+    // fast = ±2 with a residual of ±2 stays ±2: dev = ±1 = clearSpreads, on the edge of the band.
+    for (const [fast, x] of [
+      [-2, 48],
+      [2, 52],
+    ] as const) {
+      const s: SeriesState = { ...warmed(), active: 'drift', activeSince: T0, fast, calm: 2 };
+      expect(feed(s, HAND, [x], T0 + 10 * MIN)).toEqual([VERDICT.none]);
+      expect([s.active, s.calm]).toEqual(['drift', 0]);
+    }
+  });
+
+  it('starts afresh after a clear: no warning, calm 0, sums at zero from this reading, no step run', () => {
+    // Active step, two calm readings; the medium level still far off keeps the step score beyond stepSpreads.
+    const s: SeriesState = { ...warmed(), active: 'step', activeSince: T0, calm: 2, up: 7, down: 3, upSince: T0, downSince: T0, medium: 10, stepRun: 4 };
+    const t = T0 + 10 * MIN;
+    expect(feed(s, HAND, [50], t)).toEqual([VERDICT.clear]);
+    expect(s).toMatchObject({ active: '', activeSince: -1, calm: 0, up: 0, down: 0, upSince: t, downSince: t, stepRun: 0 });
+  });
+});
+
+describe('series detector: baseline update', () => {
+  it('moves the mean toward a reading by alpha times the residual clipped to 3 spreads, and the spread toward it', () => {
+    const high = warmed(LEARNER);
+    feed(high, LEARNER, [60], T0 + 10 * MIN); // r = 10 → clipped to 6
+    expect(high.mean).toBeCloseTo(50 + LEARNER_ALPHA * 6, 12);
+    expect(high.spread).toBeCloseTo(2 + LEARNER_ALPHA * (6 * MAD_TO_SD - 2), 12);
+    const low = warmed(LEARNER);
+    feed(low, LEARNER, [40], T0 + 10 * MIN);
+    expect(low.mean).toBeCloseTo(50 - LEARNER_ALPHA * 6, 12);
+    expect(low.spread).toBeCloseTo(high.spread, 12);
+  });
+
+  it('keeps the spread at minSpread when quiet readings would pull it below', () => {
+    const s = warmed(LEARNER);
+    feed(s, LEARNER, [50, 50], T0 + 10 * MIN);
+    expect(s.spread).toBe(2);
+  });
+
+  it('learns while both sums are at most half the threshold, and freezes beyond', () => {
+    // One reading 10 spreads out: z clipped to ±4 → the sum is 4 − 1 = 3.
+    const atHalf: DetectorSpec = { ...LEARNER, driftThreshold: 6 };
+    const beyondHalf: DetectorSpec = { ...LEARNER, driftThreshold: 5 };
+    for (const [x, sign] of [
+      [70, 1],
+      [30, -1],
+    ] as const) {
+      const learning = warmed(atHalf);
+      feed(learning, atHalf, [x], T0 + 10 * MIN);
+      expect(learning.mean).toBeCloseTo(50 + sign * LEARNER_ALPHA * 6, 12);
+      const frozen = warmed(beyondHalf);
+      feed(frozen, beyondHalf, [x], T0 + 10 * MIN);
+      expect([frozen.mean, frozen.spread]).toEqual([50, 2]);
+    }
+  });
+
+  it('does not learn from the reading that raises a warning', () => {
+    const spec = { ...HAND, stepSpreads: 2.5, driftThreshold: 100 };
+    const s = warmed(spec);
+    feed(s, spec, [30, 30], T0 + 10 * MIN);
+    const before = { mean: s.mean, spread: s.spread };
+    expect(feed(s, spec, [30], T0 + 12 * MIN)).toEqual([VERDICT.raise]);
+    expect({ mean: s.mean, spread: s.spread }).toEqual(before);
+  });
+});
