@@ -281,7 +281,7 @@ describe('series detector: state layout', () => {
     const marked: SeriesState = {
       ...newSeriesState('flat'),
       ...{ n: 10, mean: 7, spread: 2, m2: 1, base: 7.5, fast: 3, medium: 1, up: 4, down: 5, upSince: 11, downSince: 12 },
-      ...{ stepRun: 1, stepSince: 13, active: 'drift', activeSince: 14, calm: 2, stoppedSince: -1 },
+      ...{ stepRun: 2, stepSince: 13, active: 'drift', activeSince: 14, calm: 3, stoppedSince: -1 },
     };
     const markedDaily: SeriesState = { ...marked, slots: Array.from({ length: 24 }, (_, i) => i + 0.5), counts: null, sums: null, squares: null };
     writeSeries(a, 0, flat, marked);
@@ -411,6 +411,22 @@ describe('series detector: CUSUM edges', () => {
     const high = warmed();
     feed(high, HAND, new Array(20).fill(56), T0 + 10 * MIN);
     expect(high.up).toBe(20);
+  });
+
+  it('raises only when a sum is beyond the threshold, not when it reaches it', () => {
+    // One reading 10 spreads out: z clipped to ±4 → the sum is 4 − 1 = 3 = driftThreshold.
+    const spec: DetectorSpec = { ...HAND, driftThreshold: 3 };
+    for (const x of [70, 30]) {
+      const s = warmed(spec);
+      expect(feed(s, spec, [x], T0 + 10 * MIN)).toEqual([VERDICT.none]);
+      expect(Math.max(s.up, s.down)).toBe(3);
+    }
+  });
+
+  it('dates a drift from the upward sum when both sums are past the threshold and equal (a checkpoint from a higher threshold)', () => {
+    const s: SeriesState = { ...warmed(), up: 12, down: 12, upSince: T0 + MIN, downSince: T0 + 2 * MIN };
+    expect(feed(s, HAND, [50], T0 + 10 * MIN)).toEqual([VERDICT.raise]); // z = 0: both sums 11
+    expect([s.active, s.activeSince]).toEqual(['drift', T0 + MIN]);
   });
 
   it('dates an upward drift from the last reading where the upward sum was zero', () => {
