@@ -79,7 +79,7 @@ describe('notificationOf', () => {
     expect(raised.subject).toBe('[MAJOR] no data: P no-data');
     expect(raised.text.split('\n')[2]).toBe('No reading since 2014-03-10T00:00:00Z (45 minutes of silence when detected).');
     expect(notificationOf(transition('cleared', { kind: 'no-data', rule: 'no-data' })).subject).toBe('[MAJOR] cleared: P no-data');
-    expect(notificationOf(transition('raised', { kind: 'rate' })).subject).toBe('[MAJOR] raised: P low-psi');
+    expect(notificationOf(transition('raised', { kind: 'early-warning' })).subject).toBe('[MAJOR] raised: P low-psi');
   });
 
   it('cuts the subject to 100 characters (the SNS limit)', () => {
@@ -98,6 +98,15 @@ describe('createNotifier', () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toEqual({ level: 'INFO', message: 'alarm notification', ...notificationOf(transition('raised')) });
     expect(seen).toEqual(['[MAJOR] raised: P low-psi']);
+  });
+
+  it('a destination that is neither a file URL nor an ARN is only logged', async () => {
+    const lines: string[] = [];
+    const sns = { send: async () => Promise.reject(new Error('must not publish to SNS')) } as unknown as SNSClient;
+    const notifier = createNotifier(cfgWith('https://example.com/hook'), { sns, log: (l) => lines.push(l) });
+    expect(notifier.description).toBe('log');
+    await notifier.publish(transition('raised'));
+    expect(lines).toHaveLength(1);
   });
 
   it('without a destination or a log function prints to the console', async () => {
