@@ -96,6 +96,13 @@ describe('detector store on dynalite', () => {
       const r = await between('2014-03-10T00:00:12Z', '2014-03-12T00:00:06Z');
       expect(r.ts).toEqual(['2014-03-10T00:00:13Z', '2014-03-10T23:59:59Z', '2014-03-11T00:00:00Z', '2014-03-11T12:00:00Z', '2014-03-11T23:59:59Z', '2014-03-12T00:00:00Z', '2014-03-12T00:00:05Z']);
       expect(r.counters).toMatchObject({ replayed: 7, replayQueries: 3 });
+      // DynamoDB rejects an empty string in a key condition: each day's range is spelled out.
+      const v = (i: any) => [i.ExpressionAttributeValues[':pk'].S, i.ExpressionAttributeValues[':lo'].S, i.ExpressionAttributeValues[':hi'].S];
+      expect(r.inputs.map(v)).toEqual([
+        ['R#2014-03-10', '00:00:13', '23:59:59'],
+        ['R#2014-03-11', '00:00:00', '23:59:59'],
+        ['R#2014-03-12', '00:00:00', '00:00:05'],
+      ]);
     });
   });
 });
