@@ -78,6 +78,8 @@ export const SCOPES: readonly MutationScope[] = [
     files: store('alarm-store', 'notifier', 'detector-store'),
     tests: [
       'test/lambdas/store/alarm-store.test.ts',
+      'test/lambdas/store/notifier.test.ts',
+      'test/lambdas/store/detector-store.test.ts',
       'test/lambdas/consumer/alarm-step.test.ts',
       'test/lambdas/consumer/early-warning-source.test.ts',
       'test/lambdas/consumer/handler-alarms.test.ts',
