@@ -1,8 +1,9 @@
 import { alarmRuleOf, thresholdSamples } from '../../../lambdas/core/alarm-rules';
 import { emptyAlarmState, evaluateAlarm, type Transition } from '../../../lambdas/core/alarm-state';
 import type { Reading } from '../../../lambdas/core/types';
-import { PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { archiveItem } from '../../../lambdas/core/alarm-keys';
+import { GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ALARM_DEFAULTS, KEYS } from '../../../lambdas/config';
+import { archiveItem, markerKey } from '../../../lambdas/core/alarm-keys';
 import { createAlarmStore, STALE_CLAIM_MS } from '../../../lambdas/store/alarm-store';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 
@@ -173,8 +174,12 @@ describe('alarm store: pump items, leases, listings (one shared dynalite)', () =
     const published: string[] = [];
     expect(await store.deliver(state, { description: 'fast', publish: async (t: Transition) => void published.push(t.id) })).toEqual({ done: 0, published: 0, pending: 1 });
     expect(published).toEqual([]);
+    expect(store.counters.conditionFailures).toBe(1);
     release();
     expect(await first).toEqual({ done: 1, published: 1, pending: 0 });
+    // The notification marker expires markerTtlDays after the claim (DynamoDB TTL, epoch seconds).
+    const marker = await db.client.send(new GetItemCommand({ TableName: store.table, Key: markerKey('BUSY1.low-psi.20140310T000000Z/1') as Record<string, AttributeValue> }));
+    expect(marker.Item?.[KEYS.ttlAttribute]).toEqual({ N: String(Math.floor(now.getTime() / 1000) + ALARM_DEFAULTS.markerTtlDays * 86_400) });
   });
 
   it('lists open states of a bucket across more than one page of 100 keys, and every state of a pump', async () => {
