@@ -326,6 +326,16 @@ describe('alarm store: request contract and failure paths (one shared dynalite)'
     expect(store.counters.writes - before2.writes).toBe(3); // archive, claim, release
   });
 
+  it('deliver keeps a transition pending and reports the error when claiming its notification fails', async () => {
+    const failing = recording((c) => (c.constructor.name === 'PutItemCommand' && /#s = :claimed/.test(String(c.input.ConditionExpression)) ? Promise.reject(new Error('throttled')) : undefined));
+    const store = createAlarmStore(failing.client, db.cfg);
+    const { state } = await store.update(refOf('CLF1'), (s) => evaluateAlarm(s, samples(0, [0], 'CLF1'), rule.policy));
+    const published: string[] = [];
+    expect(await store.deliver(state, { description: 'ok', publish: async (t: Transition) => void published.push(t.id) })).toStrictEqual({ done: 0, published: 0, pending: 1, lastError: 'throttled' });
+    expect(published).toEqual([]);
+    expect(store.counters.conditionFailures).toBe(0);
+  });
+
   it('deliver removes its done transitions from the stored state even when the state moved on meanwhile', async () => {
     const store = createAlarmStore(db.client, db.cfg);
     const { state: raised } = await store.update(refOf('MV1'), (s) => evaluateAlarm(s, samples(0, [0], 'MV1'), rule.policy));
