@@ -90,6 +90,12 @@ describe('npm run mutation, as a user runs it', () => {
     expect(r.stdout).toBe('parse\n  mutate: lambdas/core/parse-reading.ts\n  tests:  test/lambdas/core/parse-reading.test.ts\n');
   });
 
+  test('runs the scopes given in the order given, each once', () => {
+    const r = run('--list', '--scope', 'kpl,parse,kpl');
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => !l.startsWith(' ') && l !== '')).toEqual(['kpl', 'parse']);
+  });
+
   test('refuses an unknown scope in one line with the known ones, exit 2', () => {
     const r = run('--scope', 'nope');
     expect(r.status).toBe(2);
