@@ -21,7 +21,7 @@ import { createLocalRollup } from '../../local/rollup-fanout';
 import { startDynalite, type DynaliteHandle } from '../helpers/dynalite';
 
 // 20,000 pumps measured 337 s at load 10–13 on 2 cores (seeding 95 s of it, and a 120 s visibility timeout since
-// cut to 30 s); 7,000 pumps 56 s at load 2. 3x headroom as for the other long suites.
+// cut to 15 s); 7,000 pumps 56 s at load 2 with a 30 s timeout. 3x headroom as for the other long suites.
 const WELLWATCH_FULL = process.env.WELLWATCH_RELIABILITY_FULL === '1';
 jest.setTimeout(WELLWATCH_FULL ? 900_000 : 300_000);
 
@@ -154,9 +154,9 @@ describe(`rollup fan-out of a ${PUMPS.toLocaleString('en-US')}-pump day`, () => 
     const second = createLocalRollup(db.cfg, {
       dynamo: db.client,
       taskPumpDays: TASK_PUMP_DAYS,
-      // The crashed message comes back after the visibility timeout, in real time: 30 s keeps the suite short while
+      // The crashed message comes back after the visibility timeout, in real time: 15 s keeps the suite short while
       // staying far above a work item's run time (about a second here) — a timed-out item would be redelivered too.
-      queue: { visibilityTimeoutMs: 30_000, functionTimeoutMs: 30_000, maxConcurrency: ROLLUP_CONCURRENCY, duplicateEvery: 9 },
+      queue: { visibilityTimeoutMs: 15_000, functionTimeoutMs: 15_000, maxConcurrency: ROLLUP_CONCURRENCY, duplicateEvery: 9 },
       wrapWorker: (handler) => async (event: SQSEvent) => {
         if (!crashed) {
           crashed = true;
