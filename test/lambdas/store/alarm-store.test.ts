@@ -6,9 +6,11 @@ import { ALARM_DEFAULTS, KEYS } from '../../../lambdas/config';
 import { archiveItem, markerKey } from '../../../lambdas/core/alarm-keys';
 import { createAlarmStore, STALE_CLAIM_MS } from '../../../lambdas/store/alarm-store';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
+import { collect } from '../../helpers/intercept';
 
 const rule = alarmRuleOf({ name: 'low-psi', field: 'psi', op: '<', threshold: 5 });
 const ref = { pump: 'P', rule: 'low-psi', kind: 'threshold' as const };
+const refOf = (pump: string) => ({ ...ref, pump });
 
 function samples(fromMinute: number, psis: number[], pump = 'P') {
   return psis.flatMap((psi, i) => {
@@ -67,12 +69,6 @@ describe('alarm store: pump items, leases, listings (one shared dynalite)', () =
     db = await startDynalite();
   });
   afterAll(async () => db.close());
-  const refOf = (pump: string) => ({ pump, rule: 'low-psi', kind: 'threshold' as const });
-  async function collect<T>(g: AsyncGenerator<T>): Promise<T[]> {
-    const out: T[] = [];
-    for await (const x of g) out.push(x);
-    return out;
-  }
 
   it('marks a pump out of service and unmarks it, returning the pump item as stored', async () => {
     const store = createAlarmStore(db.client, db.cfg);
@@ -217,7 +213,6 @@ describe('alarm store: request contract and failure paths (one shared dynalite)'
     db = await startDynalite();
   });
   afterAll(async () => db.close());
-  const refOf = (pump: string) => ({ pump, rule: 'low-psi', kind: 'threshold' as const });
   type Cmd = { constructor: { name: string }; input: Record<string, unknown> };
   /** A client that records every command and lets a test answer some of them itself. */
   function recording(answer: (cmd: Cmd) => Promise<unknown> | undefined = () => undefined) {
@@ -226,11 +221,6 @@ describe('alarm store: request contract and failure paths (one shared dynalite)'
     return { client, sent, names: () => sent.map((c) => c.constructor.name) };
   }
   const conditionFailed = () => Promise.reject(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }));
-  async function collect<T>(g: AsyncGenerator<T>): Promise<T[]> {
-    const out: T[] = [];
-    for await (const x of g) out.push(x);
-    return out;
-  }
   afterEach(() => jest.restoreAllMocks());
 
   it('reads states, pump items and archives with strongly consistent reads', async () => {

@@ -95,11 +95,16 @@ describe('the clients', () => {
       for (const agent of [httpAgent, conf.httpsAgent]) {
         expect(agent).toMatchObject({ keepAlive: true, maxSockets: 5 });
       }
-      const defaults = await handlerConfig(sqsClient(cfgAt('http://127.0.0.1:1'), { connectionTimeoutMs: 111, requestTimeoutMs: 222 }));
+    } finally {
+      c.destroy();
+    }
+    const sqs = sqsClient(cfgAt('http://127.0.0.1:1'), { connectionTimeoutMs: 111, requestTimeoutMs: 222 });
+    try {
+      const defaults = await handlerConfig(sqs);
       expect(defaults).toMatchObject({ connectionTimeout: 111, requestTimeout: 222 });
       expect(defaults.httpsAgent).toMatchObject({ maxSockets: 50 });
     } finally {
-      c.destroy();
+      sqs.destroy();
     }
   });
 
