@@ -30,6 +30,8 @@ export interface StartDynaliteOptions {
   readonly config?: ConfigOverrides;
   /** Create the tables from `tableDefinitions`. @default true */
   readonly createTables?: boolean;
+  /** How long a new table (and its indexes) stays CREATING before dynalite turns it ACTIVE. @default 0 */
+  readonly createTableMs?: number;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface StartDynaliteOptions {
 export async function startDynalite(options: StartDynaliteOptions = {}): Promise<DynaliteHandle> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = dynalite({ createTableMs: options.createTableMs ?? 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -1,5 +1,25 @@
 import { backoffDelay, isRetryableError, resolveRetry, runPool } from '../../../lambdas/store/retry';
 
+describe('resolveRetry', () => {
+  it('defaults to 8 attempts, keeps a given count (floored) and always attempts at least once', () => {
+    expect(resolveRetry().maxAttempts).toBe(8);
+    expect(resolveRetry({ maxAttempts: 3 }).maxAttempts).toBe(3);
+    expect(resolveRetry({ maxAttempts: 2.7 }).maxAttempts).toBe(2);
+    expect(resolveRetry({ maxAttempts: 0 }).maxAttempts).toBe(1);
+    expect(resolveRetry({ maxAttempts: -4 }).maxAttempts).toBe(1);
+  });
+
+  it('sleeps for real by default: the default sleep is a promise that settles after the delay', async () => {
+    const { sleep } = resolveRetry();
+    const started = Date.now();
+    const pending = sleep(30);
+    expect(pending).toBeInstanceOf(Promise);
+    await pending;
+    // setTimeout may fire up to a millisecond early by rounding.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(28);
+  });
+});
+
 describe('backoffDelay', () => {
   it('grows exponentially from the base delay up to the cap, with full jitter below it', () => {
     const top = resolveRetry({ baseDelayMs: 50, maxDelayMs: 1000, random: () => 0.999999 });
@@ -38,7 +58,37 @@ describe('isRetryableError', () => {
 
   it('does not retry non-errors', () => {
     expect(isRetryableError(undefined)).toBe(false);
+    expect(isRetryableError(null)).toBe(false);
     expect(isRetryableError('boom')).toBe(false);
+  });
+
+  it('retries any error the SDK marked $retryable, and only when the mark is set', () => {
+    expect(isRetryableError(err('SomethingNew', 400, { $retryable: {} }))).toBe(true);
+    expect(isRetryableError(err('SomethingNew', 400, { $retryable: { throttling: true } }))).toBe(true);
+    expect(isRetryableError(err('SomethingNew', 400, { $retryable: null }))).toBe(false);
+    expect(isRetryableError(err('SomethingNew', 400, { $retryable: undefined }))).toBe(false);
+  });
+
+  it('retries every HTTP status from 500 up and 429, whatever the error name, and no other 4xx', () => {
+    expect(isRetryableError(err('SomethingNew', 500))).toBe(true);
+    expect(isRetryableError(err('SomethingNew', 429))).toBe(true);
+    expect(isRetryableError(err('SomethingNew', 499))).toBe(false);
+    expect(isRetryableError(err('SomethingNew', 428))).toBe(false);
+    expect(isRetryableError(err('SomethingNew', 430))).toBe(false);
+  });
+
+  it('follows the cause chain: a wrapper of a retryable error is retryable, a wrapper of another is not', () => {
+    const throttled = err('ThrottlingException', 400);
+    expect(isRetryableError(new Error('write failed', { cause: throttled }))).toBe(true);
+    expect(isRetryableError(new Error('outer', { cause: new Error('middle', { cause: throttled }) }))).toBe(true);
+    expect(isRetryableError(new Error('write failed', { cause: err('ValidationException', 400) }))).toBe(false);
+    expect(isRetryableError(new Error('write failed', { cause: 'a string cause' }))).toBe(false);
+  });
+
+  it('does not loop on an error that is its own cause', () => {
+    const selfish = err('ValidationException', 400);
+    (selfish as { cause?: unknown }).cause = selfish;
+    expect(isRetryableError(selfish)).toBe(false);
   });
 });
 
@@ -76,6 +126,19 @@ describe('runPool', () => {
     });
     expect(pulled).toEqual([0, 1, 2, 3, 4]);
     expect(done.sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('passes each item its position in the source, 0, 1, 2, …', async () => {
+    const seen: [string, number][] = [];
+    await runPool(['a', 'b', 'c', 'd'], 2, async (item, index) => {
+      seen.push([item, index]);
+    });
+    expect(seen.sort()).toEqual([
+      ['a', 0],
+      ['b', 1],
+      ['c', 2],
+      ['d', 3],
+    ]);
   });
 
   it('rejects with the first error after the calls in flight finish', async () => {
