@@ -98,20 +98,28 @@ const NETWORK_CODES = new Set([
  * isRetryableError(Object.assign(new Error('slow down'), { name: 'ThrottlingException' })); // → true
  */
 export function isRetryableError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
+  // Walks the cause chain; `seen` stops on a cycle (an error that is, directly or through others, its own cause).
+  const seen = new Set<object>();
+  for (let e: unknown = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    if (retryableItself(e)) return true;
+  }
+  return false;
+}
+
+/** Whether one error, leaving its cause aside, says a retry can succeed. */
+function retryableItself(error: object): boolean {
   const e = error as {
     name?: unknown;
     code?: unknown;
     $retryable?: unknown;
     $metadata?: { httpStatusCode?: number };
-    cause?: unknown;
   };
   if (typeof e.name === 'string' && RETRYABLE_NAMES.has(e.name)) return true;
   if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
   if (e.$retryable !== undefined && e.$retryable !== null) return true;
   const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
-  return e.cause !== undefined && e.cause !== error && isRetryableError(e.cause);
+  return typeof status === 'number' && (status >= 500 || status === 429);
 }
 
 // The one error describer lives in lambdas/core/errors.ts; re-exported here for the handlers that import it from this module.

@@ -90,6 +90,18 @@ describe('isRetryableError', () => {
     (selfish as { cause?: unknown }).cause = selfish;
     expect(isRetryableError(selfish)).toBe(false);
   });
+
+  it('does not loop on errors that are each other\'s cause, and still finds a retryable one in the cycle', () => {
+    const a = err('ValidationException', 400);
+    const b = err('AccessDeniedException', 403);
+    (a as { cause?: unknown }).cause = b;
+    (b as { cause?: unknown }).cause = a;
+    expect(isRetryableError(a)).toBe(false);
+    const c = err('ThrottlingException', 400);
+    (b as { cause?: unknown }).cause = c;
+    (c as { cause?: unknown }).cause = a;
+    expect(isRetryableError(a)).toBe(true);
+  });
 });
 
 describe('runPool', () => {
