@@ -95,6 +95,13 @@ export interface StartLocalOptions {
   readonly log?: (line: string) => void;
   /** Overrides of the event-source settings. @default DEFAULT_EVENT_SOURCE */
   readonly eventSource?: Partial<EventSourceSettings>;
+  /**
+   * The handlers' DynamoDB write retries (attempts per BatchWriteItem chunk, first try included, and the base delay
+   * of their exponential backoff). Tests that exhaust a batch on purpose give up fast with them.
+   *
+   * @default - the configuration's (writeMaxAttempts 8, writeBaseDelayMs 50)
+   */
+  readonly writeRetry?: { readonly maxAttempts?: number; readonly baseDelayMs?: number };
   /** @default 0 - an ephemeral port */
   readonly kinesisPort?: number;
   /** @default 0 - an ephemeral port */
@@ -240,6 +247,8 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       ...(opts.alertRules ? { alertRules: opts.alertRules } : {}),
       endpoints: { kinesis: emulators.kinesisEndpoint, dynamodb: emulators.dynamodbEndpoint },
       eventSource: { ...DEFAULT_EVENT_SOURCE, ...(opts.eventSource ?? {}) },
+      ...(opts.writeRetry?.maxAttempts !== undefined ? { writeMaxAttempts: opts.writeRetry.maxAttempts } : {}),
+      ...(opts.writeRetry?.baseDelayMs !== undefined ? { writeBaseDelayMs: opts.writeRetry.baseDelayMs } : {}),
     });
 
     const kinesis: KinesisClient = kinesisClient(config);

@@ -79,6 +79,9 @@ beforeAll(async () => {
     log: () => undefined,
     // Give up fast: one retry, no bisection (each half would need its own retries).
     eventSource: { retryAttempts: 1, bisectBatchOnError: false },
+    // …and each invocation gives up on a throttled write after 2 attempts (the default 8, backing off from 50 ms,
+    // spend about 6 s per chunk: most of this file's run time went there).
+    writeRetry: { maxAttempts: 2, baseDelayMs: 10 },
     handlerDynamo: async (endpoint) => {
       proxy = await startFaultProxy({ target: endpoint, rate: 0, seed: 12, kinds: ['throughput'], operations: ['BatchWriteItem'] });
       handlerDynamo = dynamoClient(loadConfig({ region: 'us-east-1', endpoints: { dynamodb: proxy.endpoint } }), { maxAttempts: 1 });
@@ -87,6 +90,7 @@ beforeAll(async () => {
     },
   });
   ddb = dynamoClient(local.config);
+  expect(local.config).toMatchObject({ writeMaxAttempts: 2, writeBaseDelayMs: 10 });
 });
 
 afterAll(async () => {

@@ -137,6 +137,18 @@ describe('startLocal (in memory, real consumer)', () => {
     expect(readLocalInfo(dir).apiUrl).toBe(runtime.apiUrl); // the refused start did not disturb the running one
   });
 
+  it('refuses write retry settings out of range with the setting named, leaving nothing running on its data dir', async () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-local-bad-'));
+    try {
+      await expect(startLocal({ dataDir: other, port: 0, memory: true, log: () => undefined, writeRetry: { maxAttempts: 0 } })).rejects.toThrow(
+        'writeMaxAttempts must be an integer 1–20, got 0',
+      );
+      expect(() => readLocalInfo(other)).toThrow(/no local mode running in/);
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('reports shards, checkpoints, backlog and counters on /api/status', async () => {
     const { status, body } = await api(runtime, '/api/status');
     expect(status).toBe(200);
