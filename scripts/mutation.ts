@@ -95,7 +95,7 @@ export const SCOPES: readonly MutationScope[] = [
   {
     name: 'store-rollup',
     files: store('rollup-run-store', 'work-queue', 'series-store'),
-    tests: ['test/lambdas/store/work-queue.test.ts', 'test/lambdas/store/series-store.test.ts', 'test/lambdas/rollup/worker.test.ts'],
+    tests: ['test/lambdas/store/rollup-run-store.test.ts', 'test/lambdas/store/work-queue.test.ts', 'test/lambdas/store/series-store.test.ts', 'test/lambdas/rollup/worker.test.ts'],
   },
   {
     name: 'store-infra',

@@ -43,4 +43,15 @@ describe('SeriesStore.putHoursIfNewer', () => {
     expect((await get('06'))[KEYS.stats.inputWatermark]).toEqual({ S: '2026-01-01T00:00:03.000Z' });
     expect((await get('07'))[KEYS.ttlAttribute]).toEqual({ N: String(ttlFor('2014-03-10T07:00:00Z', 30)) });
   });
+
+  it('writes hourly rows without a TTL when retention is 0 (kept forever)', async () => {
+    db = await startDynalite({ config: { retentionDays: 0 } });
+    const series = createSeriesStore(db.client, db.cfg);
+    expect(await series.putHoursIfNewer([rollupReadings('ALPHA', '2014-03-10T05', [values(10)])], '2026-01-01T00:00:01.000Z')).toEqual({ written: 1, superseded: 0 });
+    const item = (await db.client.send(
+      new GetItemCommand({ TableName: db.cfg.statsTable, Key: { pk: { S: `ALPHA${SERIES_KEYS.hourlySuffix}` }, sk: { S: '2014-03-10T05' } }, ConsistentRead: true }),
+    )).Item!;
+    expect(item[KEYS.ttlAttribute]).toBeUndefined();
+    expect(item[KEYS.stats.inputWatermark]).toEqual({ S: '2026-01-01T00:00:01.000Z' });
+  });
 });

@@ -50,4 +50,38 @@ describe('SQS work queue sink', () => {
     });
     await expect(createSqsWorkQueue(denied, url, noSleep).send(messages(1))).rejects.toThrow(`rollup work items not sent to ${url}: `);
   });
+
+  it("gives up naming the first failed entry's code and message, as SQS reported them", async () => {
+    const failing = (entry: Record<string, unknown>) =>
+      fakeSqs(async (command) => ({ Successful: [], Failed: command.input.Entries!.map((e, n) => ({ ...(n === 0 ? entry : { Code: 'Other', Message: 'later' }), Id: e.Id, SenderFault: false })) }));
+    const messageOf = async (sqs: SQSClient) => ((await createSqsWorkQueue(sqs, url, { ...noSleep, maxAttempts: 2 }).send(messages(2)).catch((e: unknown) => e)) as Error).message;
+    expect(await messageOf(failing({ Code: 'InternalError', Message: 'boom' }))).toBe(`2 rollup work item(s) not sent to ${url} after 2 attempts: InternalError: boom`);
+    // Code and Message are optional in the SDK's type: a bare entry still says it failed.
+    expect(await messageOf(failing({}))).toBe(`2 rollup work item(s) not sent to ${url} after 2 attempts: error: `);
+  });
+
+  it('keeps the SDK error as the cause of a non-retryable failure', async () => {
+    const denied = Object.assign(new Error('no'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    const sqs = fakeSqs(async () => {
+      throw denied;
+    });
+    const error = (await createSqsWorkQueue(sqs, url, noSleep).send(messages(1)).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(`rollup work items not sent to ${url}: `);
+    expect(error.cause).toBe(denied);
+  });
+
+  it('stops without sleeping once a batch went through, even on its last attempt', async () => {
+    let calls = 0;
+    let sleeps = 0;
+    const sqs = fakeSqs(async (command) => {
+      const entries = command.input.Entries!;
+      calls++;
+      return calls === 1 ? { Successful: [], Failed: [{ Id: entries[0]!.Id, Code: 'InternalError', SenderFault: false }] } : { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
+    });
+    const sleep = async () => {
+      sleeps++;
+    };
+    await createSqsWorkQueue(sqs, url, { sleep, maxAttempts: 2 }).send(messages(1));
+    expect({ calls, sleeps }).toEqual({ calls: 2, sleeps: 1 });
+  });
 });
