@@ -66,6 +66,17 @@ describe('mergeSorted', () => {
     expect(got.map(keyOf)).toEqual(['a', 'b', 'c']);
   });
 
+  it('never yields from a source that has run out (bounded read: a wrong merge cannot hang this test)', async () => {
+    const merged = mergeSorted(sources([], ['b'], [], ['a']), keyOf);
+    const got: (Item | undefined)[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await merged.next();
+      if (r.done) break;
+      got.push(r.value);
+    }
+    expect(got.map((x) => x?.key)).toEqual(['a', 'b']);
+  });
+
   it('yields a single source unchanged', async () => {
     expect((await collect(mergeSorted(sources(['x', 'y', 'z']), keyOf))).map(keyOf)).toEqual(['x', 'y', 'z']);
   });

@@ -125,6 +125,8 @@ describe('serving reads', () => {
       ...raw('FORTY', keys(40)),
       ...raw('EVEN', keys(10), (_, i) => i % 2 === 0),
       ...raw('LATE', keys(10), (_, i) => i >= 8),
+      ...raw('LATE20', keys(20), (_, i) => i >= 18),
+      ...raw('LATE20B', keys(20), (_, i) => i >= 18),
       ...MERGED.map((sk, i) => ({ pk: { S: `M#${bucketOf(i)}` }, sk: { S: sk } })),
     ]);
     const daily = [stats('ALPHA', D1, 1), stats('ALPHA', D2, 2), stats('ALPHA', D4, 4), stats('BRAVO', D1, 5), stats('BRAVO', D3, 6), ...FLEET.map((p, i) => stats(p, D1, 10 + i))];
@@ -333,6 +335,17 @@ describe('serving reads', () => {
       // What it yielded is the start of the merged order (k00 ×3, k01 ×3, …: equal keys may come in any bucket order).
       expect(sks(out)).toEqual(['k00', 'k00', 'k00', 'k01', 'k01', 'k01', 'k02', 'k02', 'k02'].slice(0, out.length));
       expect(out.length).toBeGreaterThan(0);
+    });
+
+    it('shares what is left of the budget, not the whole budget, among buckets refilled together', async () => {
+      // Two buckets whose first 18 items a filter drops, and an empty one: the first round (share 40 / 3 = 13)
+      // brings back two empty pages with more to come; the second round must split the 13 units left between
+      // both (6 each), or the first would take them all and the second, still unknown, would block the merge.
+      const budget = new ReadBudget(40);
+      const { out, sent } = await recorded(() => collect(budget.queryMerged(db.client, [kept('LATE20'), kept('LATE20B'), input('NOBODY')], 'sk')));
+      expect(sent.slice(0, 5).map((s) => s.Limit)).toEqual([13, 13, 13, 6, 6]);
+      expect(sks(out)[0]).toBe('k18');
+      expect(budget.used).toBeLessThanOrEqual(40);
     });
 
     it('yields nothing when the budget is smaller than the number of buckets', async () => {
