@@ -90,7 +90,14 @@ export const SCOPES: readonly MutationScope[] = [
   {
     name: 'store-serving',
     files: store('serving-reads', 'queries', 'fan-out', 'merge-sorted', 'paginate'),
-    tests: ['test/lambdas/store/fan-out.test.ts', 'test/lambdas/store/queries.test.ts', 'test/lambdas/api'],
+    tests: [
+      'test/lambdas/store/serving-reads.test.ts',
+      'test/lambdas/store/merge-sorted.test.ts',
+      'test/lambdas/store/paginate.test.ts',
+      'test/lambdas/store/fan-out.test.ts',
+      'test/lambdas/store/queries.test.ts',
+      'test/lambdas/api',
+    ],
   },
   {
     name: 'store-rollup',

@@ -111,6 +111,20 @@ describe('queries', () => {
     expect(queries.map((q) => q.input.ExpressionAttributeValues![':hk']!.S)).toEqual([...dayBucketKeys('2014-03-10'), ...dayBucketKeys('2014-03-11')]);
   });
 
+  it('includes the alerts at the exact end of a range over all pumps, whatever the pump id', async () => {
+    const last = readings.filter((r) => r.alerts.length > 0 && r.day === '2014-03-11')[5]!;
+    const from = '2014-03-11T00:00:00Z';
+    const got = await collect(queryAlerts(db.client, db.cfg, { from, to: last.ts }));
+    expect(got).toEqual(readings.filter((r) => r.alerts.length > 0 && r.ts >= from && r.ts <= last.ts).sort(byTs));
+    expect(got.at(-1)!.ts).toBe(last.ts);
+  });
+
+  it('accepts a range of a single instant: the readings and alerts at that time', async () => {
+    const at = readings.find((r) => r.alerts.length > 0 && r.day === '2014-03-12')!;
+    expect(await collect(queryReadings(db.client, db.cfg, { pump: at.pump, from: at.ts, to: at.ts }))).toEqual([at]);
+    expect(await collect(queryAlerts(db.client, db.cfg, { from: at.ts, to: at.ts }))).toEqual(readings.filter((r) => r.alerts.length > 0 && r.ts === at.ts).sort(byTs));
+  });
+
   it('takes the days of an open range from the catalog, never scanning', async () => {
     const sent = spy(db.client);
     const got = await collect(queryAlerts(db.client, db.cfg, {}));
