@@ -1,4 +1,5 @@
-import { DEFAULT_START, MAX_PUMPS, degradationEpisodes, generateReadings, pumpName, type GeneratorOptions } from '../../../lambdas/core/generator';
+import { createHash } from 'node:crypto';
+import { DEFAULT_START, MAX_DAYS, MAX_PUMPS, degradationEpisodes, generateReadings, mulberry32, pumpName, type GeneratorOptions } from '../../../lambdas/core/generator';
 import { parseLine } from '../../../lambdas/core/parse-reading';
 import { WellwatchError } from '../../../lambdas/core/errors';
 import type { Reading } from '../../../lambdas/core/types';
@@ -123,11 +124,17 @@ describe('generateReadings', () => {
     expect(blips.length).toBeGreaterThan(0);
     expect(blips.length).toBeLessThan(readings.length / 200);
     expect(blips.every((r) => r.values.psi >= 1)).toBe(true);
+    // A blip reads 1, 2, 3 or 4 psi.
+    expect([...new Set(blips.map((r) => r.values.psi))].sort()).toEqual([1, 2, 3, 4]);
   });
 
   it('writes M/D/YY dates across month and year ends from a given start', () => {
     const days = new Set(take({ pumps: 2, days: 2, seed: 1, start: '2015-12-31' }).map((l) => l.split(',')[1]));
     expect([...days]).toEqual(['12/31/15', '1/1/16']);
+  });
+
+  it('writes a one-digit year with a leading zero (YY)', () => {
+    expect(take({ pumps: 1, days: 1, seed: 1, start: '2005-01-09' }, 1)[0]!.split(',')[1]).toBe('1/9/05');
   });
 
   it('is lazy: the first line of a huge run comes without generating the rest', () => {
@@ -149,12 +156,58 @@ describe('generateReadings with badLineRate', () => {
     expect(outcomes.every((o) => o.kind !== 'skip')).toBe(true);
   });
 
+  it('inserts a malformed line only when its draw is strictly below badLineRate (a rate equal to the draw inserts none)', () => {
+    // The malformed-line stream is mulberry32(seed ^ 0x5bd1e995); a rate equal to its first draw must not fire for
+    // the first line, a rate just above it must (so the chance per line is exactly badLineRate).
+    const seed = 77;
+    const draw = mulberry32(seed ^ 0x5bd1e995)();
+    const first = (badLineRate: number): string => take({ pumps: 1, days: 1, seed, badLineRate }, 1)[0]!;
+    expect(parseLine(first(draw)).kind).toBe('reading');
+    expect(parseLine(first(draw + 2 ** -40)).kind).toBe('error');
+  });
+
   it('inserts about badLineRate malformed lines of several kinds', () => {
     const errors = outcomes.flatMap((o) => (o.kind === 'error' ? [o.code] : []));
     expect(errors.length).toBe(mixed.length - good.length);
     expect(errors.length / good.length).toBeGreaterThan(0.03);
     expect(errors.length / good.length).toBeLessThan(0.07);
     expect([...new Set(errors)].sort()).toEqual(['date', 'field-count', 'number', 'time']);
+  });
+});
+
+describe('generateReadings malformed lines', () => {
+  it('makes each malformed line from the good line after it, in five kinds with fixed bad values', () => {
+    // badLineRate 1: every good line comes right after a malformed copy of itself.
+    const lines = take({ pumps: 3, days: 1, seed: 21, badLineRate: 1 });
+    const kinds = new Map<string, Set<string>>();
+    const seen = (kind: string, what: string): void => void kinds.set(kind, (kinds.get(kind) ?? new Set()).add(what));
+    const extras: number[] = [];
+    for (let i = 0; i < lines.length; i += 2) {
+      const [bad, good] = [lines[i]!, lines[i + 1]!];
+      expect(parseLine(good).kind).toBe('reading');
+      const [f, g] = [bad.split(','), good.split(',')];
+      const differing = f.flatMap((x, j) => (j < 9 && x !== g[j] ? [j] : []));
+      if (bad === g.slice(0, 8).join(',')) seen('one field too few', '');
+      else if (f.length === 10 && f.slice(0, 9).join(',') === good && /^\d+\.\d\d$/.test(f[9]!)) {
+        seen('one field too many', '');
+        extras.push(Number(f[9]));
+      } else if (f.length === 9 && differing.length === 1 && differing[0]! >= 3) seen('measure', `${differing[0]} ${f[differing[0]!]}`);
+      else if (f.length === 9 && differing.length === 1 && differing[0] === 1) seen('date', f[1]!);
+      else if (f.length === 9 && differing.length === 1 && differing[0] === 2) seen('time', f[2]!);
+      else throw new Error(`unexpected malformed line ${bad} before ${good}`);
+    }
+    expect([...kinds.keys()].sort()).toEqual(['date', 'measure', 'one field too few', 'one field too many', 'time']);
+    expect([...kinds.get('date')!].sort()).toEqual(['0/12/14', '13/1/14', '2/30/14', '4/31/14']);
+    expect([...kinds.get('time')!].sort()).toEqual(['12:5x', '24:00', '25:15', '7:60']);
+    // Any of the six measures, replaced by any of the four non-numbers.
+    const measures = [...kinds.get('measure')!];
+    expect([...new Set(measures.map((m) => m.split(' ')[0]))].sort()).toEqual(['3', '4', '5', '6', '7', '8']);
+    expect([...new Set(measures.map((m) => m.split(' ')[1]))].sort()).toEqual(['--', '1.2.3', 'abc', 'n/a']);
+    // The extra field is a number 0–10 with two decimals, spread over that range.
+    expect(Math.min(...extras)).toBeGreaterThanOrEqual(0);
+    expect(Math.min(...extras)).toBeLessThan(2);
+    expect(Math.max(...extras)).toBeGreaterThan(8);
+    expect(Math.max(...extras)).toBeLessThanOrEqual(10);
   });
 });
 
@@ -166,6 +219,14 @@ describe('pumpName', () => {
     expect(names.filter((n) => !/^[A-Z][A-Z0-9]{0,63}$/.test(n))).toEqual([]);
     expect(names.filter((n) => /\d/.test(n)).length).toBeGreaterThan(0);
   });
+
+  it('numbers the words again past the word list: COHUTTA2, …, then COHUTTA3, …', () => {
+    let n = 1;
+    while (!/\d/.test(pumpName(n))) n++; // n = the number of words
+    expect([pumpName(n - 1), pumpName(n), pumpName(n + 1)]).toEqual([pumpName(n - 1), 'COHUTTA2', `${pumpName(1)}2`]);
+    expect([pumpName(2 * n - 1), pumpName(2 * n), pumpName(2 * n + 1)]).toEqual([`${pumpName(n - 1)}2`, 'COHUTTA3', `${pumpName(1)}3`]);
+    expect(pumpName(10 * n + 2)).toBe(`${pumpName(2)}11`);
+  });
 });
 
 describe('option validation', () => {
@@ -176,9 +237,29 @@ describe('option validation', () => {
     [{ pumps: 1, days: 1, seed: 1, badLineRate: 2 }, 'badLineRate must be a number 0–1, got 2'],
     [{ pumps: 1, days: 1, seed: 1, start: '2014-02-30' }, 'start must be a date YYYY-MM-DD, got "2014-02-30"'],
     [{ pumps: 1, days: 2, seed: 1, start: '2099-12-31' }, /must lie in 2000–2099/],
+    [{ pumps: MAX_PUMPS + 1, days: 1, seed: 1 }, 'pumps must be an integer 1–100000, got 100001'],
+    [{ pumps: 1, days: MAX_DAYS + 1, seed: 1 }, 'days must be an integer 1–3660, got 3661'],
+    [{ pumps: 1, days: 0, seed: 1 }, 'days must be an integer 1–3660, got 0'],
+    [{ pumps: 1, days: 1, seed: 1, badLineRate: -0.1 }, 'badLineRate must be a number 0–1, got -0.1'],
+    [{ pumps: 1, days: 1, seed: 1, badLineRate: NaN }, 'badLineRate must be a number 0–1, got NaN'],
+    [{ pumps: 1, days: 1, seed: 1, degradingShare: -0.5 }, 'degradingShare must be a number 0–1, got -0.5'],
+    [{ pumps: 1, days: 1, seed: 1, degradingShare: NaN }, 'degradingShare must be a number 0–1, got NaN'],
+    [{ pumps: 1, days: 1, seed: 1, start: '1999-12-31' }, 'generated days must lie in 2000–2099 (dates are written M/D/YY), got start 1999-12-31 and 1 days'],
   ])('rejects %j', (opts, message) => {
     expect(() => take(opts as GeneratorOptions, 1)).toThrow(WellwatchError);
     expect(() => take(opts as GeneratorOptions, 1)).toThrow(message);
+  });
+
+  it.each([
+    [{ pumps: 1, days: 1, seed: 1, badLineRate: 1 }, '3/10/14'],
+    [{ pumps: 1, days: 1, seed: 1, degradingShare: 1 }, '3/10/14'],
+    [{ pumps: 1, days: 1, seed: 1, start: '2000-01-01' }, '1/1/00'],
+    [{ pumps: 1, days: 1, seed: 1, start: '2099-12-31' }, '12/31/99'],
+    [{ pumps: 1, days: 2, seed: 1, start: '2099-12-30' }, '12/30/99'],
+    [{ pumps: MAX_PUMPS, days: MAX_DAYS, seed: 1, start: '2000-01-01' }, '1/1/00'],
+  ])('accepts the edges of the documented ranges: %j', (opts, firstDate) => {
+    // (With badLineRate 1 the first line is a malformed one, the second a good one.)
+    expect(take(opts, 2)[1]!.split(',')[1]).toBe(firstDate);
   });
 });
 
@@ -206,6 +287,14 @@ describe('daily demand cycle and degradation episodes', () => {
       expect(hours('2014-03-10T00:00:00Z', e.start)).toBeGreaterThanOrEqual(36);
       expect(e.failure < '2014-03-14T00:00:00Z').toBe(true);
     }
+  });
+
+  it('has no degrading pump when degradingShare is 0, even for a seed whose first draw is exactly 0', () => {
+    // The episode stream is mulberry32(seed ^ 0x2545f491); this seed makes pump 0's "is it chosen" draw exactly 0.
+    const seed = (2 ** 32 - 0x6d2b79f5) ^ 0x2545f491;
+    expect(mulberry32(seed ^ 0x2545f491)()).toBe(0);
+    expect(degradationEpisodes({ pumps: 1, days: 10, seed, degradingShare: 2 ** -32 }).map((e) => e.pump)).toEqual(['COHUTTA']);
+    expect(degradationEpisodes({ pumps: 1, days: 10, seed, degradingShare: 0 })).toEqual([]);
   });
 
   it('has no episodes when degradingShare is 0 or the run is too short for one', () => {
@@ -246,5 +335,67 @@ describe('daily demand cycle and degradation episodes', () => {
       const ratio = (m: 'flo' | 'disp' | 'psi') => mean(night.map((r) => r.values[m])) / mean(day.map((r) => r.values[m]));
       expect([pump, ratio('flo') < 0.97 && ratio('disp') < 0.97, Math.abs(ratio('psi') - 1) < 0.05]).toEqual([pump, true, true]);
     }
+  });
+});
+
+describe('degradationEpisodes over many pumps (no readings generated)', () => {
+  const hours = (a: string, b: string): number => (Date.parse(b) - Date.parse(a)) / 3_600_000;
+
+  it('spans the documented ranges: psi-step 2–12 h and 20–70 %, sag and drift 12–48 h and 20–50 %, repair 6–24 h', () => {
+    const episodes = degradationEpisodes({ pumps: 3000, days: 10, seed: 8, degradingShare: 1 });
+    const span = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+    const step = episodes.filter((e) => e.kind === 'psi-step');
+    const slow = episodes.filter((e) => e.kind !== 'psi-step');
+    const [stepLo, stepHi] = span(step.map((e) => hours(e.start, e.failure)));
+    const [slowLo, slowHi] = span(slow.map((e) => hours(e.start, e.failure)));
+    const [depthStepLo, depthStepHi] = span(step.map((e) => e.depth));
+    const [depthSlowLo, depthSlowHi] = span(slow.map((e) => e.depth));
+    const [repairLo, repairHi] = span(episodes.map((e) => hours(e.failure, e.repaired)));
+    expect([stepLo >= 2 && stepLo < 2.1, stepHi <= 12 && stepHi > 11.9]).toEqual([true, true]);
+    expect([slowLo >= 12 && slowLo < 12.2, slowHi <= 48 && slowHi > 47.8]).toEqual([true, true]);
+    expect([depthStepLo >= 0.2 && depthStepLo < 0.21, depthStepHi <= 0.7 && depthStepHi > 0.69]).toEqual([true, true]);
+    expect([depthSlowLo >= 0.2 && depthSlowLo < 0.21, depthSlowHi <= 0.5 && depthSlowHi > 0.49]).toEqual([true, true]);
+    expect([repairLo >= 6 && repairLo < 6.1, repairHi <= 24 && repairHi > 23.9]).toEqual([true, true]);
+    // Times are whole-second UTC ISO strings.
+    expect(episodes.every((e) => [e.start, e.failure, e.repaired].every((t) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/.test(t)))).toBe(true);
+  });
+
+  it('lets the failure fall anywhere in its window, from 36 h + duration up to an hour before the end, both included', () => {
+    // 2 days: the window of a psi-step (2–12 h) is 0–9 h wide; a sag or drift (≥ 12 h) does not fit.
+    const episodes = degradationEpisodes({ pumps: 20000, days: 2, seed: 1, degradingShare: 1 });
+    expect(new Set(episodes.map((e) => e.kind))).toEqual(new Set(['psi-step']));
+    const earliestStart = '2014-03-11T12:00:00Z';
+    const lastFailure = '2014-03-11T23:00:00Z';
+    expect(episodes.every((e) => e.start >= earliestStart && e.failure <= lastFailure)).toBe(true);
+    // Failing at the last minute after a later start, and an episode that fills its whole window (11 h).
+    expect(episodes.filter((e) => e.failure === lastFailure && e.start > earliestStart).length).toBeGreaterThan(20);
+    expect(episodes.filter((e) => e.failure === lastFailure && e.start === earliestStart).length).toBeGreaterThan(0);
+    expect(episodes.filter((e) => e.failure < lastFailure && e.start > earliestStart).length).toBeGreaterThan(1000);
+  });
+});
+
+describe('generateReadings is deterministic for a seed across releases', () => {
+  // sample-data/, demos and tests rely on a seed giving the same data in every release: any change to the model
+  // (levels, noise, daily cycle, failures, blips, degradation, malformed lines) changes this hash. A deliberate
+  // model change must update it (and regenerate sample-data/) in the same commit.
+  it('gives exactly the recorded lines and episodes for 4 pumps × 4 days, seed 4, every pump degrading, 1 % bad lines', () => {
+    const options = { pumps: 4, days: 4, seed: 4, degradingShare: 1, badLineRate: 0.01 };
+    const lines = take(options);
+    expect(lines.slice(0, 4)).toEqual([
+      'COHUTTA,3/10/14,0:00,10.15,2.27,771,1.16,48,1.31',
+      'ETOWAH,3/10/14,0:00,9.33,2.49,1342,2.76,59,1.35',
+      'CONASAUGA,3/10/14,0:01,10.23,3.58,1407,1.63,79,1.54',
+      'COOSAWATTEE,3/10/14,0:01,9.52,3.86,951,2.72,67,1.75',
+    ]);
+    expect([lines.length, createHash('sha256').update(lines.join('\n')).digest('hex')]).toEqual([
+      15515,
+      'd28509de1a7219ad7d94ef0f589f091a3bab50432b2d2c041e9c941bf7ba325d',
+    ]);
+    expect(degradationEpisodes(options)).toEqual([
+      { pump: 'COHUTTA', kind: 'disp-drift', start: '2014-03-12T08:35:00Z', failure: '2014-03-13T20:13:00Z', repaired: '2014-03-14T04:34:00Z', depth: 0.327 },
+      { pump: 'CONASAUGA', kind: 'psi-sag', start: '2014-03-11T23:50:00Z', failure: '2014-03-13T01:19:00Z', repaired: '2014-03-13T19:30:00Z', depth: 0.391 },
+      { pump: 'COOSAWATTEE', kind: 'psi-step', start: '2014-03-12T15:07:00Z', failure: '2014-03-12T18:33:00Z', repaired: '2014-03-13T13:31:00Z', depth: 0.462 },
+      { pump: 'ETOWAH', kind: 'psi-step', start: '2014-03-13T07:51:00Z', failure: '2014-03-13T18:16:00Z', repaired: '2014-03-14T17:37:00Z', depth: 0.558 },
+    ]);
   });
 });
