@@ -70,6 +70,13 @@ describe('generateReadings', () => {
     expect(readings.every((r) => Number.isInteger(r.values.flo) && Number.isInteger(r.values.psi))).toBe(true);
   });
 
+  it('holds sedPPM at 0, never below, when its noise pushes it under the bottom of the range', () => {
+    // Seed 397248 gives the one pump a sediment level of 0.50 ppm, and its noise reaches 0 at 18:29 on the first day.
+    const sed = take({ pumps: 1, days: 1, seed: 397248, degradingShare: 0 }).map((l) => l.split(',')[6]!);
+    expect(sed.filter((v) => v === '0.00').length).toBeGreaterThan(0);
+    expect(sed.filter((v) => !/^\d\.\d\d$/.test(v) || Number(v) > 7)).toEqual([]);
+  });
+
   it('uses the first day of the seed data by default and covers the requested days', () => {
     expect(DEFAULT_START).toBe('2014-03-10');
     expect([...new Set(readings.map((r) => r.day))]).toEqual(['2014-03-10', '2014-03-11', '2014-03-12']);
