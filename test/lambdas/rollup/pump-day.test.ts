@@ -97,6 +97,23 @@ describe('createPumpDayRollup (dynalite)', () => {
     return (out.Items ?? []).map((i) => i.sk!.S!);
   }
 
+  /** A daily row's PutItem (sort key `YYYY-MM-DD`), or an hourly row's (`YYYY-MM-DDTHH`). */
+  const isPut = (kind: 'daily' | 'hourly') => (cmd: unknown): boolean =>
+    cmd instanceof PutItemCommand && String(cmd.input.Item?.sk?.S).includes('T') === (kind === 'hourly');
+
+  /** Rolls up ALPHA's day while `fail` rejects the writes `matches` picks (each call decides); resolves to the error or outcome. */
+  async function rollupFailing(retry: ResolvedRetry, matches: (cmd: unknown) => boolean, fail: () => Error | undefined): Promise<unknown> {
+    const restore = intercept(db.client, (cmd, next) => {
+      const error = matches(cmd) ? fail() : undefined;
+      return error ? Promise.reject(error) : next(cmd);
+    });
+    try {
+      return await createPumpDayRollup(stores(), retry)({ pump: 'ALPHA', day: DAY }).catch((e: unknown) => e);
+    } finally {
+      restore();
+    }
+  }
+
   it('writes the hours and the daily row of a pump-day, counting its readings', async () => {
     const { retry } = recordingRetry(3);
     expect(await createPumpDayRollup(stores(), retry)({ pump: 'ALPHA', day: DAY })).toEqual({ readings: 3, put: 'written' });
@@ -128,40 +145,25 @@ describe('createPumpDayRollup (dynalite)', () => {
   it('reruns the whole pump-day after a throttled daily write and succeeds', async () => {
     const { retry, pauses } = recordingRetry(3);
     let puts = 0;
-    const restore = intercept(db.client, (cmd, next) => (cmd instanceof PutItemCommand && !String(cmd.input.Item?.sk?.S).includes('T') && ++puts === 1 ? Promise.reject(throttled()) : next(cmd)));
-    try {
-      expect(await createPumpDayRollup(stores(), retry)({ pump: 'ALPHA', day: DAY })).toEqual({ readings: 3, put: 'written' });
-    } finally {
-      restore();
-    }
+    expect(await rollupFailing(retry, isPut('daily'), () => (++puts === 1 ? throttled() : undefined))).toEqual({ readings: 3, put: 'written' });
     expect(puts).toBe(2);
     expect(pauses).toHaveLength(1);
   });
 
   it('throws the store\'s own error when the daily write stays throttled through every attempt', async () => {
     const { retry, pauses } = recordingRetry(2);
-    const restore = intercept(db.client, (cmd, next) => (cmd instanceof PutItemCommand && !String(cmd.input.Item?.sk?.S).includes('T') ? Promise.reject(throttled()) : next(cmd)));
-    try {
-      const error = await createPumpDayRollup(stores(), retry)({ pump: 'ALPHA', day: DAY }).catch((e: Error) => e);
-      expect(error).not.toBeInstanceOf(WellwatchError);
-      expect(error).toMatchObject({ name: 'ProvisionedThroughputExceededException', message: 'slow down' });
-    } finally {
-      restore();
-    }
+    const error = await rollupFailing(retry, isPut('daily'), throttled);
+    expect(error).not.toBeInstanceOf(WellwatchError);
+    expect(error).toMatchObject({ name: 'ProvisionedThroughputExceededException', message: 'slow down' });
     expect(pauses).toHaveLength(1);
   });
 
   it('names the pump-day and the stats table when the daily write is rejected, keeping the cause', async () => {
     const { retry, pauses } = recordingRetry(3);
-    const restore = intercept(db.client, (cmd, next) => (cmd instanceof PutItemCommand && !String(cmd.input.Item?.sk?.S).includes('T') ? Promise.reject(rejected()) : next(cmd)));
-    try {
-      const error = await createPumpDayRollup(stores(), retry)({ pump: 'ALPHA', day: DAY }).catch((e: Error) => e);
-      expect(error).toBeInstanceOf(WellwatchError);
-      expect((error as Error).message).toBe(`stats of ALPHA on ${DAY} not written to ${db.cfg.statsTable}: ValidationException: item too large`);
-      expect((error as Error).cause).toMatchObject({ name: 'ValidationException' });
-    } finally {
-      restore();
-    }
+    const error = await rollupFailing(retry, isPut('daily'), rejected);
+    expect(error).toBeInstanceOf(WellwatchError);
+    expect((error as Error).message).toBe(`stats of ALPHA on ${DAY} not written to ${db.cfg.statsTable}: ValidationException: item too large`);
+    expect((error as Error).cause).toMatchObject({ name: 'ValidationException' });
     expect(pauses).toEqual([]);
   });
 
@@ -171,12 +173,7 @@ describe('createPumpDayRollup (dynalite)', () => {
       [rejected, (e: Error) => expect(e.message).toBe(`hourly series of ALPHA on ${DAY} not written to ${db.cfg.statsTable}: ValidationException: item too large`)],
       [throttled, (e: Error) => expect(e).toMatchObject({ name: 'ProvisionedThroughputExceededException', message: 'slow down' })],
     ] as const) {
-      const restore = intercept(db.client, (cmd, next) => (cmd instanceof PutItemCommand && String(cmd.input.Item?.sk?.S).includes('T') ? Promise.reject(fail()) : next(cmd)));
-      try {
-        check((await createPumpDayRollup(stores(), retry)({ pump: 'ALPHA', day: DAY }).catch((e: Error) => e)) as Error);
-      } finally {
-        restore();
-      }
+      check((await rollupFailing(retry, isPut('hourly'), fail)) as Error);
     }
   });
 });
