@@ -167,10 +167,16 @@ describe('createPumpDayRollup (dynalite)', () => {
     expect(pauses).toEqual([]);
   });
 
-  it('names the pump-day and the table when an hourly write is rejected, and rethrows a throttled one as it is', async () => {
+  it('names the pump-day and the table when an hourly write is rejected, keeping the cause, and rethrows a throttled one as it is', async () => {
     const { retry } = recordingRetry(1);
     for (const [fail, check] of [
-      [rejected, (e: Error) => expect(e.message).toBe(`hourly series of ALPHA on ${DAY} not written to ${db.cfg.statsTable}: ValidationException: item too large`)],
+      [
+        rejected,
+        (e: Error) => {
+          expect(e.message).toBe(`hourly series of ALPHA on ${DAY} not written to ${db.cfg.statsTable}: ValidationException: item too large`);
+          expect(e.cause).toMatchObject({ name: 'ValidationException' });
+        },
+      ],
       [throttled, (e: Error) => expect(e).toMatchObject({ name: 'ProvisionedThroughputExceededException', message: 'slow down' })],
     ] as const) {
       check((await rollupFailing(retry, isPut('hourly'), fail)) as Error);
