@@ -1,5 +1,8 @@
 import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { createRollupHandler, planRollup, RollupError, type RollupDeps } from '../../../lambdas/rollup/handler';
+import { createRollupHandler, planRollup, RollupError, RollupEventError, summarizeRuns, type RollupDeps } from '../../../lambdas/rollup/handler';
+import { RollupTaskFailedError } from '../../../lambdas/rollup/worker';
+import { createRollupRunStore, type RollupRunStore } from '../../../lambdas/store/rollup-run-store';
+import { createSeriesStore } from '../../../lambdas/store/series-store';
 import { DEFAULT_ALERT_RULES, FLEET_KEYS, KEYS, SERIES_KEYS } from '../../../lambdas/config';
 import { hourlyFromItem } from '../../../lambdas/core/keys';
 import { mulberry32 } from '../../../lambdas/core/generator';
@@ -295,6 +298,68 @@ describe('rollup handler', () => {
     expect(total('RollupFailures')).toBe(1);
   });
 
+  /** Makes every stats put of the given pumps fail with a throttling error the retries do not get past. */
+  function failStatsOf(...pumps: string[]): void {
+    intercept(db.client, async (command, next) => {
+      if (command instanceof PutItemCommand && command.input.TableName === db.cfg.statsTable && pumps.includes(command.input.Item!.pk!.S!)) {
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+      }
+      return next(command);
+    });
+  }
+
+  it('names the first three failed pump-days and counts the others in its error, with the first failure as the cause', async () => {
+    failStatsOf('ALPHA', 'BRAVO');
+    const error = await rollup({ tasksAtOnce: 1, concurrency: 1 })({ from: DAYS[0]!, to: DAYS[1]! }).catch((e) => e);
+    expect(error).toBeInstanceOf(RollupError);
+    expect(error.name).toBe('RollupError');
+    const throttled = 'ThrottlingException: Rate of requests exceeds the allowed throughput';
+    expect(error.failures).toHaveLength(4);
+    expect(error.message).toBe(`rollup failed for 4 pump-day(s): ${error.failures.slice(0, 3).join('; ')} and 1 more`);
+    expect([...error.failures].sort()).toEqual(['2014-03-10', '2014-03-11'].flatMap((d) => ['ALPHA', 'BRAVO'].map((p) => `${p}@${d}: ${throttled}`)).sort());
+    expect(error.cause).toBeInstanceOf(RollupTaskFailedError);
+    expect(error.cause.failures).toContain(error.failures[0]);
+    expect(error.result).toMatchObject({ days: [DAYS[0], DAYS[1]], pumpDays: 2, statsWritten: 2 });
+  });
+
+  it('lists every failed pump-day, and no count of others, when at most three fail', async () => {
+    failStatsOf('ALPHA', 'BRAVO', 'CHARLIE');
+    const error = await rollup({ tasksAtOnce: 1, concurrency: 1 })({ date: DAYS[0]! }).catch((e) => e);
+    expect(error).toBeInstanceOf(RollupError);
+    expect([...error.failures].sort()).toEqual(PUMPS.map((p) => `${p}@2014-03-10: ThrottlingException: Rate of requests exceeds the allowed throughput`));
+    expect(error.message).toBe(`rollup failed for 3 pump-day(s): ${error.failures.join('; ')}`);
+    expect(error.result).toMatchObject({ days: [DAYS[0]], pumpDays: 0, statsWritten: 0 });
+  });
+
+  it('reports a work item that fails before its pump-days by the item id, with that error as the cause', async () => {
+    const real = createRollupRunStore(db.client, db.cfg);
+    const broken = new Error('run records unreadable');
+    const runs: RollupRunStore = { ...real, isDone: async () => Promise.reject(broken) };
+    const error = await rollup({ runs, tasksAtOnce: 1 })({ date: DAYS[0]! }).catch((e) => e);
+    expect(error).toBeInstanceOf(RollupError);
+    expect(error.failures.length).toBeGreaterThan(0);
+    for (const f of error.failures) expect(f).toMatch(/^work item b\d+-\d+: run records unreadable$/);
+    const more = error.failures.length > 3 ? ` and ${error.failures.length - 3} more` : '';
+    expect(error.message).toBe(`rollup failed for ${error.failures.length} pump-day(s): ${error.failures.slice(0, 3).join('; ')}${more}`);
+    expect(error.cause).toBe(broken);
+    expect(error.result).toMatchObject({ pumpDays: 0, statsWritten: 0 });
+  });
+
+  it('builds its own DynamoDB client from the configuration for the stores it is not given', async () => {
+    const base = { clock: () => now, metricsSink: () => undefined, log: () => undefined, retry: { maxAttempts: 2, sleep: async () => undefined } };
+    const given: RollupDeps[] = [
+      {},
+      { runs: createRollupRunStore(db.client, db.cfg) },
+      { series: createSeriesStore(db.client, db.cfg), runs: createRollupRunStore(db.client, db.cfg) },
+      { readings: createReadingStore(db.client, db.cfg) },
+    ];
+    for (const [i, deps] of given.entries()) {
+      const result = await createRollupHandler(db.cfg, { ...base, ...deps })({ date: DAYS[i % DAYS.length]! });
+      expect(result.days).toEqual([DAYS[i % DAYS.length]]);
+    }
+    expect((await collect(queryStats(db.client, db.cfg, {}))).length).toBe(9);
+  });
+
   it('sets the TTL on every stats row when retention is configured, and none without it', async () => {
     const days = 400;
     await createRollupHandler({ ...db.cfg, retentionDays: days }, { dynamo: db.client, clock: () => now, metricsSink: () => undefined, log: () => undefined })({
@@ -380,5 +445,75 @@ describe('planRollup', () => {
 
   it('rejects a missing event', () => {
     expect(() => planRollup(undefined, now)).toThrow(/rollup event must be an object/);
+  });
+
+  /** The message of the RollupEventError an event is rejected with. */
+  function rejection(event: unknown): string {
+    try {
+      planRollup(event as any, now);
+    } catch (error) {
+      expect(error).toBeInstanceOf(RollupEventError);
+      expect((error as Error).name).toBe('RollupEventError');
+      return (error as Error).message;
+    }
+    throw new Error(`accepted ${JSON.stringify(event)}`);
+  }
+
+  it('rejects with a RollupEventError whose message names the field, the value and what is accepted', () => {
+    const accepted = "{mode:'daily'}, {mode:'pending'}, {pending:true}, {date:'YYYY-MM-DD'} or {from:'YYYY-MM-DD', to:'YYYY-MM-DD'}";
+    expect(rejection(undefined)).toBe(`rollup event must be an object: ${accepted}`);
+    expect(rejection({})).toBe(`rollup event must have exactly one of mode, pending, date or from/to: ${accepted}; got {}`);
+    expect(rejection({ mode: 'daily', date: '2014-03-10' })).toBe(
+      `rollup event must have exactly one of mode, pending, date or from/to: ${accepted}; got {"mode":"daily","date":"2014-03-10"}`,
+    );
+    expect(rejection({ mode: 'weekly' })).toBe(`rollup mode must be 'daily' or 'pending', got "weekly"`);
+    expect(rejection({ mode: 'daily', time: 'noon' })).toBe('rollup event time must be an ISO timestamp, got "noon"');
+    // A number is not a timestamp, even one Date.parse would read as a year.
+    expect(rejection({ mode: 'daily', time: 12345 })).toBe('rollup event time must be an ISO timestamp, got 12345');
+    expect(rejection({ pending: 'yes' })).toBe('rollup pending must be true, got "yes"');
+    expect(rejection({ date: '2014-02-30' })).toBe('date must be a calendar day YYYY-MM-DD, got "2014-02-30"');
+    expect(rejection({ from: '2014-03-10' })).toBe('rollup range needs both from and to (YYYY-MM-DD), got {"from":"2014-03-10"}');
+    expect(rejection({ to: '2014-03-10' })).toBe('rollup range needs both from and to (YYYY-MM-DD), got {"to":"2014-03-10"}');
+    expect(rejection({ from: '2014-3-1', to: '2014-03-10' })).toBe('from must be a calendar day YYYY-MM-DD, got "2014-3-1"');
+    expect(rejection({ from: '2014-03-01', to: '2014-3-10' })).toBe('to must be a calendar day YYYY-MM-DD, got "2014-3-10"');
+    expect(rejection({ from: '2014-03-12', to: '2014-03-10' })).toBe('rollup range: from (2014-03-12) must not be after to (2014-03-10)');
+    expect(rejection({ from: '2000-01-01', to: '2010-01-08' })).toBe('rollup range must be at most 3660 days, got 3661 (2000-01-01 … 2010-01-08)');
+  });
+
+  it('accepts a range of one day, a pending flag set to false beside another field, and a null detail', () => {
+    expect(planRollup({ from: '2014-03-10', to: '2014-03-10' }, now)).toEqual({ kind: 'days', days: ['2014-03-10'], source: 'range' });
+    expect(planRollup({ pending: false, date: '2014-03-10' }, now)).toEqual({ kind: 'days', days: ['2014-03-10'], source: 'date' });
+    expect(planRollup({ mode: 'daily', detail: null } as any, now)).toEqual({ kind: 'days', days: ['2014-03-12'], source: 'daily' });
+  });
+});
+
+describe('RollupError', () => {
+  it('carries its name, result, failures and cause', () => {
+    const result = { days: ['2014-03-10'], pumpDays: 1, readings: 5, statsWritten: 1, pendingCleared: 0, superseded: 0 };
+    const cause = new Error('throttled');
+    const error = new RollupError('rollup failed', result, ['ALPHA@2014-03-10: throttled'], cause);
+    expect(error.name).toBe('RollupError');
+    expect(error.cause).toBe(cause);
+    expect(error.result).toBe(result);
+    expect(error.failures).toEqual(['ALPHA@2014-03-10: throttled']);
+  });
+});
+
+describe('summarizeRuns', () => {
+  it('reports the days of every planned run once, ascending, and sums their totals', async () => {
+    const progress: Record<string, unknown> = {
+      pending: { days: ['2014-03-12', '2014-03-10'], totals: { pumpDays: 2, readings: 10, statsWritten: 2, pendingCleared: 2, superseded: 0 } },
+      day: { days: ['2014-03-11', '2014-03-10'], totals: { pumpDays: 1, readings: 4, statsWritten: 1, pendingCleared: 0, superseded: 1 } },
+    };
+    const runs = { readProgress: async (scope: string) => progress[scope] } as unknown as RollupRunStore;
+    const planned = { runs: [{ scope: 'pending' }, { scope: 'missing' }, { scope: 'day' }] } as any;
+    expect(await summarizeRuns(runs, planned)).toEqual({
+      days: ['2014-03-10', '2014-03-11', '2014-03-12'],
+      pumpDays: 3,
+      readings: 14,
+      statsWritten: 3,
+      pendingCleared: 2,
+      superseded: 1,
+    });
   });
 });
