@@ -17,5 +17,7 @@ module.exports = {
   // local mode) raise their own limit with jest.setTimeout at the top of the file, measured the same way.
   testTimeout: 30_000,
   maxWorkers: 2,
+  // The long suites first, also without a cache (scripts/jest-sequencer.js).
+  testSequencer: '<rootDir>/scripts/jest-sequencer.js',
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
 };
