@@ -1,7 +1,7 @@
 /**
  * Small helpers shared by the store and handler tests.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 
 /** What `client.send` looks like to an interceptor. */
 export type Send = (command: any) => Promise<any>;
@@ -26,4 +26,30 @@ export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of source) out.push(x);
   return out;
+}
+
+/**
+ * Runs `fn` while recording the input of every Query sent through `client`, then restores `send`. `fn` sees the
+ * inputs as they arrive; `edit` may change each answer (`n`: the Query's index); `onSend` runs before every command.
+ *
+ * @example
+ * const { out, sent } = await recordQueries(ddb, () => collect(queryAll(ddb, input)));
+ */
+export async function recordQueries<T>(
+  client: DynamoDBClient,
+  fn: (sent: readonly QueryCommandInput[]) => Promise<T>,
+  edit: (out: any, n: number) => any = (out) => out,
+  onSend: () => void = () => undefined,
+): Promise<{ out: T; sent: QueryCommandInput[] }> {
+  const sent: QueryCommandInput[] = [];
+  const restore = intercept(client, async (command, next) => {
+    if (command instanceof QueryCommand) sent.push(command.input);
+    onSend();
+    return edit(await next(command), sent.length - 1);
+  });
+  try {
+    return { out: await fn(sent), sent };
+  } finally {
+    restore();
+  }
 }

@@ -2,11 +2,11 @@
  * queryAll against dynalite: every page of a Query as one lazy stream. Small `Limit`s in the input force several
  * pages; an interceptor on `client.send` records each Query's `Limit` and `ExclusiveStartKey`.
  */
-import { BatchWriteItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { KEYS } from '../../../lambdas/config';
 import { queryAll } from '../../../lambdas/store/paginate';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
-import { collect, intercept } from '../../helpers/intercept';
+import { collect, recordQueries } from '../../helpers/intercept';
 
 const SEVEN = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6'];
 const EIGHT = [...SEVEN, 'k7'];
@@ -22,14 +22,6 @@ describe('queryAll', () => {
     ...(limit === undefined ? {} : { Limit: limit }),
   });
 
-  function record(client: DynamoDBClient, edit: (out: any) => any = (out) => out): { sent: QueryCommandInput[]; restore: () => void } {
-    const sent: QueryCommandInput[] = [];
-    const restore = intercept(client, async (command, next) => {
-      if (command instanceof QueryCommand) sent.push(command.input);
-      return edit(await next(command));
-    });
-    return { sent, restore };
-  }
 
   beforeAll(async () => {
     db = await startDynalite();
@@ -47,23 +39,17 @@ describe('queryAll', () => {
   const sks = (items: Record<string, any>[]) => items.map((i) => i.sk.S as string);
 
   it('yields every item of a one-page result in sort-key order, in one Query', async () => {
-    const { sent, restore } = record(db.client);
-    try {
+    const { sent } = await recordQueries(db.client, async () => {
       expect(sks(await collect(queryAll(db.client, input('SEVEN'))))).toEqual(SEVEN);
-    } finally {
-      restore();
-    }
+    });
     expect(sent).toHaveLength(1);
     expect(sent[0]!.ExclusiveStartKey).toBeUndefined();
   });
 
   it('follows LastEvaluatedKey over several pages, each next Query starting after the last key of the page before', async () => {
-    const { sent, restore } = record(db.client);
-    try {
+    const { sent } = await recordQueries(db.client, async () => {
       expect(sks(await collect(queryAll(db.client, input('SEVEN', 2))))).toEqual(SEVEN);
-    } finally {
-      restore();
-    }
+    });
     // Pages of 2, 2, 2 and a short last page of 1 without LastEvaluatedKey.
     expect(sent.map((s) => s.Limit)).toEqual([2, 2, 2, 2]);
     expect(sent.map((s) => s.ExclusiveStartKey?.sk?.S)).toEqual([undefined, 'k1', 'k3', 'k5']);
@@ -71,22 +57,16 @@ describe('queryAll', () => {
   });
 
   it('asks once more when the last page was full, and ends on the empty page without a key', async () => {
-    const { sent, restore } = record(db.client);
-    try {
+    const { sent } = await recordQueries(db.client, async () => {
       expect(sks(await collect(queryAll(db.client, input('EIGHT', 4))))).toEqual(EIGHT);
-    } finally {
-      restore();
-    }
+    });
     expect(sent.map((s) => s.ExclusiveStartKey?.sk?.S)).toEqual([undefined, 'k3', 'k7']);
   });
 
   it('keeps the rest of the input (key condition, Limit) on every page', async () => {
-    const { sent, restore } = record(db.client);
-    try {
+    const { sent } = await recordQueries(db.client, async () => {
       await collect(queryAll(db.client, { ...input('SEVEN', 3), ScanIndexForward: false }));
-    } finally {
-      restore();
-    }
+    });
     expect(sent).toHaveLength(3);
     for (const s of sent) expect(s).toMatchObject({ ...input('SEVEN', 3), ScanIndexForward: false });
   });
@@ -96,18 +76,14 @@ describe('queryAll', () => {
   });
 
   it('yields nothing for an empty partition, in one Query', async () => {
-    const { sent, restore } = record(db.client);
-    try {
+    const { sent } = await recordQueries(db.client, async () => {
       expect(await collect(queryAll(db.client, input('NOBODY', 2)))).toEqual([]);
-    } finally {
-      restore();
-    }
+    });
     expect(sent).toHaveLength(1);
   });
 
   it('fetches the next page only when the consumer asks for an item beyond the current one', async () => {
-    const { sent, restore } = record(db.client);
-    try {
+    const { sent } = await recordQueries(db.client, async (sent) => {
       const it = queryAll(db.client, input('SEVEN', 2));
       expect(sent).toHaveLength(0);
       expect((await it.next()).value.sk.S).toBe('k0');
@@ -117,31 +93,23 @@ describe('queryAll', () => {
       expect((await it.next()).value.sk.S).toBe('k2');
       expect(sent).toHaveLength(2);
       await it.return(undefined);
-    } finally {
-      restore();
-    }
+    });
     expect(sent).toHaveLength(2);
   });
 
   it('ends on an empty LastEvaluatedKey object, as on an absent one', async () => {
-    const { sent, restore } = record(db.client, (out) => ({ ...out, LastEvaluatedKey: {} }));
-    try {
+    const { sent } = await recordQueries(db.client, async () => {
       expect(sks(await collect(queryAll(db.client, input('SEVEN', 2))))).toEqual(['k0', 'k1']);
-    } finally {
-      restore();
-    }
+    }, (out) => ({ ...out, LastEvaluatedKey: {} }));
     expect(sent).toHaveLength(1);
   });
 
   it('treats a page without Items as empty and still follows its key', async () => {
     let calls = 0;
-    const { sent, restore } = record(db.client, (out) => (calls++ === 0 ? { ...out, Items: undefined } : out));
-    try {
+    const { sent } = await recordQueries(db.client, async () => {
       // The first page (k0, k1) is dropped by the interceptor; the second starts after k1.
       expect(sks(await collect(queryAll(db.client, input('SEVEN', 2))))).toEqual(SEVEN.slice(2));
-    } finally {
-      restore();
-    }
+    }, (out) => (calls++ === 0 ? { ...out, Items: undefined } : out));
     expect(sent).toHaveLength(4);
   });
 

@@ -7,7 +7,7 @@
  * Seeded with PutRequests of the real item layouts (lambdas/core/keys.ts); an interceptor on `client.send` records
  * every Query's input where the Limits or the number of requests matter.
  */
-import { BatchWriteItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { KEYS } from '../../../lambdas/config';
 import { hourlyItem, readingItem, statsItem } from '../../../lambdas/core/keys';
 import { rollupReadings } from '../../../lambdas/core/rollup';
@@ -26,7 +26,7 @@ import {
   type DayProgress,
 } from '../../../lambdas/store/serving-reads';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
-import { collect, intercept } from '../../helpers/intercept';
+import { collect, recordQueries } from '../../helpers/intercept';
 
 type RawItem = Record<string, AttributeValue>;
 
@@ -94,18 +94,9 @@ describe('serving reads', () => {
 
   /** Runs `fn` recording every Query input sent (and what the budget looked like while it was in flight). */
   async function recorded<T>(fn: () => Promise<T>, budget?: ReadBudget, edit: (out: any, n: number) => any = (out) => out): Promise<{ out: T; sent: QueryCommandInput[]; inFlight: { used: number; exhausted: boolean }[] }> {
-    const sent: QueryCommandInput[] = [];
     const inFlight: { used: number; exhausted: boolean }[] = [];
-    const restore = intercept(db.client, async (command, next) => {
-      if (command instanceof QueryCommand) sent.push(command.input);
-      if (budget) inFlight.push({ used: budget.used, exhausted: budget.exhausted });
-      return edit(await next(command), sent.length - 1);
-    });
-    try {
-      return { out: await fn(), sent, inFlight };
-    } finally {
-      restore();
-    }
+    const { out, sent } = await recordQueries(db.client, fn, edit, () => void (budget && inFlight.push({ used: budget.used, exhausted: budget.exhausted })));
+    return { out, sent, inFlight };
   }
 
   async function putAll(client: DynamoDBClient, tableName: string, items: RawItem[] | Record<string, unknown>[]): Promise<void> {
