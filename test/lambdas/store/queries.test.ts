@@ -5,11 +5,11 @@ import { rollupReadings } from '../../../lambdas/core/rollup';
 import { compileRules } from '../../../lambdas/core/rules';
 import type { EvaluatedReading } from '../../../lambdas/core/types';
 import { createCatalogStore, forgetWrittenMarkers } from '../../../lambdas/store/catalog-store';
-import { listDays, listPending, listPumps, queryAlerts, queryReadings, queryStats } from '../../../lambdas/store/queries';
+import { ENUMERATE_DAYS_LIMIT, listDays, listPending, listPumps, newestReadingTime, queryAlerts, queryReadings, queryStats } from '../../../lambdas/store/queries';
 import { createReadingStore } from '../../../lambdas/store/reading-store';
 import { createStatsStore } from '../../../lambdas/store/stats-store';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
-import { collect } from '../../helpers/intercept';
+import { collect, recordQueries } from '../../helpers/intercept';
 
 type Send = (command: any) => Promise<any>;
 
@@ -159,6 +159,71 @@ describe('queries', () => {
       'from (2014-03-12) must not be after to (2014-03-11)',
     );
     await expect(collect(queryStats(db.client, db.cfg, { from: 'last week' }))).rejects.toThrow(/from must be a day/);
+  });
+
+  it('says why a reversed range is refused in a machine-readable code', async () => {
+    await expect(collect(queryAlerts(db.client, db.cfg, { from: '2014-03-11T00:00:01Z', to: '2014-03-11T00:00:00Z' }))).rejects.toMatchObject({
+      name: 'ParseError',
+      code: 'time-range',
+    });
+  });
+
+  it('treats an empty bound or pump as absent', async () => {
+    const alpha = readings.filter((r) => r.pump === 'ALPHA');
+    expect(await collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA', from: '', to: '' }))).toEqual(alpha);
+    expect(await collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA', from: '2014-03-12T23:00:00Z', to: '' }))).toEqual(
+      alpha.filter((r) => r.ts >= '2014-03-12T23:00:00Z'),
+    );
+    expect(await collect(queryAlerts(db.client, db.cfg, { pump: '' }))).toEqual(readings.filter((r) => r.alerts.length > 0).sort(byTs));
+    expect((await collect(queryStats(db.client, db.cfg, { pump: '' }))).map((s) => `${s.date}/${s.pump}`)).toEqual(
+      DAYS.flatMap((d) => PUMPS.map((p) => `${d}/${p}`)),
+    );
+  });
+
+  it('keeps a half-open range to its bound on every day the catalog lists', async () => {
+    const to = '2014-03-11T03:00:00Z';
+    const upTo = await recordQueries(db.client, () => collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA', to })));
+    expect(upTo.out).toEqual(readings.filter((r) => r.pump === 'ALPHA' && r.ts <= to));
+    expect(upTo.sent[0]!.TableName).toBe(db.cfg.catalogTable);
+    const from = '2014-03-11T22:00:00Z';
+    const onwards = await recordQueries(db.client, () => collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA', from })));
+    expect(onwards.out).toEqual(readings.filter((r) => r.pump === 'ALPHA' && r.ts >= from));
+    // Only the days in range are read: the catalog Query is bounded too.
+    expect(onwards.sent.slice(1).map((q) => q.ExpressionAttributeValues![':hk']!.S)).toEqual(['ALPHA#2014-03-11', 'ALPHA#2014-03-12']);
+  });
+
+  it(`enumerates a bounded range of up to ${ENUMERATE_DAYS_LIMIT} days and asks the catalog for a longer one`, async () => {
+    expect(ENUMERATE_DAYS_LIMIT).toBe(31);
+    const inMarch = await recordQueries(db.client, () => collect(queryReadings(db.client, db.cfg, { pump: 'BRAVO', from: '2014-03-01', to: '2014-03-31' })));
+    expect(inMarch.out).toEqual(readings.filter((r) => r.pump === 'BRAVO'));
+    expect(inMarch.sent.map((q) => q.TableName)).toEqual(Array(31).fill(db.cfg.readingsTable));
+    expect(inMarch.sent[0]!.ExpressionAttributeValues![':hk']!.S).toBe('BRAVO#2014-03-01');
+    const longer = await recordQueries(db.client, () => collect(queryReadings(db.client, db.cfg, { pump: 'BRAVO', from: '2014-03-01', to: '2014-04-01' })));
+    expect(longer.out).toEqual(inMarch.out);
+    expect(longer.sent.map((q) => q.TableName)).toEqual([db.cfg.catalogTable, ...DAYS.map(() => db.cfg.readingsTable)]);
+  });
+
+  it('reads whole partitions, with no sort-key condition, for whole-day bounds and the days inside a range', async () => {
+    const days = await recordQueries(db.client, () => collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA', from: '2014-03-10', to: '2014-03-12' })));
+    expect(days.out).toEqual(readings.filter((r) => r.pump === 'ALPHA'));
+    expect(days.sent.map((q) => q.KeyConditionExpression)).toEqual(['#hk = :hk', '#hk = :hk', '#hk = :hk']);
+    const from = '2014-03-10T12:00:00Z';
+    const to = '2014-03-12T06:00:00Z';
+    const alerts = await recordQueries(db.client, () => collect(queryAlerts(db.client, db.cfg, { from, to })));
+    expect(alerts.out).toEqual(readings.filter((r) => r.alerts.length > 0 && r.ts >= from && r.ts <= to).sort(byTs));
+    const conditionOf = (day: string) => [...new Set(alerts.sent.filter((q) => q.ExpressionAttributeValues![':hk']!.S!.startsWith(day)).map((q) => q.KeyConditionExpression))];
+    expect(conditionOf('2014-03-10')).toEqual(['#hk = :hk AND #rk >= :lo']);
+    expect(conditionOf('2014-03-11')).toEqual(['#hk = :hk']);
+    expect(conditionOf('2014-03-12')).toEqual(['#hk = :hk AND #rk <= :hi']);
+  });
+
+  it('finds the time of the newest reading of a pump-day in one strongly consistent Query', async () => {
+    const { out, sent } = await recordQueries(db.client, () => newestReadingTime(db.client, db.cfg, 'BRAVO', '2014-03-11'));
+    expect(out).toBe('2014-03-11T23:50:00Z');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ TableName: db.cfg.readingsTable, Limit: 1, ScanIndexForward: false, ConsistentRead: true });
+    expect(await newestReadingTime(db.client, db.cfg, 'BRAVO', '2014-03-13')).toBeUndefined();
+    expect(await newestReadingTime(db.client, db.cfg, 'NOBODY', '2014-03-11')).toBeUndefined();
   });
 });
 
