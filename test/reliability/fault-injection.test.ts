@@ -18,7 +18,7 @@
  *
  * After a pending-mode rollup of each, the full contents of readings, both alert indexes, stats (table and
  * index) and catalog must equal the baseline's exactly, and the baseline must equal what an independent reading
- * of the input says: every good line stored once, nothing else. Size: 20,000 readings by default,
+ * of the input says: every good line stored once, nothing else. Size: 12,000 readings by default,
  * `WELLWATCH_RELIABILITY_FULL=1` → 100,000 (`npm run test:reliability`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -46,7 +46,7 @@ import { diffLists, snapshotTables, scanAll, type TablesSnapshot } from '../help
 import { expectRun, type ExpectedRun } from '../helpers/seed-oracle';
 
 const FULL = process.env.WELLWATCH_RELIABILITY_FULL === '1';
-const TARGET_READINGS = FULL ? 100_000 : 20_000;
+const TARGET_READINGS = FULL ? 100_000 : 12_000;
 const DAYS = 2;
 /** The generator writes ~960 lines per pump-day. */
 const PUMPS = Math.ceil(TARGET_READINGS / (960 * DAYS));
@@ -202,6 +202,16 @@ describe(`DynamoDB faults and consumer crashes over ${TARGET_READINGS.toLocaleSt
   const rollupRuns: Record<string, number> = {};
   let deadLetterRedeliveries = 0;
   const started = Date.now();
+  /** When each step ended, seconds from the start: printed with the figures, to show where the suite's time goes. */
+  const phases: string[] = [];
+  const phase = (name: string): void => {
+    phases.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  };
+  const timed = async <T>(name: string, work: Promise<T>): Promise<T> => {
+    const out = await work;
+    phase(name);
+    return out;
+  };
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wellwatch-faults-'));
@@ -216,29 +226,37 @@ describe(`DynamoDB faults and consumer crashes over ${TARGET_READINGS.toLocaleSt
     // Smaller batches than the default 100 records: more invocations, so more places to crash.
     crashing = await pipeline(runtime, dir, 'crashing', { endpoint: runtime.endpoints.dynamodb, client: crashDynamo }, { batchSize: 25, wrap: (h) => crashingHandler(h, 7) });
     await Promise.all([faulted.runner.start(), crashing.runner.start()]);
+    phase('started');
 
     lines = [...generateReadings({ pumps: PUMPS, days: DAYS, seed: 11, badLineRate: 0.001 })];
     expected = expectRun(lines);
     const file = path.join(dir, 'input.csv');
     fs.writeFileSync(file, lines.join('\n') + '\n');
+    phase('generated');
     const io = bufferedIO();
     const code = await pushCommand([file, '--local', '--data-dir', dir, '--quiet', '--no-validate', '--record-bytes', '1024'], io);
     if (code !== 0) throw new Error(`push failed (${code}): ${io.errLines.join('\n')}`);
 
+    phase('pushed');
     await Promise.all([
-      runtime.waitForIdle({ timeoutMs: IDLE_TIMEOUT_MS }),
-      faulted.runner.waitForIdle({ timeoutMs: IDLE_TIMEOUT_MS }),
-      crashing.runner.waitForIdle({ timeoutMs: IDLE_TIMEOUT_MS }),
+      timed('baseline idle', runtime.waitForIdle({ timeoutMs: IDLE_TIMEOUT_MS })),
+      timed('faulted idle', faulted.runner.waitForIdle({ timeoutMs: IDLE_TIMEOUT_MS })),
+      timed('crashing idle', crashing.runner.waitForIdle({ timeoutMs: IDLE_TIMEOUT_MS })),
     ]);
-    await runtime.scheduler.runNow({ pending: true });
-    rollupRuns.faulted = await rollupUntilDone(faulted.rollup);
-    rollupRuns.crashing = await rollupUntilDone(crashing.rollup);
+    // The three rollups write to their own tables, so they run at once, as three deployments' schedules would.
+    [, rollupRuns.faulted, rollupRuns.crashing] = await Promise.all([
+      timed('baseline rolled up', runtime.scheduler.runNow({ pending: true })),
+      timed('faulted rolled up', rollupUntilDone(faulted.rollup)),
+      timed('crashing rolled up', rollupUntilDone(crashing.rollup)),
+    ]);
+    phase('rolled up');
     const direct = dynamoClient(runtime.config);
     [baseline, faultedSnap, crashSnap] = await Promise.all([
       snapshotTables(direct, runtime.config),
       snapshotTables(direct, faulted.config),
       snapshotTables(direct, crashing.config),
     ]);
+    phase('snapshots taken');
   }, IDLE_TIMEOUT_MS + 120_000);
 
   afterAll(async () => {
@@ -254,6 +272,7 @@ describe(`DynamoDB faults and consumer crashes over ${TARGET_READINGS.toLocaleSt
           `faults: ${s.faulted} of ${s.requests} DynamoDB calls (${((100 * s.faulted) / s.requests).toFixed(1)} %): ${JSON.stringify(s.byKind)}; ${s.withheldEntries} items returned as UnprocessedItems; calls by operation ${JSON.stringify(s.byOperation)}`,
           `crashes: ${JSON.stringify(crashes)}; runner ${JSON.stringify(crashing.runner.counters)}; dead letters delivered again after a crash: ${deadLetterRedeliveries}`,
           `faulted runner ${JSON.stringify(faulted.runner.counters)}; rollup runs until done ${JSON.stringify(rollupRuns)}`,
+          `phases: ${phases.join(', ')}`,
         ].join('\n'),
       );
     }
