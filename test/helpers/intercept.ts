@@ -53,3 +53,23 @@ export async function recordQueries<T>(
     restore();
   }
 }
+
+/**
+ * Runs `fn` while recording every command sent through `client` (any kind, in order), then restores `send`.
+ *
+ * @example
+ * const { out, sent } = await recordCommands(ddb, () => collect(queryAlerts(ddb, cfg, {})));
+ * expect(sent.some((c) => c instanceof ScanCommand)).toBe(false);
+ */
+export async function recordCommands<T>(client: DynamoDBClient, fn: () => Promise<T>): Promise<{ out: T; sent: any[] }> {
+  const sent: any[] = [];
+  const restore = intercept(client, (command, next) => {
+    sent.push(command);
+    return next(command);
+  });
+  try {
+    return { out: await fn(), sent };
+  } finally {
+    restore();
+  }
+}

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { fakeSqs } from '../../helpers/fake-sqs';
 import type { DeadLetter } from '../../../lambdas/core/types';
 import { createDeadLetterSink, fileDeadLetterSink, sqsDeadLetterSink } from '../../../lambdas/store/dead-letter-sink';
 
@@ -18,13 +19,6 @@ function letter(i: number, raw = `BAD,${i}`): DeadLetter {
     partitionKey: 'COHUTTA',
     rejectedAt: '2014-03-12T08:00:00.000Z',
   };
-}
-
-/** An SQS client whose send is answered by `answer` (no SQS emulator is available in-process). */
-function fakeSqs(answer: (command: SendMessageBatchCommand) => Promise<unknown>): SQSClient {
-  const client = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  (client as unknown as { send: (c: SendMessageBatchCommand) => Promise<unknown> }).send = answer;
-  return client;
 }
 
 const queue = 'https://sqs.us-east-1.amazonaws.com/123456789012/wellwatch-dead-letters';

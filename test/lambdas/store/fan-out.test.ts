@@ -6,7 +6,7 @@
  * The oracle is plain sorting of what the test wrote. A reader that queried only some buckets, merged out of order or
  * resumed a page at the wrong place returns a different list.
  */
-import { PutItemCommand, QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { FLEET_KEYS, KEYS } from '../../../lambdas/config';
 import { pumpBucket } from '../../../lambdas/core/buckets';
 import { rollupReadings } from '../../../lambdas/core/rollup';
@@ -18,7 +18,7 @@ import { createReadingStore } from '../../../lambdas/store/reading-store';
 import { ReadBudget, alertsOfDay, statsOfDay } from '../../../lambdas/store/serving-reads';
 import { createStatsStore } from '../../../lambdas/store/stats-store';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
-import { collect, intercept } from '../../helpers/intercept';
+import { collect, recordCommands } from '../../helpers/intercept';
 
 const DAY = '2014-03-10';
 const NEXT_DAY = '2014-03-11';
@@ -49,15 +49,6 @@ function makeAlerts(): EvaluatedReading[] {
 const byTsThenPump = (a: EvaluatedReading, b: EvaluatedReading) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.pump < b.pump ? -1 : a.pump > b.pump ? 1 : 0);
 const askOf = (a: EvaluatedReading) => `${a.ts}${KEYS.separator}${a.pump}`;
 const show = (a: EvaluatedReading) => `${a.ts} ${a.pump}`;
-
-function spy(client: DynamoDBClient): { commands: any[]; restore: () => void } {
-  const commands: any[] = [];
-  const restore = intercept(client, (command, next) => {
-    commands.push(command);
-    return next(command);
-  });
-  return { commands, restore };
-}
 
 describe('mergeSorted', () => {
   async function* of<T>(items: T[]): AsyncGenerator<T> {
@@ -111,13 +102,8 @@ describe('fan-out readers over the bucketed keys', () => {
   });
 
   it('returns every alert of every bucket in (ts, pump) order through the CLI reader, one Query per bucket, no Scan', async () => {
-    const { commands, restore } = spy(db.client);
-    try {
-      const got = await collect(queryAlerts(db.client, db.cfg, { from: DAY, to: NEXT_DAY }));
-      expect(got.map(show)).toEqual(alerts.slice().sort(byTsThenPump).map(show));
-    } finally {
-      restore();
-    }
+    const { out: got, sent: commands } = await recordCommands(db.client, () => collect(queryAlerts(db.client, db.cfg, { from: DAY, to: NEXT_DAY })));
+    expect(got.map(show)).toEqual(alerts.slice().sort(byTsThenPump).map(show));
     const keys = commands.filter((c) => c instanceof QueryCommand && c.input.IndexName === KEYS.readings.alertsByDay.indexName).map((c) => c.input.ExpressionAttributeValues[':hk'].S);
     expect(new Set(keys).size).toBe(2 * FLEET_KEYS.buckets);
     expect(commands.some((c) => c instanceof ScanCommand)).toBe(false);
@@ -195,9 +181,8 @@ describe('fan-out readers over the bucketed keys', () => {
     const expected = [...PUMPS, RUN].sort();
     expect(new Set(expected.map((p) => pumpBucket(p, FLEET_KEYS.buckets))).size).toBe(FLEET_KEYS.buckets);
     expect(await catalog.listRegisteredPumps()).toEqual(expected);
-    const { commands, restore } = spy(db.client);
     const got: string[] = [];
-    try {
+    const { sent: commands } = await recordCommands(db.client, async () => {
       let after: string | undefined;
       for (;;) {
         const page = await catalog.listRegisteredPumps(after, 9);
@@ -205,9 +190,7 @@ describe('fan-out readers over the bucketed keys', () => {
         if (page.length < 9) break;
         after = page[page.length - 1];
       }
-    } finally {
-      restore();
-    }
+    });
     expect(got).toEqual(expected);
     // Pages of each bucket's share (ceil(9 / 32) + 1 = 2), not of the whole limit.
     expect([...new Set(commands.filter((c) => c instanceof QueryCommand).map((c) => c.input.Limit))]).toEqual([Math.ceil(9 / FLEET_KEYS.buckets) + 1]);

@@ -1,4 +1,4 @@
-import { GetItemCommand, QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_ALERT_RULES, FLEET_KEYS } from '../../../lambdas/config';
 import { dayBucketKeys, readingKey, statsFromItem, statsKey, ttlFor } from '../../../lambdas/core/keys';
 import { rollupReadings } from '../../../lambdas/core/rollup';
@@ -9,19 +9,7 @@ import { ENUMERATE_DAYS_LIMIT, listDays, listPending, listPumps, newestReadingTi
 import { createReadingStore } from '../../../lambdas/store/reading-store';
 import { createStatsStore } from '../../../lambdas/store/stats-store';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
-import { collect, recordQueries } from '../../helpers/intercept';
-
-type Send = (command: any) => Promise<any>;
-
-function spy(client: DynamoDBClient): any[] {
-  const seen: any[] = [];
-  const original = client.send;
-  (client as unknown as { send: Send }).send = (command) => {
-    seen.push(command);
-    return (original as unknown as Send).call(client, command);
-  };
-  return seen;
-}
+import { collect, recordCommands, recordQueries } from '../../helpers/intercept';
 
 const DAYS = ['2014-03-10', '2014-03-11', '2014-03-12'];
 const PUMPS = ['ALPHA', 'BRAVO'];
@@ -72,10 +60,9 @@ describe('queries', () => {
   });
 
   it('limits the first and last day to the range, inclusive, in one query per pump-day', async () => {
-    const sent = spy(db.client);
     const from = '2014-03-10T22:05:00Z';
     const to = '2014-03-12T00:30:00Z';
-    const got = await collect(queryReadings(db.client, db.cfg, { pump: 'BRAVO', from, to }));
+    const { out: got, sent } = await recordCommands(db.client, () => collect(queryReadings(db.client, db.cfg, { pump: 'BRAVO', from, to })));
     expect(got).toEqual(readings.filter((r) => r.pump === 'BRAVO' && r.ts >= from && r.ts <= to));
     expect(got[0]!.ts).toBe('2014-03-10T22:10:00Z');
     expect(got[got.length - 1]!.ts).toBe('2014-03-12T00:30:00Z');
@@ -90,8 +77,7 @@ describe('queries', () => {
   });
 
   it('finds the alerts of one pump through alertsByPump', async () => {
-    const sent = spy(db.client);
-    const got = await collect(queryAlerts(db.client, db.cfg, { pump: 'ALPHA', from: '2014-03-11T06:00:00Z' }));
+    const { out: got, sent } = await recordCommands(db.client, () => collect(queryAlerts(db.client, db.cfg, { pump: 'ALPHA', from: '2014-03-11T06:00:00Z' })));
     const expected = readings.filter((r) => r.pump === 'ALPHA' && r.alerts.length > 0 && r.ts >= '2014-03-11T06:00:00Z');
     expect(expected.length).toBeGreaterThan(10);
     expect(got).toEqual(expected);
@@ -100,10 +86,9 @@ describe('queries', () => {
   });
 
   it('finds the alerts of all pumps day by day through alertsByDay, one Query per bucket, by time then pump', async () => {
-    const sent = spy(db.client);
     const from = '2014-03-10T12:00:00Z';
     const to = '2014-03-11T12:00:00Z';
-    const got = await collect(queryAlerts(db.client, db.cfg, { from, to }));
+    const { out: got, sent } = await recordCommands(db.client, () => collect(queryAlerts(db.client, db.cfg, { from, to })));
     const expected = readings.filter((r) => r.alerts.length > 0 && r.ts >= from && r.ts <= to).sort(byTs);
     expect(got).toEqual(expected);
     const queries: QueryCommand[] = sent.filter((c) => c instanceof QueryCommand);
@@ -126,8 +111,7 @@ describe('queries', () => {
   });
 
   it('takes the days of an open range from the catalog, never scanning', async () => {
-    const sent = spy(db.client);
-    const got = await collect(queryAlerts(db.client, db.cfg, {}));
+    const { out: got, sent } = await recordCommands(db.client, () => collect(queryAlerts(db.client, db.cfg, {})));
     expect(got).toEqual(readings.filter((r) => r.alerts.length > 0).sort(byTs));
     const queries = sent.filter((c) => c instanceof QueryCommand);
     expect(queries[0].input.TableName).toBe(db.cfg.catalogTable);
@@ -253,8 +237,7 @@ describe('reading and stats stores', () => {
     const all = makeReadings();
     const store = createReadingStore(db.client, db.cfg);
     await store.put(all);
-    const sent = spy(db.client);
-    const values = await collect(store.dayValues('BRAVO', '2014-03-11'));
+    const { out: values, sent } = await recordCommands(db.client, () => collect(store.dayValues('BRAVO', '2014-03-11')));
     expect(values).toEqual(all.filter((r) => r.pump === 'BRAVO' && r.day === '2014-03-11').map((r) => r.values));
     const q = sent.find((c) => c instanceof QueryCommand)!;
     expect(q.input.ProjectionExpression).toBe('#d');

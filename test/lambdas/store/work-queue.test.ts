@@ -2,14 +2,9 @@
  * The planner's SQS sink, against an SQS client whose answers the test scripts (as the dead-letter sink's tests do):
  * batches of 10, partial failures sent again, retryable errors retried, the rest one clear error.
  */
-import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { fakeSqs } from '../../helpers/fake-sqs';
 import { createSqsWorkQueue } from '../../../lambdas/store/work-queue';
-
-function fakeSqs(answer: (command: SendMessageBatchCommand) => Promise<unknown>): SQSClient {
-  const client = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  (client as unknown as { send: (c: SendMessageBatchCommand) => Promise<unknown> }).send = answer;
-  return client;
-}
 
 const url = 'https://sqs.us-east-1.amazonaws.com/123456789012/wellwatch-rollup-work';
 const messages = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `b00-${String(i).padStart(5, '0')}`, body: `{"n":${i}}` }));
