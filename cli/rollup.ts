@@ -155,7 +155,15 @@ export async function rollupCommand(argv: string[], io: CliIO): Promise<number> 
           const list: RunProgress[] = [];
           for (const run of planned.runs) {
             const p = await runs.readProgress(run.scope);
-            if (p !== undefined) list.push(p);
+            // The planner writes a run's record before it returns, so a missing one means this command reads another
+            // catalog than the planner writes: reporting the run as done would claim work nobody can see.
+            if (p === undefined) {
+              throw new WellwatchError(
+                `the planner reported run ${run.scope} (generation ${run.generation}), but ${cfg.catalogTable} in ${cfg.region} has no record of it: ` +
+                  `the planner ${name} writes to another catalog (give this deployment's --deployment, --region or --catalog-table)`,
+              );
+            }
+            list.push(p);
           }
           return summarizeProgress(list);
         },
