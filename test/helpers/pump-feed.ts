@@ -18,6 +18,11 @@ export function feedLine(pump: string, m: number, psi: number | string): FeedLin
   return { pump, text: `${pump},3/${day}/14,${Math.floor(mod / 60)}:${String(mod % 60).padStart(2, '0')},10.27,1.73,881,1.56,${psi},1.94` };
 }
 
+/** The text of {@link feedLine}: a reading line of `pump` at minute `m` after 2014-03-10 00:00 UTC. */
+export function readingLine(pump: string, m: number, psi: number | string): string {
+  return feedLine(pump, m, psi).text;
+}
+
 /** Cuts lines (one per record) into events of `size` records from one shard. */
 export function eventsOf(lines: readonly FeedLine[], size: number, shardId = 'shardId-000000000000'): KinesisStreamEvent[] {
   const out: KinesisStreamEvent[] = [];

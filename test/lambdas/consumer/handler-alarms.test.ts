@@ -17,11 +17,7 @@ import { queryReadings } from '../../../lambdas/store/queries';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 import { collect, intercept } from '../../helpers/intercept';
 import { kinesisEvent } from '../../helpers/kinesis-event';
-
-/** A seed-format line on 2014-03-10: `pump,3/10/14,H:MM,hz,disp,flo,sedPPM,psi,chlPPM`. */
-function line(pump: string, minuteOfDay: number, psi: number): string {
-  return `${pump},3/10/14,${Math.floor(minuteOfDay / 60)}:${String(minuteOfDay % 60).padStart(2, '0')},10.27,1.73,881,1.56,${psi},1.94`;
-}
+import { readingLine } from '../../helpers/pump-feed';
 
 describe('consumer handler when alarm states cannot be written', () => {
   let db: DynaliteHandle;
@@ -69,10 +65,10 @@ describe('consumer handler when alarm states cannot be written', () => {
   it("reports the failing pump's first record after progress, keeps its readings, and counts one batch failure", async () => {
     const restore = refuseAlarmWritesOf('BRAVO');
     const event = kinesisEvent([
-      { data: line('ALPHA', 1, 0) },
-      { data: line('ALPHA', 2, 0) },
-      { data: line('BRAVO', 3, 0) },
-      { data: [line('ALPHA', 4, 0), line('BRAVO', 5, 0)].join('\n') },
+      { data: readingLine('ALPHA', 1, 0) },
+      { data: readingLine('ALPHA', 2, 0) },
+      { data: readingLine('BRAVO', 3, 0) },
+      { data: [readingLine('ALPHA', 4, 0), readingLine('BRAVO', 5, 0)].join('\n') },
     ]);
     const consume = consumer();
     expect(await consume(event)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[2]!.kinesis.sequenceNumber }] });
@@ -96,7 +92,7 @@ describe('consumer handler when alarm states cannot be written', () => {
   it('names at most 10 of the pumps whose alarm states were not written, so the log line stays bounded', async () => {
     refuseAlarmWritesOf('QQ');
     const pumps = Array.from({ length: 11 }, (_, i) => `QQ${String(i).padStart(2, '0')}`);
-    const event = kinesisEvent([{ data: line('ALPHA', 1, 0) }, ...pumps.map((p, i) => ({ data: line(p, 2 + i, 0) }))]);
+    const event = kinesisEvent([{ data: readingLine('ALPHA', 1, 0) }, ...pumps.map((p, i) => ({ data: readingLine(p, 2 + i, 0) }))]);
     expect(await consumer()(event)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }] });
     const error = logs.find((l) => l.message === 'alarm states not written') as { pumps: string[] };
     expect(error.pumps).toHaveLength(10);
@@ -105,7 +101,7 @@ describe('consumer handler when alarm states cannot be written', () => {
 
   it('throws, so that Lambda retries the whole batch, when the failing pump sits in the first record', async () => {
     refuseAlarmWritesOf('ALPHA');
-    const event = kinesisEvent([{ data: line('ALPHA', 1, 0) }, { data: line('BRAVO', 2, 0) }]);
+    const event = kinesisEvent([{ data: readingLine('ALPHA', 1, 0) }, { data: readingLine('BRAVO', 2, 0) }]);
     await expect(consumer()(event)).rejects.toThrow(/alarm states not written/);
     expect(metric(METRIC_NAMES.batchFailures)).toEqual([1]);
   });
@@ -126,7 +122,7 @@ describe('consumer handler when alarm states cannot be written', () => {
       return next(command);
     });
     // BRAVO (record 0) has its alarm state refused, CHARLIE (record 1) its reading: no progress, both reasons named.
-    const event = kinesisEvent([{ data: line('BRAVO', 2, 0) }, { data: line('CHARLIE', 3, 50) }]);
+    const event = kinesisEvent([{ data: readingLine('BRAVO', 2, 0) }, { data: readingLine('CHARLIE', 3, 50) }]);
     await expect(consumer()(event)).rejects.toThrow(/1 reading\(s\) not written; alarm states not written/);
     expect(metric(METRIC_NAMES.batchFailures)).toEqual([1]);
   });
@@ -141,7 +137,7 @@ describe('consumer handler when alarm states cannot be written', () => {
       notifier: createNotifier({ ...db.cfg, alarms: { ...db.cfg.alarms, notifications: pathToFileURL(dir).href } }),
       retry: { maxAttempts: 2, sleep: async () => undefined },
     });
-    expect(await consume(kinesisEvent([{ data: line('ALPHA', 1, 0) }]))).toEqual({ batchItemFailures: [] });
+    expect(await consume(kinesisEvent([{ data: readingLine('ALPHA', 1, 0) }]))).toEqual({ batchItemFailures: [] });
     const warning = logs.find((l) => l.message === 'alarm notifications pending (retried by the next evaluation or the scheduled check)');
     expect(warning).toMatchObject({ level: 'WARN' });
     expect(typeof warning!.error).toBe('string');
@@ -159,7 +155,7 @@ describe('consumer handler when alarm states cannot be written', () => {
       memoryLimitInMB: '512',
       getRemainingTimeInMillis: () => 60_000,
     } as unknown as Context;
-    const event = kinesisEvent([{ data: line('ALPHA', 1, 50) }, { data: line('BRAVO', 2, 0) }]);
+    const event = kinesisEvent([{ data: readingLine('ALPHA', 1, 50) }, { data: readingLine('BRAVO', 2, 0) }]);
     expect(await consumer()(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }] });
     const error = logs.find((l) => l.message === 'alarm states not written');
     expect(error).toMatchObject({ function_request_id: 'req-0001', function_name: 'wellwatch-consumer' });

@@ -14,11 +14,7 @@ import { queryReadings } from '../../../lambdas/store/queries';
 import { scanTable, startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 import { collect, intercept } from '../../helpers/intercept';
 import { kinesisEvent } from '../../helpers/kinesis-event';
-
-/** A seed-format line on 2014-03-10: `pump,3/10/14,H:MM,hz,disp,flo,sedPPM,psi,chlPPM`. */
-function line(pump: string, minuteOfDay: number, psi: number): string {
-  return `${pump},3/10/14,${Math.floor(minuteOfDay / 60)}:${String(minuteOfDay % 60).padStart(2, '0')},10.27,1.73,881,1.56,${psi},1.94`;
-}
+import { readingLine } from '../../helpers/pump-feed';
 
 const NOW = new Date('2014-03-10T12:00:00Z');
 
@@ -67,7 +63,7 @@ describe('consumer handler edges', () => {
   it('never cuts a batch short under a context that cannot tell the remaining time', async () => {
     await setup();
     const context = { awsRequestId: 'req-1', functionName: 'wellwatch-consumer' } as unknown as Context;
-    const event = kinesisEvent([{ data: line('ALPHA', 1, 50) }, { data: line('ALPHA', 2, 50) }]);
+    const event = kinesisEvent([{ data: readingLine('ALPHA', 1, 50) }, { data: readingLine('ALPHA', 2, 50) }]);
     expect(await consumer()(event, context)).toEqual({ batchItemFailures: [] });
     expect(await collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA' }))).toHaveLength(2);
   });
@@ -83,7 +79,7 @@ describe('consumer handler edges', () => {
 
   it("logs dead letters through the consumer's log when no dead-letter URL is configured", async () => {
     await setup({ deadLetterUrl: undefined });
-    const event = kinesisEvent([{ data: [line('ALPHA', 1, 50), 'garbage'].join('\n') }]);
+    const event = kinesisEvent([{ data: [readingLine('ALPHA', 1, 50), 'garbage'].join('\n') }]);
     expect(await consumer()(event)).toEqual({ batchItemFailures: [] });
     const letter = logs.find((l) => l.message === 'dead letter');
     expect(letter).toMatchObject({ level: 'WARN', deadLetter: { raw: 'garbage', lineInRecord: 2 } });
@@ -92,9 +88,9 @@ describe('consumer handler edges', () => {
   it('counts no alarm transitions for a batch that changes no alarm, and counts the transitions of one that does', async () => {
     await setup();
     const consume = consumer();
-    expect(await consume(kinesisEvent([{ data: line('ALPHA', 1, 50) }]))).toEqual({ batchItemFailures: [] });
+    expect(await consume(kinesisEvent([{ data: readingLine('ALPHA', 1, 50) }]))).toEqual({ batchItemFailures: [] });
     expect(metric(METRIC_NAMES.alarmTransitions)).toEqual([]);
-    expect(await consume(kinesisEvent([{ data: line('ALPHA', 2, 0) }]))).toEqual({ batchItemFailures: [] });
+    expect(await consume(kinesisEvent([{ data: readingLine('ALPHA', 2, 0) }]))).toEqual({ batchItemFailures: [] });
     expect(metric(METRIC_NAMES.alarmTransitions)).toEqual([1]);
   });
 
@@ -102,7 +98,7 @@ describe('consumer handler edges', () => {
     await setup();
     const real = createReadingStore(db.client, db.cfg);
     const readings = { ...real, put: async () => Promise.reject(new Error('socket closed')) };
-    const event = kinesisEvent([{ data: line('ALPHA', 1, 50) }]);
+    const event = kinesisEvent([{ data: readingLine('ALPHA', 1, 50) }]);
     await expect(consumer({ readings })(event)).rejects.toThrow(/unexpected error: .*socket closed/);
   });
 
@@ -116,13 +112,13 @@ describe('consumer handler edges', () => {
       log: () => undefined,
       notifier: createNotifier(db.cfg, { log: () => undefined }),
     });
-    expect(await consume(kinesisEvent([{ data: line('ALPHA', 1, 50) }]))).toEqual({ batchItemFailures: [] });
+    expect(await consume(kinesisEvent([{ data: readingLine('ALPHA', 1, 50) }]))).toEqual({ batchItemFailures: [] });
     expect(await collect(queryReadings(db.client, db.cfg, { pump: 'ALPHA' }))).toHaveLength(1);
   });
 
   it("stamps alarm notification markers with the consumer's clock (their expiry counts from it)", async () => {
     await setup();
-    expect(await consumer()(kinesisEvent([{ data: line('ALPHA', 1, 0) }]))).toEqual({ batchItemFailures: [] });
+    expect(await consumer()(kinesisEvent([{ data: readingLine('ALPHA', 1, 0) }]))).toEqual({ batchItemFailures: [] });
     const markers = (await scanTable(db.client, db.cfg.alarms.table)).filter((i) => i[KEYS.sortKey]?.S === 'N');
     expect(markers).toHaveLength(1);
     expect(markers[0]![KEYS.ttlAttribute]).toEqual({ N: String(Math.floor(NOW.getTime() / 1000) + ALARM_DEFAULTS.markerTtlDays * 86_400) });
@@ -137,7 +133,7 @@ describe('consumer handler edges', () => {
         sent.push(command);
         return next(command);
       });
-      expect(await consumer()(kinesisEvent([{ data: line('ALPHA', 1, 50) }]))).toEqual({ batchItemFailures: [] });
+      expect(await consumer()(kinesisEvent([{ data: readingLine('ALPHA', 1, 50) }]))).toEqual({ batchItemFailures: [] });
       expect(detectorReads(sent) > 0).toBe(expected);
       await db.close();
     }

@@ -15,11 +15,7 @@ import { queryAlerts, queryReadings } from '../../../lambdas/store/queries';
 import { startDynalite, type DynaliteHandle } from '../../helpers/dynalite';
 import { intercept, collect } from '../../helpers/intercept';
 import { kinesisEvent } from '../../helpers/kinesis-event';
-
-/** A seed-format line on 2014-03-10: `pump,3/10/14,H:MM,hz,disp,flo,sedPPM,psi,chlPPM`. */
-function line(pump: string, minuteOfDay: number, psi: number): string {
-  return `${pump},3/10/14,${Math.floor(minuteOfDay / 60)}:${String(minuteOfDay % 60).padStart(2, '0')},10.27,1.73,881,1.56,${psi},1.94`;
-}
+import { readingLine } from '../../helpers/pump-feed';
 
 describe('consumer handler under partial failure', () => {
   let db: DynaliteHandle;
@@ -63,9 +59,9 @@ describe('consumer handler under partial failure', () => {
       return bad.length ? { UnprocessedItems: { [db.cfg.readingsTable]: bad } } : {};
     });
     const event = kinesisEvent([
-      { data: [line('ALPHA', 1, 2), line('ALPHA', 2, 50)].join('\n') },
-      { data: [line('BRAVO', 3, 1), line('BRAVO', 4, 3), line('BRAVO', 5, 60)].join('\n') },
-      { data: line('ALPHA', 6, 4) },
+      { data: [readingLine('ALPHA', 1, 2), readingLine('ALPHA', 2, 50)].join('\n') },
+      { data: [readingLine('BRAVO', 3, 1), readingLine('BRAVO', 4, 3), readingLine('BRAVO', 5, 60)].join('\n') },
+      { data: readingLine('ALPHA', 6, 4) },
     ]);
     const result = await consumer()(event);
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }] });
@@ -88,9 +84,9 @@ describe('consumer handler under partial failure', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const event = kinesisEvent([
-        { data: line('ALPHA', 1, 50) },
-        { data: [line('ALPHA', 2, 50), 'not a reading'].join('\n') },
-        { data: ['also bad', line('ALPHA', 3, 50)].join('\n') },
+        { data: readingLine('ALPHA', 1, 50) },
+        { data: [readingLine('ALPHA', 2, 50), 'not a reading'].join('\n') },
+        { data: ['also bad', readingLine('ALPHA', 3, 50)].join('\n') },
       ]);
       const result = await consumer()(event);
       // The first record holding an undeliverable letter is retried; the records before it are checkpointed.
