@@ -1,6 +1,6 @@
 /**
  * The rollup fan-out at scale, locally: a simulated day of 20,000 pumps × 3 readings (`npm run test:reliability`;
- * `npm test` runs 7,000, enough for most buckets to need two work items) goes through the planner, the
+ * `npm test` runs 5,000 in work items of 140 pump-days, so most buckets still need two) goes through the planner, the
  * local work queue and the worker handler, survives a worker that dies mid-run (its queue lost, as when local mode
  * restarts) and a worker crash whose message is redelivered, and ends with stats equal to an independent
  * recomputation from the generated readings.
@@ -26,10 +26,11 @@ const WELLWATCH_FULL = process.env.WELLWATCH_RELIABILITY_FULL === '1';
 jest.setTimeout(WELLWATCH_FULL ? 900_000 : 300_000);
 
 const DAY = '2014-03-10';
-/** Issue 13's 20,000 pumps at full size (WELLWATCH_RELIABILITY_FULL, as the reliability suite); 7,000 by default. */
-const PUMPS = WELLWATCH_FULL ? 20_000 : 7_000;
+/** Issue 13's 20,000 pumps at full size (WELLWATCH_RELIABILITY_FULL, as the reliability suite); 5,000 by default. */
+const PUMPS = WELLWATCH_FULL ? 20_000 : 5_000;
 const READINGS_PER_PUMP = 3;
-const TASK_PUMP_DAYS = 200;
+/** The deployed size (ROLLUP_FANOUT.taskPumpDays) at full size; smaller by default, so buckets still hold two items. */
+const TASK_PUMP_DAYS = WELLWATCH_FULL ? 200 : 140;
 /** Worker concurrency of run 2: the configured value, as in AWS. */
 const ROLLUP_CONCURRENCY = ROLLUP_FANOUT.maxConcurrency;
 

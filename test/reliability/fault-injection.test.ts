@@ -18,7 +18,7 @@
  *
  * After a pending-mode rollup of each, the full contents of readings, both alert indexes, stats (table and
  * index) and catalog must equal the baseline's exactly, and the baseline must equal what an independent reading
- * of the input says: every good line stored once, nothing else. Size: 12,000 readings by default,
+ * of the input says: every good line stored once, nothing else. Size: 8,000 readings by default,
  * `WELLWATCH_RELIABILITY_FULL=1` → 100,000 (`npm run test:reliability`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -46,7 +46,7 @@ import { diffLists, snapshotTables, scanAll, type TablesSnapshot } from '../help
 import { expectRun, type ExpectedRun } from '../helpers/seed-oracle';
 
 const FULL = process.env.WELLWATCH_RELIABILITY_FULL === '1';
-const TARGET_READINGS = FULL ? 100_000 : 12_000;
+const TARGET_READINGS = FULL ? 100_000 : 8_000;
 const DAYS = 2;
 /** The generator writes ~960 lines per pump-day. */
 const PUMPS = Math.ceil(TARGET_READINGS / (960 * DAYS));
