@@ -14,10 +14,11 @@ import {
   DeleteMessageBatchCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { queueUrlOf, sqsQueue, UnknownQueueError } from '../../cli/operator-queues';
 import { LIMITS, REPLAY } from '../../lambdas/config';
+import { fakeSqs } from '../helpers/fake-sqs';
 
 const URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/wellwatch-failed-batches';
 
@@ -44,9 +45,7 @@ class QueueModel {
   }
 
   client(): SQSClient {
-    const client = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    (client as unknown as { send: (c: unknown) => Promise<unknown> }).send = async (command) => this.answer(command);
-    return client;
+    return fakeSqs<unknown>(async (command) => this.answer(command));
   }
 
   private answer(command: unknown): unknown {

@@ -8,8 +8,8 @@ import { SQSClient, type SendMessageBatchCommand } from '@aws-sdk/client-sqs';
  * @example
  * const sqs = fakeSqs(async (command) => ({ Successful: command.input.Entries!.map((e) => ({ Id: e.Id })), Failed: [] }));
  */
-export function fakeSqs(answer: (command: SendMessageBatchCommand) => Promise<unknown>): SQSClient {
+export function fakeSqs<C = SendMessageBatchCommand>(answer: (command: C) => Promise<unknown>): SQSClient {
   const client = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  (client as unknown as { send: (c: SendMessageBatchCommand) => Promise<unknown> }).send = answer;
+  (client as unknown as { send: (c: C) => Promise<unknown> }).send = answer;
   return client;
 }
